@@ -1,0 +1,37 @@
+# shotsmith: `make demo` then `make test` on a fresh machine.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-slow bench check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[neural,eval,dev]"
+	# MoGe v2 (module `moge`) and its utils3d: their declared deps pull gradio and more, so no deps.
+	$(BIN)/pip install -q --no-deps dlr-moge==2.0.0 dlr-utils3d==1.3
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/shotsmith run "an astronaut portrait, slow dolly in then pan left" \
+		--image assets/astronaut.png --cam "dolly_in,pan_left" -w shots/demo --force
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+check: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache shots

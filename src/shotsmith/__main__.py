@@ -1,0 +1,3 @@
+from shotsmith.cli import main
+
+main()

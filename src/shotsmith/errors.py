@@ -1,0 +1,47 @@
+"""The error hierarchy: every user-facing failure is a `ShotsmithError`.
+
+The CLI catches `ShotsmithError`, prints its message as one red line and exits 1. Library code raises; it never
+calls `sys.exit`. Messages name the file, the offending value and the fix.
+"""
+
+from __future__ import annotations
+
+
+class ShotsmithError(Exception):
+    """Base class of every error a user can cause or fix (bad input, missing artifact, unavailable backend)."""
+
+
+class CameraError(ShotsmithError, ValueError):
+    """A camera path that breaks the contract of docs/CONVENTIONS.md (NaN, improper rotation, bad focal...)."""
+
+
+class FormatError(ShotsmithError, ValueError):
+    """A camera or artifact file that cannot be read: names the file, the key or line, and what was expected."""
+
+
+class PresetError(ShotsmithError, ValueError):
+    """An unknown or malformed camera preset."""
+
+
+class PlanError(ShotsmithError, ValueError):
+    """A text that cannot be planned into a camera path."""
+
+
+class InputError(ShotsmithError, ValueError):
+    """A bad user input: missing or unreadable image, impossible size, bad option value."""
+
+
+class WorkspaceError(ShotsmithError):
+    """A workspace problem: missing artifact, locked by another process, output folder is a file."""
+
+
+class BackendUnavailable(ShotsmithError):
+    """A backend that cannot run here: says what is missing and how to get it."""
+
+
+def check_shape(name: str, array, shape: tuple) -> None:
+    """Raise `ShotsmithError` unless `array.shape` matches `shape` (None = any size on that axis)."""
+    actual = tuple(getattr(array, "shape", ()))
+    if len(actual) != len(shape) or any(s is not None and s != a for s, a in zip(shape, actual, strict=False)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ShotsmithError(f"{name}: expected an array of shape {want}, got {actual}")

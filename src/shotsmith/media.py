@@ -1,0 +1,148 @@
+"""Image and video files: reading any common photo into RGB uint8, writing and reading H.264 mp4.
+
+Knows pixel formats and codecs, not workspace names. Video goes through imageio-ffmpeg's bundled ffmpeg
+(H.264, yuv420p, so every player opens it); masks are stored as grey video.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from shotsmith.errors import InputError
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from any image Pillow reads: grey, 16-bit, palette and alpha are handled (alpha is
+    composited on white). Raises InputError naming the file when it is missing, empty or unreadable."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such image file; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected an image file (png, jpg, ...)")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); give a real image")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im.load()
+            return image_to_rgb(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc}); give a png or jpg") from exc
+
+
+def image_to_rgb(im) -> np.ndarray:
+    """A PIL image of any mode as (H, W, 3) uint8 RGB."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = np.nanmin(arr), np.nanmax(arr)
+        grey = ((arr - lo) / max(hi - lo, 1e-12) * 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, im)
+    return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(path, format="PNG")
+
+
+def resize_image(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize (H, W, 3) uint8 with Lanczos (area when shrinking a lot)."""
+    from PIL import Image
+
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.LANCZOS))
+
+
+def check_video_size(width: int, height: int) -> None:
+    """H.264 in yuv420p needs even sizes."""
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise InputError(
+            f"size {width}x{height}: H.264 video needs positive, even width and height (e.g. 832x480)"
+        )
+
+
+def write_video(path: str | os.PathLike, frames, fps: float, quality: int = 8, path_for_errors: str = "") -> None:
+    """Write an iterable of (H, W, 3) or (H, W) uint8 frames as H.264 yuv420p mp4."""
+    import imageio_ffmpeg
+
+    it = iter(frames)
+    try:
+        first = np.asarray(next(it))
+    except StopIteration:
+        raise InputError(f"{path_for_errors or path}: no frames to write") from None
+    h, w = first.shape[:2]
+    check_video_size(w, h)
+    grey = first.ndim == 2
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (w, h),
+        fps=float(fps),
+        codec="libx264",
+        pix_fmt_in="gray" if grey else "rgb24",
+        pix_fmt_out="yuv420p",
+        quality=quality,
+        macro_block_size=2,
+        output_params=["-movflags", "+faststart", "-f", "mp4"],
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    try:
+        writer.send(np.ascontiguousarray(first, dtype=np.uint8))
+        for frame in it:
+            writer.send(np.ascontiguousarray(np.asarray(frame, dtype=np.uint8)))
+    finally:
+        writer.close()
+
+
+def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[np.ndarray, float]:
+    """(T, H, W, 3) uint8 frames and fps of a video (any container/codec ffmpeg reads)."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such video file; check the path")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); give a real video")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+    except (RuntimeError, OSError, StopIteration) as exc:
+        raise InputError(f"{path}: not a readable video ({str(exc).splitlines()[0][:200]})") from exc
+    w, h = meta["size"]
+    frames = []
+    try:
+        for i, buf in enumerate(reader):
+            if max_frames is not None and i >= max_frames:
+                break
+            frames.append(np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3))
+    except RuntimeError as exc:
+        raise InputError(f"{path}: stream is corrupt after frame {len(frames)} ({str(exc)[:200]})") from exc
+    finally:
+        reader.close()
+    if not frames:
+        raise InputError(f"{path}: the video has no frames")
+    return np.stack(frames), float(meta.get("fps") or 0.0)
+
+
+def read_mask_video(path: str | os.PathLike) -> np.ndarray:
+    """(T, H, W) bool from a grey mask video written by `write_video` (threshold at 128)."""
+    frames, _ = read_video(path)
+    return frames[..., 0] >= 128

@@ -1,0 +1,435 @@
+"""The workspace: the one module that knows artifact file names, plus the manifest, atomic writes and the lock.
+
+A workspace is a folder (DESIGN.md section 4). Stages read and write it only through a `Workspace`: every
+artifact is written to a temporary name in the same folder and renamed (`Workspace.atomic`), so an interrupted
+stage never leaves a half file; one process at a time holds the lock (`Workspace.locked`); `shot.json` records
+what was asked and one record per stage run, which `run_stage` uses to skip a stage whose inputs, options and
+backend did not change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from shotsmith import __version__
+from shotsmith.console import info
+from shotsmith.errors import WorkspaceError
+
+SCHEMA_VERSION = 1
+
+# ---------------------------------------------------------------------------------------------------------------
+# File names (relative to the workspace root). Nothing else in shotsmith spells these.
+
+SHOT = "shot.json"
+INPUT_DIR = "input"
+CAPTION = "caption.json"
+TRAJECTORY = "trajectory.json"
+TRAJECTORY_PNG = "trajectory.png"
+CACHE_DIR = "cache"
+CACHE_DEPTH = "cache/depth.npy"
+CACHE_POINTS = "cache/points.ply"
+CACHE_JSON = "cache/cache.json"
+CACHE_FRAMES = "cache/frames.npz"  # 4D cache of recapture: per-frame depth and colour
+OBJECTS_DIR = "objects"
+OBJECTS_JSON = "objects/objects.json"
+GUIDANCE_DIR = "guidance"
+GUIDANCE_RGB = "guidance/rgb.mp4"
+GUIDANCE_MASK = "guidance/mask.mp4"
+GUIDANCE_DEPTH = "guidance/depth.npz"
+GUIDANCE_OBJECT_MASK = "guidance/object_mask.mp4"
+GUIDANCE_FRAMES = "guidance/frames"
+GUIDANCE_CAMS = "guidance/cams"
+OUTPUT_DIR = "output"
+OUTPUT_VIDEO = "output/shot.mp4"
+OUTPUT_SIDE_BY_SIDE = "output/side_by_side.mp4"
+OUTPUT_CAMS = "output/cams"
+OUTPUT_GRID = "output/grid.mp4"
+EVAL_METRICS = "eval/metrics.json"
+EVAL_PLOT = "eval/trajectory_vs_estimate.png"
+LOCK = ".shotsmith.lock"
+
+#: Pipeline stages in order.
+STAGES: tuple[str, ...] = (
+    "caption",
+    "plan-trajectory",
+    "build-3d-cache",
+    "insert-object",
+    "render-guidance",
+    "generate",
+    "evaluate",
+)
+
+
+def object_ply(name: str) -> str:
+    """Workspace name of a placed object's points."""
+    return f"{OBJECTS_DIR}/{name}.ply"
+
+
+def guidance_frame(index: int) -> str:
+    return f"{GUIDANCE_FRAMES}/{index:05d}.png"
+
+
+def output_cam(index: int) -> str:
+    return f"{OUTPUT_CAMS}/{index:02d}.mp4"
+
+
+def input_file(filename: str) -> str:
+    return f"{INPUT_DIR}/{filename}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hashing
+
+
+def hash_file(path: Path) -> str:
+    """blake2b of a file's bytes, or of a folder's sorted (name, hash) listing."""
+    path = Path(path)
+    h = hashlib.blake2b(digest_size=16)
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file():
+                h.update(str(child.relative_to(path)).encode())
+                h.update(hash_file(child).encode())
+        return h.hexdigest()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_options(options: dict) -> str:
+    return hashlib.blake2b(json.dumps(options, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, paths, numpy scalars and arrays as plain JSON values."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The workspace
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class StageRecord:
+    """One stage run as kept in shot.json."""
+
+    stage: str
+    status: str
+    """"ok", "failed" or "interrupted"."""
+    options: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
+    """Input name -> content hash (workspace artifacts and files named on the command line)."""
+    backend: str = ""
+    backend_version: str = ""
+    outputs: dict = field(default_factory=dict)
+    """Output name -> content hash."""
+    seconds: float = 0.0
+    finished: str = ""
+    shotsmith_version: str = __version__
+    error: str = ""
+    extra: dict = field(default_factory=dict)
+    """Stage-specific facts (chosen backend's reason, resampling notes, timings per part)."""
+
+
+class Workspace:
+    """A shot's folder. `Workspace(path)` does not touch the disk; `create()` makes it."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self._lock_depth = 0
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    # -- paths -----------------------------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """Absolute path of a workspace artifact (use the module's constants for `name`)."""
+        return self.root / name
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def require(self, name: str, stage_hint: str) -> Path:
+        """The artifact's path, or a `WorkspaceError` saying which stage makes it."""
+        p = self.path(name)
+        if not p.exists():
+            raise WorkspaceError(f"{p}: missing; run `shotsmith {stage_hint} -w {self.root}` first")
+        return p
+
+    def create(self) -> Workspace:
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"{self.root}: exists and is not a folder; choose another -w path")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"{self.root}: cannot create the workspace folder ({exc.strerror})") from exc
+        return self
+
+    # -- atomic writes ---------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def atomic(self, name: str) -> Iterator[Path]:
+        """Yield a temporary path beside `name`; on success it is renamed to `name` (file or folder), on any
+        error it is removed and the old artifact is left as it was."""
+        final = self.path(name)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"{final.parent}: cannot create folder ({exc.strerror})") from exc
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}{final.suffix}")
+        _remove(tmp)
+        try:
+            yield tmp
+            if not tmp.exists():
+                raise WorkspaceError(f"{final}: the stage did not write it")
+            if final.is_dir() and tmp.is_dir():
+                old = final.with_name(f".{final.name}.old-{os.getpid()}")
+                os.replace(final, old)
+                os.replace(tmp, final)
+                _remove(old)
+            else:
+                os.replace(tmp, final)
+        except OSError as exc:
+            _remove(tmp)
+            raise WorkspaceError(f"{final}: could not write ({exc.strerror or exc}); workspace left as it was") from exc
+        except BaseException:
+            _remove(tmp)
+            raise
+
+    def write_json(self, name: str, data: Any) -> Path:
+        with self.atomic(name) as tmp:
+            tmp.write_text(json.dumps(to_jsonable(data), indent=2) + "\n")
+        return self.path(name)
+
+    def read_json(self, name: str, stage_hint: str = "") -> Any:
+        p = self.require(name, stage_hint) if stage_hint else self.path(name)
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError as exc:
+            raise WorkspaceError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg}); rerun the stage that makes it")
+
+    def copy_input(self, source: str | os.PathLike, filename: str | None = None) -> str:
+        """Copy a user's file into input/ (never modified afterwards) and return its workspace name."""
+        source = Path(source)
+        name = input_file(filename or source.name)
+        dest = self.path(name)
+        if dest.exists() and dest.stat().st_size == source.stat().st_size and hash_file(dest) == hash_file(source):
+            return name
+        with self.atomic(name) as tmp:
+            shutil.copyfile(source, tmp)
+        return name
+
+    # -- lock ------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Workspace]:
+        """Hold the workspace lock (re-entrant within one process). A second process gets a WorkspaceError."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield self
+            finally:
+                self._lock_depth -= 1
+            return
+        self.create()
+        lock = self.path(LOCK)
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                try:
+                    pid = int(lock.read_text().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pid = -1
+                if pid > 0 and pid != os.getpid() and _pid_alive(pid):
+                    raise WorkspaceError(
+                        f"{self.root}: in use by another shotsmith process (pid {pid}); wait for it to finish, "
+                        f"or delete {lock} if that process is gone"
+                    ) from None
+                _remove(lock)  # stale lock of a dead process
+        else:
+            raise WorkspaceError(f"{lock}: could not take the workspace lock")
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        self._lock_depth = 1
+        try:
+            yield self
+        finally:
+            self._lock_depth = 0
+            _remove(lock)
+
+    # -- manifest --------------------------------------------------------------------------------------------
+    def manifest(self) -> dict:
+        p = self.path(SHOT)
+        if not p.exists():
+            return {"schema_version": SCHEMA_VERSION, "request": {}, "stages": {}}
+        data = self.read_json(SHOT)
+        if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{p}: written by a newer shotsmith (schema {data['schema_version']} > {SCHEMA_VERSION}); upgrade"
+            )
+        data.setdefault("stages", {})
+        data.setdefault("request", {})
+        return data
+
+    def update_request(self, **request: Any) -> None:
+        """Record what was asked (prompt, inputs, sizes) in shot.json."""
+        with self.locked():
+            data = self.manifest()
+            data["request"].update(to_jsonable(request))
+            self.write_json(SHOT, data)
+
+    def record(self, stage: str) -> StageRecord | None:
+        raw = self.manifest()["stages"].get(stage)
+        if not raw:
+            return None
+        known = {f for f in StageRecord.__dataclass_fields__}
+        return StageRecord(**{k: v for k, v in raw.items() if k in known})
+
+    def save_record(self, rec: StageRecord) -> None:
+        with self.locked():
+            data = self.manifest()
+            data["stages"][rec.stage] = to_jsonable(rec)
+            self.write_json(SHOT, data)
+
+    def input_hashes(self, names: list[str], external: dict[str, str | os.PathLike] | None = None) -> dict:
+        """Hashes of workspace artifacts `names` (missing -> "missing") and of external files."""
+        out = {}
+        for n in names:
+            p = self.path(n)
+            out[n] = hash_file(p) if p.exists() else "missing"
+        for key, p in (external or {}).items():
+            p = Path(p)
+            out[key] = hash_file(p) if p.exists() else "missing"
+        return out
+
+    def stage_state(self, stage: str, inputs: list[str] | None = None) -> str:
+        """"done", "stale" (inputs or outputs changed since the run) or "missing"."""
+        rec = self.record(stage)
+        if rec is None or rec.status != "ok":
+            return "missing"
+        names = list(rec.inputs) if inputs is None else inputs
+        for n in names:
+            if "/" in n or n.endswith((".json", ".png", ".ply", ".npy", ".npz", ".mp4")):
+                p = self.path(n)
+                if p.exists() and hash_file(p) != rec.inputs.get(n):
+                    return "stale"
+                if not p.exists() and rec.inputs.get(n) != "missing":
+                    return "stale"
+        for n, h in rec.outputs.items():
+            p = self.path(n)
+            if not p.exists() or hash_file(p) != h:
+                return "stale"
+        return "done"
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The skip-if-unchanged runner
+
+
+@dataclass
+class StageResult:
+    """What a stage function returns to the runner."""
+
+    outputs: list[str]
+    """Workspace names written (their hashes are recorded)."""
+    backend_version: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def run_stage(
+    ws: Workspace,
+    stage: str,
+    fn: Callable[[], StageResult],
+    *,
+    options: dict,
+    inputs: list[str],
+    external: dict[str, str | os.PathLike] | None = None,
+    backend: str = "",
+    force: bool = False,
+) -> StageRecord:
+    """Run `fn` under the workspace lock unless an identical successful run is recorded; record the run.
+
+    `inputs` are workspace artifacts the stage reads, `external` the user's files by option name, `backend` the
+    resolved backend name (never "auto").
+    """
+    with ws.locked():
+        opts = to_jsonable(options)
+        hashes = ws.input_hashes(inputs, external)
+        prev = ws.record(stage)
+        if (
+            not force
+            and prev is not None
+            and prev.status == "ok"
+            and prev.options == opts
+            and prev.inputs == hashes
+            and prev.backend == backend
+            and prev.outputs
+            and all(ws.path(n).exists() and hash_file(ws.path(n)) == h for n, h in prev.outputs.items())
+        ):
+            info(f"[dim]{stage}: unchanged, skipping[/dim]")
+            prev.extra = dict(prev.extra, skipped=True)
+            return prev
+        start = time.perf_counter()
+        rec = StageRecord(stage=stage, status="failed", options=opts, inputs=hashes, backend=backend)
+        try:
+            result = fn()
+        except KeyboardInterrupt:
+            rec.status, rec.error = "interrupted", "interrupted by the user"
+            rec.seconds = time.perf_counter() - start
+            ws.save_record(rec)
+            raise
+        except Exception as exc:
+            rec.error = f"{type(exc).__name__}: {exc}"
+            rec.seconds = time.perf_counter() - start
+            with contextlib.suppress(Exception):
+                ws.save_record(rec)
+            raise
+        rec.status = "ok"
+        rec.seconds = round(time.perf_counter() - start, 3)
+        rec.outputs = {n: hash_file(ws.path(n)) for n in result.outputs}
+        rec.backend_version = result.backend_version
+        rec.extra = to_jsonable(result.extra)
+        rec.finished = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        ws.save_record(rec)
+        return rec
