@@ -39,6 +39,7 @@ CACHE_DIR = "cache"
 CACHE_DEPTH = "cache/depth.npy"
 CACHE_POINTS = "cache/points.ply"
 CACHE_JSON = "cache/cache.json"
+CACHE_IMAGE = "cache/image.png"  # the source colour at cache resolution
 CACHE_FRAMES = "cache/frames.npz"  # 4D cache of recapture: per-frame depth and colour
 OBJECTS_DIR = "objects"
 OBJECTS_JSON = "objects/objects.json"
