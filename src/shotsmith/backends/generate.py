@@ -7,6 +7,7 @@ importable; neural ones import diffusers/torch inside their methods.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,7 +69,7 @@ class Constraints:
         return n
 
 
-class Generator:
+class Generator(abc.ABC):
     """Base class: subclasses set `name`, `constraints`, and implement `generate`."""
 
     name: str = ""
@@ -84,9 +85,9 @@ class Generator:
     def version(self) -> str:
         return ""
 
+    @abc.abstractmethod
     def generate(self, request: GenerateRequest) -> np.ndarray:
         """(T, H, W, 3) uint8 video."""
-        raise NotImplementedError
 
 
 _REGISTRY: dict[str, Callable[..., Generator]] = {}
