@@ -367,3 +367,15 @@ def rotation_angles_deg(path: CameraPath) -> np.ndarray:
     """(N,) rotation angle of each camera relative to the first (degrees)."""
     rel = relative_to_first(path)
     return np.degrees(Rotation.from_matrix(rel.rotations).magnitude())
+
+
+def fit_intrinsics(source_intrinsics, source_size: tuple[int, int], target_size: tuple[int, int]) -> np.ndarray:
+    """(4,) intrinsics that show the source view in a target image of another size, "cover" fit: the source
+    image is scaled to fill the target and centre-cropped (as ReCamMaster crops its inputs).
+
+    A target camera with these intrinsics at the source pose sees the centre of the source image.
+    """
+    fx, fy, cx, cy = np.asarray(source_intrinsics, dtype=np.float64)
+    (sw, sh), (tw, th) = source_size, target_size
+    scale = max(tw / sw, th / sh)
+    return np.array([fx * scale, fy * scale, tw / 2.0 + (cx - sw / 2.0) * scale, th / 2.0 + (cy - sh / 2.0) * scale])
