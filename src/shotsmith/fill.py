@@ -1,0 +1,287 @@
+"""Pure functions of the embedded `inpaint` generator: layered hole filling and its temporal-stability metric.
+
+Arrays in, arrays out; nothing here knows workspaces or renderers. Camera conventions are those of
+docs/CONVENTIONS.md (OpenCV axes, z-depth, pixel centres at integer + 0.5, 0 depth = invalid).
+
+- `background_layer`: the background behind depth edges of the source view (near side of each edge pushed back
+  to the far side's depth, its colour inpainted once from the far side).
+- `outpaint_canvas`: the source image and depth extended beyond the source frame on a larger canvas.
+- `unproject`: pixels of a depth map as world points.
+- `push_pull_fill`: a cheap, smooth fill of unknown pixels from known ones (pyramid push-pull).
+- `warp_sample`: sample a previous frame at the positions current pixels had there (backward warp by depth).
+- `temporal_instability`: mean absolute change of filled pixels between consecutive frames after warping by the
+  known camera motion; `per_frame_inpaint`: the naive baseline (cv2.inpaint on each frame independently).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from shotsmith.camera import CameraPath, invert_rigid
+
+# ---------------------------------------------------------------------------------------------------------------
+# Geometry helpers
+
+
+def unproject(
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    world_from_camera: np.ndarray,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """World points of the pixels of a z-depth map.
+
+    depth (H, W) float, intrinsics (4,) (fx, fy, cx, cy), world_from_camera (4, 4); `mask` (H, W) bool selects
+    pixels (default: depth > 0). Returns (points (P, 3) float32 world, pixel indices (P, 2) int as (row, col)).
+    """
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    sel = depth > 0 if mask is None else (mask & (depth > 0))
+    rows, cols = np.nonzero(sel)
+    z = depth[rows, cols].astype(np.float64)
+    cam = np.stack([(cols + 0.5 - cx) / fx * z, (rows + 0.5 - cy) / fy * z, z], axis=1)
+    m = np.asarray(world_from_camera, dtype=np.float64)
+    world = cam @ m[:3, :3].T + m[:3, 3]
+    return world.astype(np.float32), np.stack([rows, cols], axis=1)
+
+
+def warp_sample(
+    prev: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    z: np.ndarray,
+    cam_now: tuple[np.ndarray, np.ndarray],
+    cam_prev: tuple[np.ndarray, np.ndarray],
+    prev_depth: np.ndarray | None = None,
+    occlusion_tol: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample `prev` where the current pixels (rows, cols) with z-depth `z` were seen by the previous camera.
+
+    prev (H, W, C) or (H, W); rows, cols, z (N,); cameras as (world_from_camera (4, 4), intrinsics (4,)).
+    With `prev_depth` (H, W), samples whose previous surface is nearer by more than `occlusion_tol` (relative)
+    are marked invalid (they were hidden then). Returns (values (N, C) float32 bilinear, valid (N,) bool).
+    """
+    h, w = prev.shape[:2]
+    m_now, k_now = cam_now
+    m_prev, k_prev = cam_prev
+    fx, fy, cx, cy = (float(v) for v in k_now)
+    z = z.astype(np.float64)
+    cam = np.stack([(cols + 0.5 - cx) / fx * z, (rows + 0.5 - cy) / fy * z, z], axis=1)
+    prev_from_now = invert_rigid(np.asarray(m_prev)) @ np.asarray(m_now, dtype=np.float64)
+    p = cam @ prev_from_now[:3, :3].T + prev_from_now[:3, 3]
+    pz = p[:, 2]
+    safe = np.where(pz > 1e-9, pz, 1.0)
+    u = k_prev[0] * p[:, 0] / safe + k_prev[2] - 0.5
+    v = k_prev[1] * p[:, 1] / safe + k_prev[3] - 0.5
+    valid = (pz > 1e-9) & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1) & (z > 0)
+    u = np.where(valid, u, 0).astype(np.float32)
+    v = np.where(valid, v, 0).astype(np.float32)
+    src = np.asarray(prev, dtype=np.float32)
+    vals = cv2.remap(src, u[None, :], v[None, :], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    if vals.ndim == 1:
+        vals = vals[:, None]
+    if prev_depth is not None:
+        dp = prev_depth[np.clip(np.rint(v).astype(int), 0, h - 1), np.clip(np.rint(u).astype(int), 0, w - 1)]
+        valid &= (dp <= 0) | (dp >= pz * (1.0 - occlusion_tol))
+    return vals, valid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Push-pull fill
+
+
+def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill pixels where `known` is False from the known ones by pyramid push-pull (smooth, deterministic).
+
+    image (H, W) or (H, W, C) float32; known (H, W) bool. Known pixels are returned unchanged. With no known
+    pixel at all, the result is zeros.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    squeeze = img.ndim == 2
+    if squeeze:
+        img = img[..., None]
+    w0 = known.astype(np.float32)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    c, w = img * w0[..., None], w0
+    while True:
+        levels.append((c, w))
+        h_, w_ = w.shape
+        if h_ <= 1 and w_ <= 1:
+            break
+        size = (max(1, (w_ + 1) // 2), max(1, (h_ + 1) // 2))
+        c = cv2.resize(c, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        w = cv2.resize(w, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0])
+    c, w = levels[-1]
+    filled = np.where(w[..., None] > 1e-6, c / np.maximum(w[..., None], 1e-6), 0.0).astype(np.float32)
+    for c, w in reversed(levels[:-1]):
+        h_, w_ = w.shape
+        up = cv2.resize(filled, (w_, h_), interpolation=cv2.INTER_LINEAR).reshape(h_, w_, -1)
+        a = np.clip(w, 0.0, 1.0)[..., None]
+        colour = c / np.maximum(w[..., None], 1e-6)
+        filled = a * colour + (1.0 - a) * up
+    out = np.where(known[..., None], img, filled).astype(np.float32)
+    return out[..., 0] if squeeze else out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layers built once in the source view
+
+
+@dataclass
+class SourceLayer:
+    """A set of pixels of a (possibly enlarged) source-view canvas to unproject as a point layer."""
+
+    rgb: np.ndarray
+    """(h, w, 3) uint8 colour of the canvas."""
+    depth: np.ndarray
+    """(h, w) float32 z-depth of the canvas, 0 where none."""
+    mask: np.ndarray
+    """(h, w) bool pixels that belong to the layer."""
+    intrinsics: np.ndarray
+    """(4,) (fx, fy, cx, cy) of the canvas (the source camera, principal point shifted for a padded canvas)."""
+
+
+def depth_edges_near(depth: np.ndarray, tau: float = 0.05, window: int = 5) -> np.ndarray:
+    """(H, W) bool: valid pixels on the NEAR side of a depth jump (a pixel within `window` is farther by more
+    than a factor 1 + tau). Smooth ramps (floors, walls) do not count: the jump must happen within the window."""
+    valid = depth > 0
+    d = np.where(valid, depth, 0).astype(np.float32)
+    dmax = cv2.dilate(d, np.ones((window, window), np.uint8))
+    return valid & (d * (1.0 + tau) < dmax)
+
+
+def background_layer(
+    rgb: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    band_px: int,
+    tau: float = 0.05,
+    behind: float = 0.01,
+) -> SourceLayer:
+    """The background hidden behind the depth edges of the source view, as a layer to render behind it.
+
+    rgb (h, w, 3) uint8, depth (h, w) float32 (0 invalid). The near side of every depth jump is marked up to
+    `band_px` pixels from the edge (the band); its depth is replaced by the far side's (nearest far-side pixel,
+    smoothed) pushed back by `behind` (relative), and its colour is inpainted once (OpenCV Telea) with the whole
+    near side within 2 * band_px treated as unknown, so band pixels draw their colour from the far side.
+    """
+    h, w = depth.shape
+    band_px = max(1, int(band_px))
+    valid = depth > 0
+    d = np.where(valid, depth, 0).astype(np.float32)
+    edges = depth_edges_near(d, tau)
+    if not edges.any():
+        return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), np.asarray(intrinsics, float))
+    dist = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 5)
+
+    def near_within(r: int) -> np.ndarray:
+        dmax = cv2.dilate(d, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+        return valid & (dist <= r) & (d * (1.0 + tau) < dmax)
+
+    band = near_within(band_px)
+    unknown = near_within(2 * band_px) | ~valid
+    if unknown.all():
+        return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), np.asarray(intrinsics, float))
+    _, (iy, ix) = ndimage.distance_transform_edt(unknown, return_indices=True)
+    far = d[iy, ix]
+    sigma = max(1.0, band_px / 4.0)
+    far = cv2.GaussianBlur(far, (0, 0), sigma)
+    bg_depth = np.where(band, far * (1.0 + behind), 0.0).astype(np.float32)
+    colour = cv2.inpaint(np.ascontiguousarray(rgb), unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return SourceLayer(colour, bg_depth, band & (bg_depth > 0), np.asarray(intrinsics, float))
+
+
+def outpaint_canvas(
+    rgb: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: np.ndarray,
+    pad_x: int,
+    pad_y: int,
+    overlap: int = 2,
+    behind: float = 0.02,
+) -> SourceLayer:
+    """The source view extended by (pad_x, pad_y) pixels on each side, on the same camera (a wider field of view).
+
+    rgb (h, w, 3) uint8, depth (h, w) float32 (0 invalid, filled first). Colour outside the frame is the
+    mirrored image fading into a strongly blurred copy with the distance from the border; depth is the border
+    depth propagated outwards and smoothed, pushed back by `behind`. The layer is the ring outside the frame plus
+    `overlap` pixels inside it (to close cracks at the border).
+    """
+    h, w = depth.shape
+    valid = depth > 0
+    d = push_pull_fill(depth.astype(np.float32), valid) if not valid.all() else depth.astype(np.float32)
+    if (d <= 0).all():
+        d = np.ones_like(d)
+    border = cv2.BORDER_REFLECT_101 if min(h, w) > max(pad_x, pad_y) else cv2.BORDER_REPLICATE
+    ext = cv2.copyMakeBorder(np.ascontiguousarray(rgb), pad_y, pad_y, pad_x, pad_x, border)
+    sigma = max(2.0, max(pad_x, pad_y) / 6.0)
+    blurred = cv2.GaussianBlur(ext, (0, 0), sigma)
+    yy, xx = np.mgrid[0 : h + 2 * pad_y, 0 : w + 2 * pad_x]
+    dx = np.maximum(np.maximum(pad_x - xx, xx - (pad_x + w - 1)), 0)
+    dy = np.maximum(np.maximum(pad_y - yy, yy - (pad_y + h - 1)), 0)
+    outside = np.maximum(dx, dy).astype(np.float32)
+    ramp = max(1.0, 0.5 * max(pad_x, pad_y))
+    a = np.clip(outside / ramp, 0.0, 1.0)[..., None]
+    colour = np.clip(ext * (1.0 - a) + blurred * a + 0.5, 0, 255).astype(np.uint8)
+    dext = cv2.copyMakeBorder(d, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+    dsmooth = cv2.GaussianBlur(dext, (0, 0), max(2.0, max(pad_x, pad_y) / 4.0))
+    b = np.clip(outside / ramp, 0.0, 1.0)
+    dcanvas = (dext * (1.0 - b) + dsmooth * b) * (1.0 + behind)
+    ring = (xx < pad_x + overlap) | (xx >= pad_x + w - overlap) | (yy < pad_y + overlap) | (yy >= pad_y + h - overlap)
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    intr = np.array([fx, fy, cx + pad_x, cy + pad_y])
+    return SourceLayer(colour, dcanvas.astype(np.float32), ring, intr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Temporal stability
+
+
+def temporal_instability(
+    video: np.ndarray,
+    region: np.ndarray,
+    depth: np.ndarray,
+    cameras: CameraPath,
+    occlusion_tol: float = 0.05,
+) -> float:
+    """Mean absolute change (0-255 units, averaged over channels) of the `region` pixels between consecutive
+    frames after warping the previous frame by the known camera motion.
+
+    video (T, H, W, 3) uint8; region (T, H, W) bool (e.g. the filled pixels); depth (T, H, W) float32 complete
+    z-depth of each frame (pixels with depth 0 are skipped; so are pixels hidden in the previous frame). A
+    video whose fill moves rigidly with the scene scores near its resampling noise; a fill that flickers or
+    swims scores higher. Returns NaN when no pixel could be compared.
+    """
+    total, count = 0.0, 0
+    for t in range(1, len(video)):
+        rows, cols = np.nonzero(region[t] & (depth[t] > 0))
+        if len(rows) == 0:
+            continue
+        vals, ok = warp_sample(
+            video[t - 1],
+            rows,
+            cols,
+            depth[t][rows, cols],
+            (cameras.world_from_camera[t], cameras.intrinsics[t]),
+            (cameras.world_from_camera[t - 1], cameras.intrinsics[t - 1]),
+            prev_depth=depth[t - 1],
+            occlusion_tol=occlusion_tol,
+        )
+        if not ok.any():
+            continue
+        cur = video[t][rows[ok], cols[ok]].astype(np.float32)
+        total += float(np.abs(cur - vals[ok]).mean(axis=1).sum())
+        count += int(ok.sum())
+    return total / count if count else float("nan")
+
+
+def per_frame_inpaint(rgb: np.ndarray, mask: np.ndarray, radius: int = 3) -> np.ndarray:
+    """The naive baseline: cv2.inpaint (Telea) on every frame independently. rgb (T, H, W, 3) uint8, mask
+    (T, H, W) bool covered pixels. Returns (T, H, W, 3) uint8."""
+    out = np.empty_like(rgb)
+    for t in range(len(rgb)):
+        out[t] = cv2.inpaint(np.ascontiguousarray(rgb[t]), (~mask[t]).astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    return out

@@ -1,0 +1,298 @@
+"""3D objects placed into a scene: loading meshes and point clouds, sampling meshes into coloured surface points,
+estimating the scene's up direction, and the placement transform. Pure functions; no workspace names.
+
+Object files use their own axes; by default an object's +Y is its up axis (glTF, most OBJ/PLY exports) and +Z
+its front; `up_axis="z"` serves Z-up files (many STL/CAD exports). Placement produces `world_from_object`
+(4, 4) in the scene's world (docs/CONVENTIONS.md: OpenCV axes, y down, 1.0 = subject distance).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from shotsmith.errors import FormatError, InputError
+
+MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
+#: Surface samples per square pixel of the object's largest on-screen area (2 = no holes with the splat radius).
+SAMPLES_PER_PIXEL = 2.0
+MAX_SAMPLES = 4_000_000
+
+
+@dataclass
+class ObjectModel:
+    """An object as loaded: a mesh (vertices + faces + colour source) or a point cloud, in its own axes."""
+
+    vertices: np.ndarray
+    """(V, 3) float64 vertex or point positions."""
+    faces: np.ndarray | None
+    """(F, 3) int triangle indices, None for a point cloud."""
+    colors: np.ndarray | None
+    """(V, 3) uint8 per-vertex colours (point clouds and vertex-coloured meshes), or None."""
+    mesh: object | None = None
+    """The trimesh.Trimesh (for face colours and textures), None for point clouds."""
+    source: str = ""
+
+    @property
+    def is_mesh(self) -> bool:
+        return self.faces is not None and len(self.faces) > 0
+
+
+def _ply_has_faces(path: Path) -> bool:
+    from plyfile import PlyData
+
+    try:
+        ply = PlyData.read(str(path))
+    except Exception as exc:
+        raise FormatError(f"{path}: not a readable PLY file ({exc})") from exc
+    return "face" in ply and ply["face"].count > 0
+
+
+def load_object(path: str | os.PathLike) -> ObjectModel:
+    """Load a point cloud (.ply without faces) or a mesh (.obj, .glb/.gltf, .ply, .stl, .off)."""
+    from shotsmith.ply import read_points
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such object file; check the path")
+    if path.stat().st_size == 0:
+        raise FormatError(f"{path}: the object file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix not in MESH_SUFFIXES:
+        raise FormatError(f"{path}: unsupported object type {suffix!r}; use one of {', '.join(MESH_SUFFIXES)}")
+    if suffix == ".ply" and not _ply_has_faces(path):
+        points, colors = read_points(path)
+        if len(points) == 0:
+            raise FormatError(f"{path}: the point cloud has no points")
+        if not np.isfinite(points).all():
+            raise FormatError(f"{path}: the point cloud has NaN or infinite coordinates")
+        return ObjectModel(points.astype(np.float64), None, colors, None, str(path))
+    import trimesh
+
+    try:
+        mesh = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as exc:
+        raise FormatError(f"{path}: not a readable mesh ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0 or len(mesh.vertices) == 0:
+        raise FormatError(f"{path}: the mesh has no triangles; give a mesh with faces or a point cloud")
+    if not np.isfinite(mesh.vertices).all():
+        raise FormatError(f"{path}: the mesh has NaN or infinite vertex coordinates")
+    if mesh.area <= 0:
+        raise FormatError(f"{path}: the mesh has zero surface area")
+    return ObjectModel(np.asarray(mesh.vertices, float), np.asarray(mesh.faces), None, mesh, str(path))
+
+
+def _texture_lookup(image, uv: np.ndarray) -> np.ndarray:
+    arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    h, w = arr.shape[:2]
+    u = np.mod(uv[:, 0], 1.0)
+    v = np.mod(uv[:, 1], 1.0)
+    x = np.clip((u * w).astype(np.int64), 0, w - 1)
+    y = np.clip(((1.0 - v) * h).astype(np.int64), 0, h - 1)
+    return arr[y, x]
+
+
+def _sample_colors(mesh, face_index: np.ndarray, bary: np.ndarray) -> np.ndarray:
+    """(S, 3) uint8 colours of surface samples from the mesh's vertex colours, face colours or texture."""
+    visual = mesh.visual
+    faces = np.asarray(mesh.faces)[face_index]
+    kind = getattr(visual, "kind", None)
+    if kind == "texture":
+        uv = getattr(visual, "uv", None)
+        material = getattr(visual, "material", None)
+        image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+        if uv is not None and image is not None:
+            uv_s = np.einsum("sk,skc->sc", bary, np.asarray(uv)[faces])
+            return _texture_lookup(image, uv_s)
+        color = getattr(material, "main_color", None)
+        if color is not None:
+            return np.tile(np.asarray(color[:3], np.uint8), (len(face_index), 1))
+    if kind == "vertex":
+        vc = np.asarray(visual.vertex_colors)[:, :3].astype(np.float64)
+        return np.clip(np.einsum("sk,skc->sc", bary, vc[faces]) + 0.5, 0, 255).astype(np.uint8)
+    if kind == "face":
+        return np.asarray(visual.face_colors)[face_index, :3].astype(np.uint8)
+    return np.full((len(face_index), 3), 180, np.uint8)
+
+
+def sample_count(surface_area: float, pixels_per_unit: float) -> int:
+    """Surface samples so that the object shows no holes when one scene unit spans `pixels_per_unit` pixels."""
+    n = surface_area * pixels_per_unit**2 * SAMPLES_PER_PIXEL
+    return int(np.clip(n, 2_000, MAX_SAMPLES))
+
+
+def object_points(obj: ObjectModel, scale: float, pixels_per_unit: float, seed: int = 0):
+    """(points (P, 3) in object axes, colours (P, 3) uint8, radius) of an object at `scale`.
+
+    Meshes are sampled uniformly by area with a count that follows the on-screen size (`pixels_per_unit` =
+    pixels per scene unit at the nearest viewing distance); `radius` is the world-space splat footprint.
+    """
+    if not obj.is_mesh:
+        pts = obj.vertices
+        colors = obj.colors if obj.colors is not None else np.full((len(pts), 3), 200, np.uint8)
+        return pts, colors, point_spacing(pts) * scale * 0.6
+    import trimesh
+
+    count = sample_count(float(obj.mesh.area) * scale**2, pixels_per_unit)
+    rng = np.random.default_rng(seed)
+    pts, face_index = trimesh.sample.sample_surface(obj.mesh, count, seed=rng)
+    # Barycentric coordinates of the samples in their faces.
+    tri = np.asarray(obj.mesh.vertices)[np.asarray(obj.mesh.faces)[face_index]]
+    bary = trimesh.triangles.points_to_barycentric(tri, pts)
+    colors = _sample_colors(obj.mesh, face_index, np.clip(bary, 0, 1))
+    radius = 0.7 * math.sqrt(float(obj.mesh.area) * scale**2 / count)
+    return np.asarray(pts, np.float64), colors, radius
+
+
+def point_spacing(points: np.ndarray, sample: int = 2000, seed: int = 0) -> float:
+    """Median nearest-neighbour distance of a point set (on a random subsample)."""
+    from scipy.spatial import cKDTree
+
+    if len(points) < 2:
+        return 1e-3
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(points), size=min(sample, len(points)), replace=False)
+    d, _ = cKDTree(points).query(points[idx], k=2)
+    spacing = float(np.median(d[:, 1]))
+    return spacing if spacing > 0 else 1e-3
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scene up direction
+
+
+def estimate_up(points: np.ndarray, image_rows: np.ndarray | None = None, height: int | None = None, seed: int = 0):
+    """(up (3,), found_ground) of a scene given its points in the source camera frame.
+
+    RANSAC a plane through the points seen in the lower 40 % of the image; it is the ground when it holds at
+    least 25 % of them and its normal is within 45 degrees of the camera's up (-y). Otherwise up = -y.
+    """
+    camera_up = np.array([0.0, -1.0, 0.0])
+    pts = points
+    if image_rows is not None and height:
+        pts = points[image_rows > 0.6 * height]
+    if len(pts) < 50:
+        return camera_up, False
+    rng = np.random.default_rng(seed)
+    if len(pts) > 20000:
+        pts = pts[rng.choice(len(pts), 20000, replace=False)]
+    scale = float(np.median(np.linalg.norm(pts, axis=1)))
+    tol = 0.01 * scale
+    best_count, best_normal = 0, None
+    for _ in range(200):
+        a, b, c = pts[rng.choice(len(pts), 3, replace=False)]
+        n = np.cross(b - a, c - a)
+        norm = np.linalg.norm(n)
+        if norm < 1e-12:
+            continue
+        n /= norm
+        count = int((np.abs((pts - a) @ n) < tol).sum())
+        if count > best_count:
+            best_count, best_normal = count, n
+    if best_normal is None or best_count < 0.25 * len(pts):
+        return camera_up, False
+    if best_normal @ camera_up < 0:
+        best_normal = -best_normal
+    if best_normal @ camera_up < math.cos(math.radians(45)):
+        return camera_up, False
+    return best_normal, True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Placement
+
+
+def object_axes(up_axis: str = "y") -> np.ndarray:
+    """(3, 3) rotation from an object file's axes to canonical object axes (x right, y up, z front)."""
+    if up_axis == "y":
+        return np.eye(3)
+    if up_axis == "z":
+        # Z-up, -Y front (Blender/STL habit) -> Y-up, Z front.
+        return Rotation.from_euler("x", -90, degrees=True).as_matrix()
+    raise InputError(f"--object-up {up_axis!r}: choose y or z")
+
+
+def world_from_canonical(up: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation taking canonical object axes (y up, z front) to the world, with y to `up` and the front
+    turned toward the source camera (world -z) as far as `up` allows."""
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    toward_camera = np.array([0.0, 0.0, -1.0])
+    front = toward_camera - (toward_camera @ up) * up
+    if np.linalg.norm(front) < 1e-6:
+        front = np.array([1.0, 0.0, 0.0]) - up[0] * up
+    front /= np.linalg.norm(front)
+    right = np.cross(up, front)
+    return np.stack([right, up, front], axis=1)
+
+
+@dataclass
+class Placement:
+    """Where and how an object sits in the scene (recorded in objects.json, editable and re-appliable)."""
+
+    at: tuple[float, float, float]
+    """Anchor point in world coordinates (scene units)."""
+    anchor: str = "bottom"
+    """"bottom": the object's lowest point along up touches `at`; "center": its box centre is at `at`."""
+    height: float | None = None
+    """Object height along up in scene units (overrides scale)."""
+    scale: float = 1.0
+    """Uniform scale when `height` is not given."""
+    yaw: float = 0.0
+    """Degrees about the up axis."""
+    pitch: float = 0.0
+    """Degrees about the object's right axis."""
+    roll: float = 0.0
+    """Degrees about the object's front axis."""
+    up: tuple[float, float, float] = (0.0, -1.0, 0.0)
+    """World up the object stands along."""
+    up_axis: str = "y"
+    """The object file's up axis: "y" or "z"."""
+
+
+def placement_transform(vertices: np.ndarray, placement: Placement) -> tuple[np.ndarray, float]:
+    """(world_from_object (4, 4), scale) for an object with the given vertices (object-file axes)."""
+    if placement.anchor not in ("bottom", "center"):
+        raise InputError(f"--anchor {placement.anchor!r}: choose bottom or center")
+    canon = object_axes(placement.up_axis)
+    v = vertices @ canon.T
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    extent = hi - lo
+    if placement.height is not None:
+        if not placement.height > 0:
+            raise InputError(f"--height {placement.height}: the object height must be positive")
+        if extent[1] <= 0:
+            raise InputError("the object is flat along its up axis; give --scale instead of --height")
+        scale = placement.height / extent[1]
+    else:
+        scale = placement.scale
+    if not (scale > 0 and math.isfinite(scale)):
+        raise InputError(f"--scale {placement.scale}: the scale must be a positive number")
+    user = Rotation.from_euler("YXZ", [placement.yaw, placement.pitch, placement.roll], degrees=True).as_matrix()
+    rot = world_from_canonical(np.asarray(placement.up)) @ user @ canon
+    # Anchor point in object-file axes.
+    center = (lo + hi) / 2.0
+    local_anchor = np.array([center[0], lo[1], center[2]]) if placement.anchor == "bottom" else center
+    local_anchor = canon.T @ local_anchor
+    m = np.eye(4)
+    m[:3, :3] = rot * scale
+    m[:3, 3] = np.asarray(placement.at, float) - (rot * scale) @ local_anchor
+    return m, float(scale)
+
+
+def transform_points(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ m[:3, :3].T + m[:3, 3]
+
+
+def encloses(world_from_object: np.ndarray, vertices: np.ndarray, centers: np.ndarray, margin: float = 0.02):
+    """Indices of camera centres (C, 3) inside the object's box (object axes, grown by `margin` of its size)."""
+    lin = world_from_object[:3, :3]
+    local = (centers - world_from_object[:3, 3]) @ np.linalg.inv(lin).T
+    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    pad = margin * (hi - lo).max()
+    inside = np.all((local >= lo - pad) & (local <= hi + pad), axis=1)
+    return np.nonzero(inside)[0]
