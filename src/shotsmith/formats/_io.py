@@ -111,7 +111,9 @@ def pose_from_3x4(m: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_camera_path(path, world_from_camera, intrinsics, width, height, fps, meta, frame_label=None) -> CameraPath:
+def make_camera_path(
+    path, world_from_camera, intrinsics, width, height, fps, meta, frame_label=None
+) -> CameraPath:
     """A validated `CameraPath`; a contract violation becomes a `FormatError` prefixed with the file name.
 
     `frame_label(i)` turns a frame index into the file's own location ("line 5", "frames[3]").

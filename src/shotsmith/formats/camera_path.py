@@ -43,7 +43,11 @@ def read_camera_path(path, *, width=None, height=None, fps=None) -> CameraPath:
         raise fail(path, "camera_path", "expected a nerfstudio camera path with a 'camera_path' list")
     kind = data.get("camera_type", "perspective")
     if kind not in CAMERA_TYPES:
-        raise fail(path, "camera_type", f"unsupported camera type {kind!r}; expected one of {', '.join(CAMERA_TYPES)}")
+        raise fail(
+            path,
+            "camera_type",
+            f"unsupported camera type {kind!r}; expected one of {', '.join(CAMERA_TYPES)}",
+        )
     file_w = int(as_number(path, get_key(path, data, "render_width"), "render_width", positive=True))
     file_h = int(as_number(path, get_key(path, data, "render_height"), "render_height", positive=True))
     w = file_w if width is None else int(width)
@@ -57,16 +61,28 @@ def read_camera_path(path, *, width=None, height=None, fps=None) -> CameraPath:
     focal = np.empty(len(keyframes))
     for i, frame in enumerate(keyframes):
         where = f"camera_path[{i}]"
-        flat = as_matrix(path, get_key(path, frame, "camera_to_world", where), f"{where}.camera_to_world",
-                         shapes=((16,), (4, 4)))
+        flat = as_matrix(
+            path,
+            get_key(path, frame, "camera_to_world", where),
+            f"{where}.camera_to_world",
+            shapes=((16,), (4, 4)),
+        )
         mats[i] = flat.reshape(4, 4)
         fov = as_number(path, get_key(path, frame, "fov", where), f"{where}.fov", positive=True)
         if fov >= 180:
-            raise fail(path, f"{where}.fov", f"expected a vertical field of view below 180 degrees, got {fov}")
+            raise fail(
+                path, f"{where}.fov", f"expected a vertical field of view below 180 degrees, got {fov}"
+            )
         focal[i] = 0.5 * h / math.tan(math.radians(fov) / 2)
     intr = np.stack([focal, focal, np.full_like(focal, w / 2), np.full_like(focal, h / 2)], axis=1)
     return make_camera_path(
-        path, opencv_from_opengl(mats), intr, w, h, fps, {"format": "camera_path", "file": path.name},
+        path,
+        opencv_from_opengl(mats),
+        intr,
+        w,
+        h,
+        fps,
+        {"format": "camera_path", "file": path.name},
         frame_label=lambda i: f"camera_path[{i}]",
     )
 

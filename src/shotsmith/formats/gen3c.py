@@ -50,7 +50,11 @@ def read_gen3c(path, *, width=None, height=None, fps=None) -> CameraPath:
         return _from_gen3c(path, arrays, width, height, fps)
     if {"inds", "data"} <= arrays.keys():
         return _from_vipe(path, arrays, width, height, fps)
-    raise fail(path, "", f"expected keys 'w2c' and 'intrinsics' (GEN3C) or 'inds' and 'data' (ViPE), got {sorted(arrays)}")
+    raise fail(
+        path,
+        "",
+        f"expected keys 'w2c' and 'intrinsics' (GEN3C) or 'inds' and 'data' (ViPE), got {sorted(arrays)}",
+    )
 
 
 def write_gen3c(path, cam: CameraPath) -> None:
@@ -117,11 +121,20 @@ def _from_gen3c(path: Path, arrays: dict, width, height, fps) -> CameraPath:
         intr = np.repeat(intr, len(w2c), axis=0)
     if len(intr) != len(w2c):
         raise fail(path, "intrinsics", f"has {len(intr)} frames but w2c has {len(w2c)}")
-    file_size = (_scalar(path, arrays, "width") or round(2 * intr[0, 2]), _scalar(path, arrays, "height") or round(2 * intr[0, 3]))
+    file_size = (
+        _scalar(path, arrays, "width") or round(2 * intr[0, 2]),
+        _scalar(path, arrays, "height") or round(2 * intr[0, 3]),
+    )
     w, h = resolve_size(width, height, file_size)
     fps = fps if fps is not None else (_scalar(path, arrays, "fps") or DEFAULT_FPS)
     return make_camera_path(
-        path, invert_rigid(w2c), intr, w, h, fps, {"format": "gen3c", "file": path.name},
+        path,
+        invert_rigid(w2c),
+        intr,
+        w,
+        h,
+        fps,
+        {"format": "gen3c", "file": path.name},
         frame_label=lambda i: f"w2c[{i}]",
     )
 
@@ -141,8 +154,12 @@ def _from_vipe(path: Path, arrays: dict, width, height, fps) -> CameraPath:
         w, h = resolve_size(width, height)
         intr = fallback_intrinsics(w, h)
     return make_camera_path(
-        path, c2w, intr, w, h, DEFAULT_FPS if fps is None else fps, {"format": "vipe", "file": path.name},
+        path,
+        c2w,
+        intr,
+        w,
+        h,
+        DEFAULT_FPS if fps is None else fps,
+        {"format": "vipe", "file": path.name},
         frame_label=lambda i: f"data[{i}]",
     )
-
-

@@ -46,8 +46,12 @@ def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
             continue
         if values is None or len(values) != NUMBERS_PER_LINE:
             got = "text" if values is None else f"{len(values)} numbers"
-            raise fail(path, f"line {number}", f"expected {NUMBERS_PER_LINE} numbers "
-                       "(timestamp fx fy cx cy 0 0 and a 3x4 world-to-camera), got " + got)
+            raise fail(
+                path,
+                f"line {number}",
+                f"expected {NUMBERS_PER_LINE} numbers "
+                "(timestamp fx fy cx cy 0 0 and a 3x4 world-to-camera), got " + got,
+            )
         if not np.isfinite(values).all():
             raise fail(path, f"line {number}", "NaN or infinite value")
         rows.append(values)
@@ -65,8 +69,12 @@ def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
         if err > _ORTHO_TOL:
             raise fail(path, where, f"rotation is not orthonormal (max |R Rᵀ - I| = {err:.2e})")
         if np.linalg.det(rot) < 0:
-            raise fail(path, where, "rotation is a reflection (det < 0, e.g. r00 = -1 in CamI2V's pan up/down "
-                       "files); expected a proper world-to-camera rotation")
+            raise fail(
+                path,
+                where,
+                "rotation is a reflection (det < 0, e.g. r00 = -1 in CamI2V's pan up/down "
+                "files); expected a proper world-to-camera rotation",
+            )
     intr = data[:, 1:5] * np.array([w, h, w, h])
     if fps is None:
         fps = _fps_from_timestamps(data[:, 0])
@@ -74,7 +82,13 @@ def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
     if url:
         meta["url"] = url
     return make_camera_path(
-        path, invert_rigid(camera_from_world), intr, w, h, fps, meta,
+        path,
+        invert_rigid(camera_from_world),
+        intr,
+        w,
+        h,
+        fps,
+        meta,
         frame_label=lambda i: f"line {line_numbers[i]}",
     )
 

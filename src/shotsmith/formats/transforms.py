@@ -41,7 +41,12 @@ _INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy")
 def looks_like(data) -> bool:
     """True when parsed JSON `data` has the transforms layout (a `frames` list of `transform_matrix`)."""
     frames = data.get("frames") if isinstance(data, dict) else None
-    return isinstance(frames, list) and bool(frames) and isinstance(frames[0], dict) and "transform_matrix" in frames[0]
+    return (
+        isinstance(frames, list)
+        and bool(frames)
+        and isinstance(frames[0], dict)
+        and "transform_matrix" in frames[0]
+    )
 
 
 def read_trajectory(path, *, width=None, height=None, fps=None) -> CameraPath:
@@ -78,8 +83,12 @@ def camera_path_from_transforms(path: Path, data, *, width=None, height=None, fp
         where = f"frames[{i}]"
         if not isinstance(frame, dict):
             raise fail(path, where, f"expected an object, got {type(frame).__name__}")
-        m = as_matrix(path, get_key(path, frame, "transform_matrix", where), f"{where}.transform_matrix",
-                      shapes=((4, 4), (3, 4)))
+        m = as_matrix(
+            path,
+            get_key(path, frame, "transform_matrix", where),
+            f"{where}.transform_matrix",
+            shapes=((4, 4), (3, 4)),
+        )
         mats[i] = pose_from_3x4(m)
         values = [
             as_number(path, frame[k], f"{where}.{k}", positive=k.startswith("fl")) if k in frame else top[j]
@@ -90,7 +99,9 @@ def camera_path_from_transforms(path: Path, data, *, width=None, height=None, fp
         if values[1] is None:
             values[1] = values[0]
         if values[0] is None:
-            raise fail(path, where, "no focal length: expected 'fl_x' (top level or per frame) or 'camera_angle_x'")
+            raise fail(
+                path, where, "no focal length: expected 'fl_x' (top level or per frame) or 'camera_angle_x'"
+            )
         intr[i] = values
         if "time" in frame:
             times.append(as_number(path, frame["time"], f"{where}.time"))
@@ -98,7 +109,9 @@ def camera_path_from_transforms(path: Path, data, *, width=None, height=None, fp
     if fps is None:
         fps = _file_fps(path, data, times if len(times) == len(frames) else [])
     src = data.get("shotsmith", {})
-    meta = dict(src.get("source", {})) if isinstance(src, dict) and isinstance(src.get("source"), dict) else {}
+    meta = (
+        dict(src.get("source", {})) if isinstance(src, dict) and isinstance(src.get("source"), dict) else {}
+    )
     if not meta and "shotsmith" not in data:
         meta = {"format": "transforms", "file": path.name}
     return make_camera_path(
@@ -145,7 +158,8 @@ def _check_schema(path: Path, data: dict) -> None:
         raise fail(path, "shotsmith.schema_version", f"expected an integer, got {version!r}")
     if version > SCHEMA_VERSION:
         raise fail(
-            path, "shotsmith.schema_version",
+            path,
+            "shotsmith.schema_version",
             f"written by a newer shotsmith (schema {version}, this one reads up to {SCHEMA_VERSION}); upgrade shotsmith",
         )
 
@@ -153,7 +167,11 @@ def _check_schema(path: Path, data: dict) -> None:
 def _check_camera_model(path: Path, data: dict) -> None:
     model = data.get("camera_model")
     if model is not None and model not in PINHOLE_MODELS:
-        raise fail(path, "camera_model", f"unsupported camera model {model!r}; expected one of {', '.join(PINHOLE_MODELS)}")
+        raise fail(
+            path,
+            "camera_model",
+            f"unsupported camera model {model!r}; expected one of {', '.join(PINHOLE_MODELS)}",
+        )
 
 
 def _image_size(path: Path, data: dict, frames: list, width, height) -> tuple[int, int]:
@@ -166,7 +184,11 @@ def _image_size(path: Path, data: dict, frames: list, width, height) -> tuple[in
         if len(per_frame) == 1 and None not in per_frame:
             return int(as_number(path, per_frame.pop(), f"frames[0].{key}", positive=True))
         if len(per_frame) > 1:
-            raise fail(path, key, f"frames have different image sizes {sorted(map(str, per_frame))}; expected one size")
+            raise fail(
+                path,
+                key,
+                f"frames have different image sizes {sorted(map(str, per_frame))}; expected one size",
+            )
         raise fail(path, "", f"missing key {key!r} (image size); pass the size explicitly (--width/--height)")
 
     return one("w", width), one("h", height)

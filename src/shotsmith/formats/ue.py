@@ -79,7 +79,11 @@ def rows_from_ue_string(path, text, where: str) -> np.ndarray:
         raise fail(path, where, f"expected a string of four bracketed rows, got {type(text).__name__}")
     rows = _ROW.findall(text)
     if len(rows) != 4:
-        raise fail(path, where, f"expected four bracketed rows '[r r r 0] [r r r 0] [r r r 0] [x y z 1]', got {len(rows)}")
+        raise fail(
+            path,
+            where,
+            f"expected four bracketed rows '[r r r 0] [r r r 0] [r r r 0] [x y z 1]', got {len(rows)}",
+        )
     out = np.zeros((4, 4))
     for i, row in enumerate(rows):
         try:
@@ -96,9 +100,13 @@ def rows_from_ue_string(path, text, where: str) -> np.ndarray:
     rot = out[:3, :3]
     err = np.abs(rot @ rot.T - np.eye(3)).max()
     if err > ROTATION_TOL:
-        raise fail(path, where, f"rotation rows are not orthonormal (max |R Rᵀ - I| = {err:.2e} > {ROTATION_TOL:g})")
+        raise fail(
+            path, where, f"rotation rows are not orthonormal (max |R Rᵀ - I| = {err:.2e} > {ROTATION_TOL:g})"
+        )
     if np.linalg.det(rot) < 0:
-        raise fail(path, where, "rotation is a reflection (det < 0); expected an Unreal transform with det +1")
+        raise fail(
+            path, where, "rotation is a reflection (det < 0); expected an Unreal transform with det +1"
+        )
     out[:3, :3] = orthonormalize(rot)
     return out
 
@@ -113,7 +121,11 @@ def looks_like(data) -> bool:
         return False
     first = next(iter(data.values()))
     if isinstance(first, dict):
-        return any(_FRAME_KEY.match(k) for k in data) and bool(first) and isinstance(next(iter(first.values())), str)
+        return (
+            any(_FRAME_KEY.match(k) for k in data)
+            and bool(first)
+            and isinstance(next(iter(first.values())), str)
+        )
     return isinstance(first, str) and len(_ROW.findall(first)) == 4
 
 
@@ -137,7 +149,12 @@ def read_ue_rig(
     intr = fallback_intrinsics(w, h)
     return {
         name: make_camera_path(
-            path, m, intr, w, h, fps,
+            path,
+            m,
+            intr,
+            w,
+            h,
+            fps,
             {"format": "ue", "file": path.name, "camera": name, "ue_scale": scale},
             frame_label=lambda i, name=name: f"frame{i}.{name}",
         )
@@ -166,7 +183,8 @@ def write_ue(path, rig: dict[str, CameraPath], *, scale: float = DEFAULT_UE_SCAL
         raise fail(path, "", f"every camera of a UE file needs the same frame count, got {sorted(counts)}")
     rows = {name: ue_from_opencv(cam.world_from_camera, scale) for name, cam in rig.items()}
     data = {
-        f"frame{i}": {name: ue_string_from_rows(m[i]) for name, m in rows.items()} for i in range(counts.pop())
+        f"frame{i}": {name: ue_string_from_rows(m[i]) for name, m in rows.items()}
+        for i in range(counts.pop())
     }
     dump_json(path, data)
 
@@ -182,8 +200,8 @@ def pick_camera(path, names: list[str], camera: str | None) -> str:
     wanted = camera.strip().lower().removeprefix("cam")
     if wanted.isdigit():
         for name in names:
-            digits = re.sub(r"\D", "", name.lower().removeprefix("cam")[:4]) if name.lower().startswith("cam") else ""
-            if digits and int(digits) == int(wanted):
+            match = re.fullmatch(r"cam(\d+)", name.lower())
+            if match and int(match.group(1)) == int(wanted):
                 return name
     raise fail(path, "", f"no camera {camera!r}; cameras are: {', '.join(names)}")
 
@@ -191,7 +209,9 @@ def pick_camera(path, names: list[str], camera: str | None) -> str:
 def _rows_by_camera(path: Path, data) -> dict[str, np.ndarray]:
     """name -> (T, 4, 4) UE row matrices, names sorted, frames in frame-number order."""
     if not looks_like(data):
-        raise fail(path, "", "expected a UE camera JSON: {'frame0': {'cam01': '[r r r 0] ... [x y z 1]', ...}, ...}")
+        raise fail(
+            path, "", "expected a UE camera JSON: {'frame0': {'cam01': '[r r r 0] ... [x y z 1]', ...}, ...}"
+        )
     first = next(iter(data.values()))
     if isinstance(first, str):  # Hemi36: one frame per camera
         return {name: rows_from_ue_string(path, data[name], name)[None] for name in sorted(data)}

@@ -130,10 +130,11 @@ def read_objects(ws: W.Workspace) -> dict:
     return data
 
 
-def place_object(ws: W.Workspace, record: dict, seed: int = 0) -> dict:
-    """Build one object's points from its record (source file + placement); write its PLY; return the record."""
+def place_object(ws: W.Workspace, record: dict, seed: int = 0, source_path: Path | None = None) -> dict:
+    """Build one object's points from its record (source file + placement); write its PLY; return the record.
+    `source_path` reads the object from outside the workspace (before it is copied into input/)."""
     info, depth = _load_cache(ws)
-    obj = O.load_object(ws.path(record["source"]))
+    obj = O.load_object(source_path or ws.path(record["source"]))
     p = dict(record["placement"])
     placement = O.Placement(
         at=tuple(p["at"]),
@@ -216,7 +217,7 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
         z = float((np.linalg.inv(np.asarray(info["world_from_camera"], float)) @ np.append(at, 1.0))[2])
         height = 0.25 * int(info["height"]) * max(z, 1e-3) / float(info["intrinsics"][1])
     name = _slug(cfg.name or src.stem)
-    source = ws.copy_input(src, f"object_{name}{src.suffix.lower()}")
+    source = W.input_file(f"object_{name}{src.suffix.lower()}")
     record = {
         "name": name,
         "source": source,
@@ -236,7 +237,8 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
             "ground_plane_found": ground,
         },
     }
-    record = place_object(ws, record, cfg.seed)
+    record = place_object(ws, record, cfg.seed, source_path=src)
+    ws.copy_input(src, Path(source).name)
     data["objects"] = [o for o in data["objects"] if o["name"] != name] + [record]
     ws.write_json(W.OBJECTS_JSON, data)
     return W.StageResult(outputs=[W.OBJECTS_JSON, record["ply"]], extra={"name": name, "points": record["num_points"]})

@@ -100,6 +100,7 @@ def names() -> list[str]:
 
 def is_depth_file(value: str) -> bool:
     """True when a `--depth` value names a file (an existing path, or a depth-file suffix)."""
+    _load_builtin()
     if value in ("auto", *_REGISTRY):
         return False
     return Path(value).suffix.lower() in DEPTH_FILE_SUFFIXES or os.path.isfile(value)

@@ -1,0 +1,620 @@
+"""Neural generators `wan` (Wan2.1) and `cogvideox` (CogVideoX) through diffusers, tied to the guidance.
+
+Training-free camera control in the spirit of GEN3C (docs/GENERATORS.md): the rendered guidance video
+(holes pre-filled) is encoded with the model's own video VAE; denoising starts from those latents noised to
+`strength` (SDEdit); after every scheduler step the latent cells the cache covers are replaced by the guidance
+latents re-noised to the next timestep with the scheduler's own forward process, so the model only invents
+the holes. Image-to-video checkpoints are also conditioned on the first guidance frame. The loop is driven
+here, with the pipeline's components and prompt encoders, so `strength` works for image-to-video too.
+
+This module owns weight location (local folder or hub cache, never a download unless asked), loading
+(safetensors only), devices, dtypes and offload. The pure math lives in `_diffusion_guidance`; the generator
+interface and the registry in `generate`. torch, diffusers and transformers are imported inside methods, so
+importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from shotsmith.backends import _diffusion_guidance as dg
+from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
+from shotsmith.errors import BackendUnavailable, InputError, check_shape
+
+Mode = Literal["auto", "i2v", "v2v"]
+DType = Literal["auto", "float32", "bfloat16", "float16"]
+Device = Literal["auto", "cpu", "cuda"]
+
+WAN_DEFAULT_MODEL = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+COGVIDEOX_DEFAULT_MODEL = "THUDM/CogVideoX-5b-I2V"
+WAN_NEGATIVE_PROMPT = (
+    "Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, static, "
+    "overall gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra fingers, "
+    "poorly drawn hands, poorly drawn faces, deformed, disfigured, misshapen limbs, fused fingers, still picture, "
+    "messy background, three legs, many people in the background, walking backwards"
+)
+_NEURAL_HINT = "install the neural extra: pip install -e '.[neural]'"
+
+
+@dataclass
+class DiffusionConfig:
+    """Options of the `wan` and `cogvideox` generators (None = take the value from the request or the model)."""
+
+    model: str | None = None
+    """Hub id or local diffusers folder (with model_index.json). None = the backend's default (see docs)."""
+    mode: Mode = "auto"
+    """"i2v" conditions on the first guidance frame (image-to-video checkpoints only), "v2v" uses the
+    guidance alone (text-to-video checkpoints), "auto" picks i2v when the checkpoint takes an image."""
+    steps: int | None = None
+    """Denoising steps of the full schedule; None = the request's `steps`."""
+    strength: float | None = None
+    """In (0, 1]: how much noise the guidance latents start from (1 = pure noise, every step runs);
+    None = the request's `strength`."""
+    guidance_scale: float | None = None
+    """Classifier-free guidance scale (<= 1 disables it); None = the request's `guidance_scale`."""
+    seed: int | None = None
+    """Seed of the initial and re-noising noise; None = the request's `seed`."""
+    dtype: DType = "auto"
+    """Weights' dtype: "auto" = bfloat16 on CUDA, float32 on CPU. Wan's VAE always runs in float32."""
+    device: Device = "auto"
+    """"auto" = CUDA when available."""
+    offload: bool = False
+    """Model CPU offload (CUDA only): each component moves to the GPU only while it runs; also VAE tiling."""
+    negative_prompt: str | None = None
+    """Negative prompt for classifier-free guidance; None = the model family's usual one."""
+    max_sequence_length: int | None = None
+    """Text tokens; None = the family's training length (Wan 512, CogVideoX 226)."""
+    min_coverage: float = 0.98
+    """A latent cell is tied to the guidance only if this fraction of its pixels is covered."""
+    erode: int = 0
+    """Shrink the tied latent cells by this many cells, leaving the model a margin at hole borders."""
+    tie_until: float = 1.0
+    """Fraction of the run steps (from the first) that blend the guidance in; < 1 lets the last steps
+    harmonise seams freely."""
+    paste_covered: bool = False
+    """Paste the exact guidance pixels back over covered pixels after decoding."""
+    allow_download: bool = False
+    """Let diffusers download a hub id that is not cached (off: weights must already be on the machine)."""
+
+
+def _have(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _looks_like_path(model: str) -> bool:
+    """True unless `model` has the shape of a hub id ("org/name")."""
+    return model.startswith((".", "/", "~")) or model.count("/") != 1 or "\\" in model
+
+
+def locate_model(model: str) -> tuple[Path | None, str]:
+    """(folder holding model_index.json, "") if the weights are on this machine, else (None, why not).
+
+    A local folder must hold a diffusers `model_index.json`; a hub id must be in the local hub cache
+    (checked without any network access).
+    """
+    path = Path(model).expanduser()
+    if path.exists():
+        if (path / "model_index.json").is_file():
+            return path, ""
+        return None, f"{path} has no model_index.json (not a diffusers model folder)"
+    if _looks_like_path(model):
+        return None, f"model folder {path} does not exist"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None, f"huggingface_hub is not installed ({_NEURAL_HINT})"
+    try:
+        cached = try_to_load_from_cache(model, "model_index.json")
+    except Exception as exc:  # noqa: BLE001 - an invalid repo id or a broken cache both mean "not here"
+        return None, f"{model!r} is not a valid hub id or local folder ({exc})"
+    if isinstance(cached, str) and Path(cached).is_file():
+        snapshot = Path(cached).parent
+        if any(snapshot.glob("*/*.safetensors")) or any(snapshot.glob("*/*.safetensors.index.json")):
+            return snapshot, ""
+        return None, f"the hub cache has {model} but no .safetensors weights in it"
+    return None, f"{model} is not in the local hub cache"
+
+
+def _fix_hint(model: str, family: str) -> str:
+    example = WAN_DEFAULT_MODEL if family == "wan" else COGVIDEOX_DEFAULT_MODEL
+    hub_id = model if not _looks_like_path(model) else example
+    return (
+        f"pass --model /path/to/a/{family} diffusers folder, or run `huggingface-cli download {hub_id}` "
+        "on a machine with access (see docs/GENERATORS.md)"
+    )
+
+
+class _DiffusionGenerator(Generator):
+    """Shared loading, device handling and option plumbing of the diffusers generators."""
+
+    family: str = ""
+    default_model: str = ""
+    default_negative_prompt: str = ""
+    default_max_sequence_length: int = 226
+    transformer_class: str = ""
+    _loaded_from: str | None = None
+
+    def __init__(self, config: DiffusionConfig | None = None, *, pipeline: Any = None, **options: Any) -> None:
+        known = {f.name for f in fields(DiffusionConfig)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InputError(f"{self.name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        config = config or DiffusionConfig()
+        config = replace(config, **{k: v for k, v in options.items() if v is not None})
+        if config.model is None:
+            config = replace(config, model=self.default_model)
+        if config.mode not in ("auto", "i2v", "v2v"):
+            raise InputError(f"{self.name}: mode must be auto, i2v or v2v, got {config.mode!r}")
+        if config.dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise InputError(f"{self.name}: dtype must be auto, float32, bfloat16 or float16, got {config.dtype!r}")
+        if config.device not in ("auto", "cpu", "cuda"):
+            raise InputError(f"{self.name}: device must be auto, cpu or cuda, got {config.device!r}")
+        self.config = config
+        self.pipeline = pipeline
+        self._mode: str | None = None
+        if pipeline is not None:
+            self._check_family(pipeline)
+
+    @classmethod
+    def from_components(cls, components: dict[str, Any], config: DiffusionConfig | None = None, **options: Any):
+        """A generator around a pipeline built from in-memory components (tests, custom weights)."""
+        return cls(config, pipeline=cls._pipeline_class(components)(**components), **options)
+
+    @staticmethod
+    def _pipeline_class(components: dict[str, Any]):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # -- interface -----------------------------------------------------------------------------------------
+    def available(self) -> tuple[bool, str]:
+        missing = [m for m in self._required_modules() if not _have(m)]
+        if missing:
+            return False, f"missing Python package(s) {', '.join(missing)}: {_NEURAL_HINT}"
+        if self.pipeline is not None:
+            return True, ""
+        where, why = locate_model(self.config.model)
+        if where is None:
+            return False, f"{why}; {_fix_hint(self.config.model, self.family)}"
+        return True, ""
+
+    def version(self) -> str:
+        try:
+            import diffusers
+
+            lib = f"diffusers {diffusers.__version__}"
+        except ImportError:
+            lib = "diffusers missing"
+        model = "in-memory components" if self.pipeline is not None and not self._loaded_from else self.config.model
+        return f"{self.family} {model} ({lib})"
+
+    def load(self) -> None:
+        if self.pipeline is None:
+            ok, why = self.available()
+            if not ok:
+                raise BackendUnavailable(f"{self.name}: {why}")
+            where, _ = locate_model(self.config.model)
+            source = str(where) if where is not None else self.config.model
+            self.pipeline = self._from_pretrained(source)
+            self._loaded_from = source
+            self._check_family(self.pipeline)
+        self._place(self.pipeline)
+        self._mode = self._resolve_mode(self.pipeline)
+
+    @property
+    def constraints(self) -> Constraints:  # type: ignore[override]
+        return self._constraints()
+
+    def generate(self, request: GenerateRequest) -> np.ndarray:
+        if self.pipeline is None or self._mode is None:
+            self.load()
+        rgb = np.asarray(request.guidance_rgb)
+        mask = np.asarray(request.guidance_mask, dtype=bool)
+        check_shape("guidance_rgb", rgb, (None, None, None, 3))
+        check_shape("guidance_mask", mask, rgb.shape[:3])
+        self._check_size(*rgb.shape[:3])
+        cfg = self.config
+        steps = int(cfg.steps if cfg.steps is not None else request.steps)
+        strength = float(cfg.strength if cfg.strength is not None else request.strength)
+        scale = float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale)
+        seed = int(cfg.seed if cfg.seed is not None else request.seed)
+        first = dg.start_step(steps, strength)
+        dg.tied_steps(steps - first, cfg.tie_until)
+        import torch
+
+        with torch.inference_mode():
+            video = self._run(rgb, mask, request.prompt or "", steps, strength, scale, seed)
+        if cfg.paste_covered:
+            video = np.where(mask[..., None], rgb, video)
+        return video
+
+    # -- shared helpers ------------------------------------------------------------------------------------
+    def _required_modules(self) -> list[str]:
+        return ["torch", "diffusers", "transformers"]
+
+    def _check_family(self, pipe: Any) -> None:
+        transformer = getattr(pipe, "transformer", None)
+        kind = type(transformer).__name__
+        if kind != self.transformer_class:
+            raise InputError(
+                f"{self.name}: model {self.config.model!r} is a {type(pipe).__name__} with a {kind} transformer, "
+                f"not a {self.family} checkpoint"
+            )
+
+    def _torch_dtype(self):
+        import torch
+
+        if self.config.dtype == "auto":
+            return torch.bfloat16 if self._device() == "cuda" else torch.float32
+        return getattr(torch, self.config.dtype)
+
+    def _device(self) -> str:
+        import torch
+
+        if self.config.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.config.device == "cuda" and not torch.cuda.is_available():
+            raise BackendUnavailable(f"{self.name}: --device cuda asked for, but torch sees no CUDA GPU here")
+        return self.config.device
+
+    def _from_pretrained(self, source: str):
+        from diffusers import DiffusionPipeline
+
+        try:
+            return DiffusionPipeline.from_pretrained(
+                source,
+                torch_dtype=self._torch_dtype(),
+                use_safetensors=True,
+                local_files_only=not self.config.allow_download,
+            )
+        except (OSError, ValueError, EnvironmentError) as exc:
+            raise BackendUnavailable(
+                f"{self.name}: cannot load {source} with safetensors weights ({str(exc).splitlines()[0]}); "
+                f"{_fix_hint(self.config.model, self.family)}"
+            ) from exc
+
+    def _place(self, pipe: Any) -> None:
+        device = self._device()
+        if hasattr(pipe, "set_progress_bar_config"):
+            pipe.set_progress_bar_config(disable=True)
+        if self.config.offload and device == "cuda":
+            pipe.enable_model_cpu_offload()
+            if hasattr(pipe.vae, "enable_tiling"):
+                pipe.vae.enable_tiling()
+        else:
+            pipe.to(device)
+
+    def _steps(self, pipe: Any, steps: int, strength: float, device):
+        """(timesteps to run, index of the first) with the scheduler's begin index set for re-noising."""
+        scheduler = pipe.scheduler
+        scheduler.set_timesteps(steps, device=device)
+        first = dg.start_step(steps, strength) * getattr(scheduler, "order", 1)
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(first)
+        return scheduler.timesteps[first:], first
+
+    @staticmethod
+    def _renoise(scheduler: Any, clean, noise, timestep):
+        """The scheduler's forward process: `clean` noised to `timestep` (flow matching or DDPM-style)."""
+        import torch
+
+        t = torch.as_tensor(timestep, device=clean.device).reshape(1)
+        if hasattr(scheduler, "scale_noise"):
+            return scheduler.scale_noise(clean, t, noise)
+        return scheduler.add_noise(clean, noise, t)
+
+    def _guide_frames(self, rgb: np.ndarray, mask: np.ndarray, device, dtype):
+        import torch
+
+        filled = dg.fill_holes(rgb, mask)
+        video = torch.from_numpy(dg.to_unit_range(filled)).unsqueeze(0)
+        return filled, video.to(device=device, dtype=dtype)
+
+    # -- per family ----------------------------------------------------------------------------------------
+    def _constraints(self) -> Constraints:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_size(self, frames: int, height: int, width: int) -> None:
+        c = self.constraints
+        if frames != c.fit_frames(frames) or (c.frame_rule == "fixed" and c.frames and frames != c.frames):
+            raise InputError(
+                f"{self.name}: {frames} frames do not fit the model ({c.frame_rule}, e.g. {c.fit_frames(frames)}); "
+                "resample the plan with the generator's constraints"
+            )
+        if width % c.multiple_of or height % c.multiple_of:
+            raise InputError(f"{self.name}: size {width}x{height} must be a multiple of {c.multiple_of}")
+        if c.size is not None and (width, height) != tuple(c.size):
+            raise InputError(f"{self.name}: this checkpoint needs {c.size[0]}x{c.size[1]}, got {width}x{height}")
+
+    def _resolve_mode(self, pipe: Any) -> str:
+        takes_image = self._takes_image(pipe)
+        mode = self.config.mode
+        if mode == "auto":
+            return "i2v" if takes_image else "v2v"
+        if mode == "i2v" and not takes_image:
+            raise InputError(
+                f"{self.name}: mode i2v needs an image-to-video checkpoint; {self.config.model!r} is text-to-video "
+                "(use --mode v2v or an I2V model)"
+            )
+        if mode == "v2v" and takes_image:
+            raise InputError(f"{self.name}: {self.config.model!r} is an image-to-video checkpoint; use --mode i2v")
+        return mode
+
+    def _takes_image(self, pipe: Any) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+@register("wan")
+class WanGenerator(_DiffusionGenerator):
+    """Wan2.1 (T2V 1.3B/14B with --mode v2v, I2V 14B with --mode i2v) tied to the guidance."""
+
+    name = "wan"
+    family = "wan"
+    default_model = WAN_DEFAULT_MODEL
+    default_negative_prompt = WAN_NEGATIVE_PROMPT
+    default_max_sequence_length = 512
+    transformer_class = "WanTransformer3DModel"
+
+    @staticmethod
+    def _pipeline_class(components):
+        import diffusers
+
+        if components.get("image_encoder") is not None or components["transformer"].config.in_channels != 16:
+            return diffusers.WanImageToVideoPipeline
+        return diffusers.WanPipeline
+
+    def _required_modules(self) -> list[str]:
+        return [*super()._required_modules(), "ftfy"]
+
+    def _constraints(self) -> Constraints:
+        pipe = self.pipeline
+        spatial = 16
+        if pipe is not None:
+            patch = pipe.transformer.config.patch_size
+            spatial = int(pipe.vae_scale_factor_spatial * max(patch[1], patch[2]))
+        return Constraints(frame_rule="4k+1", multiple_of=spatial)
+
+    def _takes_image(self, pipe) -> bool:
+        return pipe.transformer.config.in_channels != pipe.vae.config.z_dim
+
+    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:
+        import torch
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        from shotsmith.console import track
+
+        pipe, cfg = self.pipeline, self.config
+        device = pipe._execution_device
+        vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
+        temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
+        frames, height, width = mask.shape
+        use_cfg = scale > 1.0
+        tdtype = transformer.dtype
+
+        prompt_embeds, negative_embeds = pipe.encode_prompt(
+            prompt=prompt,
+            negative_prompt=cfg.negative_prompt if cfg.negative_prompt is not None else self.default_negative_prompt,
+            do_classifier_free_guidance=use_cfg,
+            num_videos_per_prompt=1,
+            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
+            device=device,
+        )
+        prompt_embeds = prompt_embeds.to(tdtype)
+        negative_embeds = negative_embeds.to(tdtype) if negative_embeds is not None else None
+
+        z_dim = vae.config.z_dim
+        mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
+        inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
+        vae_device = get_module_execution_device(vae)
+
+        def encode(video):
+            lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
+            return (lat.to(device, torch.float32) - mean) * inv_std
+
+        filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
+        clean = encode(video)
+        keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
+        keep = keep[None, None].to(device, torch.float32)
+
+        condition = image_embeds = None
+        if self._mode == "i2v":
+            first = video[:, :, :1]
+            cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
+            latent_condition = encode(cond_video)
+            t_lat, h_lat, w_lat = clean.shape[2:]
+            frame_mask = torch.zeros(1, temporal, t_lat, h_lat, w_lat, device=device)
+            frame_mask[:, :, 0] = 1.0
+            condition = torch.cat([frame_mask, latent_condition], dim=1)
+            if transformer.config.image_dim is not None:
+                from PIL import Image
+
+                image_embeds = pipe.encode_image(Image.fromarray(filled[0]), device).to(tdtype)
+
+        generator = torch.Generator("cpu").manual_seed(seed)
+        noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32).to(device)
+        timesteps, _ = self._steps(pipe, steps, strength, device)
+        n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
+        latents = self._renoise(scheduler, clean, noise, timesteps[0])
+
+        for i, t in enumerate(track(timesteps, f"{self.name}: denoising", total=len(timesteps))):
+            model_in = latents if condition is None else torch.cat([latents, condition], dim=1)
+            model_in = model_in.to(tdtype)
+            timestep = t.expand(model_in.shape[0])
+            pred = transformer(
+                hidden_states=model_in,
+                timestep=timestep,
+                encoder_hidden_states=prompt_embeds,
+                encoder_hidden_states_image=image_embeds,
+                return_dict=False,
+            )[0]
+            if use_cfg:
+                uncond = transformer(
+                    hidden_states=model_in,
+                    timestep=timestep,
+                    encoder_hidden_states=negative_embeds,
+                    encoder_hidden_states_image=image_embeds,
+                    return_dict=False,
+                )[0]
+                pred = uncond + scale * (pred - uncond)
+            latents = scheduler.step(pred.float(), t, latents, return_dict=False)[0]
+            if i < n_tied:
+                last = i + 1 == len(timesteps)
+                guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
+                latents = dg.blend(latents, guide, keep)
+
+        latents = latents / inv_std + mean
+        out = vae.decode(latents.to(vae_device, vae.dtype), return_dict=False)[0]
+        if hasattr(pipe, "maybe_free_model_hooks"):
+            pipe.maybe_free_model_hooks()
+        return dg.from_unit_range(out[0].float().cpu().numpy())
+
+    def _place(self, pipe) -> None:
+        import torch
+
+        super()._place(pipe)
+        # Wan's VAE is numerically fragile in half precision; the reference code keeps it in float32.
+        pipe.vae.to(dtype=torch.float32)
+
+
+@register("cogvideox")
+class CogVideoXGenerator(_DiffusionGenerator):
+    """CogVideoX 1.0 (2b/5b text-to-video with --mode v2v, 5b-I2V with --mode i2v) tied to the guidance."""
+
+    name = "cogvideox"
+    family = "cogvideox"
+    default_model = COGVIDEOX_DEFAULT_MODEL
+    default_negative_prompt = ""
+    default_max_sequence_length = 226
+    transformer_class = "CogVideoXTransformer3DModel"
+
+    @staticmethod
+    def _pipeline_class(components):
+        import diffusers
+
+        t = components["transformer"].config
+        if t.in_channels == 2 * components["vae"].config.latent_channels:
+            return diffusers.CogVideoXImageToVideoPipeline
+        return diffusers.CogVideoXPipeline
+
+    def _constraints(self) -> Constraints:
+        pipe = self.pipeline
+        if pipe is None:
+            return Constraints(frame_rule="fixed", frames=49, size=(720, 480), multiple_of=16)
+        t = pipe.transformer.config
+        spatial = pipe.vae_scale_factor_spatial
+        return Constraints(
+            frame_rule="fixed",
+            frames=int(t.sample_frames),
+            size=(int(t.sample_width * spatial), int(t.sample_height * spatial)),
+            multiple_of=int(spatial * t.patch_size),
+        )
+
+    def _takes_image(self, pipe) -> bool:
+        return pipe.transformer.config.in_channels == 2 * pipe.vae.config.latent_channels
+
+    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:
+        import torch
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        from shotsmith.console import track
+
+        pipe, cfg = self.pipeline, self.config
+        device = pipe._execution_device
+        vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
+        temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
+        frames, height, width = mask.shape
+        use_cfg = scale > 1.0
+        tdtype = transformer.dtype
+        tcfg = transformer.config
+        if tcfg.patch_size_t is not None and ((frames - 1) // temporal + 1) % tcfg.patch_size_t:
+            raise InputError(
+                f"{self.name}: CogVideoX 1.5 checkpoints need latent frames divisible by {tcfg.patch_size_t}; "
+                f"{frames} frames give {(frames - 1) // temporal + 1}"
+            )
+
+        prompt_embeds, negative_embeds = pipe.encode_prompt(
+            prompt=prompt,
+            negative_prompt=cfg.negative_prompt if cfg.negative_prompt is not None else self.default_negative_prompt,
+            do_classifier_free_guidance=use_cfg,
+            num_videos_per_prompt=1,
+            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
+            device=device,
+        )
+        if use_cfg:
+            prompt_embeds = torch.cat([negative_embeds, prompt_embeds], dim=0)
+        prompt_embeds = prompt_embeds.to(tdtype)
+
+        scaling = vae.config.scaling_factor
+        vae_device = get_module_execution_device(vae)
+
+        def encode(video):  # (1, 3, T, H, W) -> (1, t, C, h, w) unscaled
+            lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
+            return lat.to(device, torch.float32).permute(0, 2, 1, 3, 4)
+
+        filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
+        clean = encode(video) * scaling
+        keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
+        keep = keep[None, :, None].to(device, torch.float32)  # (1, t, 1, h, w)
+
+        image_latents = None
+        if self._mode == "i2v":
+            first = encode(video[:, :, :1])
+            first = first / scaling if getattr(vae.config, "invert_scale_latents", False) else first * scaling
+            pad = first.new_zeros(1, clean.shape[1] - 1, *first.shape[2:])
+            image_latents = torch.cat([first, pad], dim=1)
+
+        rotary = None
+        if tcfg.use_rotary_positional_embeddings:
+            rotary = pipe._prepare_rotary_positional_embeddings(height, width, clean.shape[1], device)
+        ofs = None if tcfg.ofs_embed_dim is None else clean.new_full((1,), 2.0)
+
+        generator = torch.Generator("cpu").manual_seed(seed)
+        noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32).to(device)
+        timesteps, _ = self._steps(pipe, steps, strength, device)
+        n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
+        latents = self._renoise(scheduler, clean, noise, timesteps[0]) * scheduler.init_noise_sigma
+        extra = pipe.prepare_extra_step_kwargs(generator, 0.0)
+        dpm = type(scheduler).__name__ == "CogVideoXDPMScheduler"
+        old_pred = None
+
+        for i, t in enumerate(track(timesteps, f"{self.name}: denoising", total=len(timesteps))):
+            model_in = torch.cat([latents] * 2) if use_cfg else latents
+            model_in = scheduler.scale_model_input(model_in, t)
+            if image_latents is not None:
+                image_in = torch.cat([image_latents] * 2) if use_cfg else image_latents
+                model_in = torch.cat([model_in, image_in], dim=2)
+            pred = transformer(
+                hidden_states=model_in.to(tdtype),
+                encoder_hidden_states=prompt_embeds,
+                timestep=t.expand(model_in.shape[0]),
+                ofs=ofs,
+                image_rotary_emb=rotary,
+                return_dict=False,
+            )[0].float()
+            if use_cfg:
+                uncond, cond = pred.chunk(2)
+                pred = uncond + scale * (cond - uncond)
+            if dpm:
+                prev_t = timesteps[i - 1] if i > 0 else None
+                latents, old_pred = scheduler.step(pred, old_pred, t, prev_t, latents, **extra, return_dict=False)
+            else:
+                latents = scheduler.step(pred, t, latents, **extra, return_dict=False)[0]
+            if i < n_tied:
+                last = i + 1 == len(timesteps)
+                guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
+                latents = dg.blend(latents, guide, keep)
+
+        out = vae.decode((latents / scaling).permute(0, 2, 1, 3, 4).to(vae_device, vae.dtype)).sample
+        if hasattr(pipe, "maybe_free_model_hooks"):
+            pipe.maybe_free_model_hooks()
+        return dg.from_unit_range(out[0].float().cpu().numpy())

@@ -1,0 +1,318 @@
+"""The embedded `inpaint` generator (CPU, no weights): 3D-consistent hole filling of the guidance.
+
+Covered pixels are kept exactly. Holes are filled from a layered representation built ONCE in the source view
+and rendered with the same point renderer as the guidance, so the fill moves with the scene instead of being
+re-invented every frame (docs/INPAINT.md):
+
+1. a background layer behind the depth edges of the source view (disocclusions: the near side of each edge is
+   pushed back to the far side's depth, its colour inpainted once from the far side);
+2. an outpaint canvas: the source image and depth extended beyond the source frame (camera moves that look past
+   the photo's borders);
+3. both layers rendered along the target cameras and composited under the guidance (z-buffered together);
+4. what is still empty gets a push-pull fill blended with the previous output frame warped by depth.
+
+Everything is deterministic; the seed is not needed. The pure parts live in `shotsmith.fill`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
+from shotsmith.console import track
+from shotsmith.errors import InputError, check_shape
+from shotsmith.fill import SourceLayer, background_layer, outpaint_canvas, push_pull_fill, unproject, warp_sample
+
+VERSION = "layered-fill-1"
+
+
+@dataclass
+class InpaintSettings:
+    """Knobs of the layered fill (defaults suit 832x480 shots)."""
+
+    edge_tau: float = 0.05
+    """Relative depth jump (within 5 px) that counts as a depth edge."""
+    band_min_px: int = 4
+    """Smallest background band behind a depth edge, in source pixels."""
+    band_max_frac: float = 0.12
+    """Largest band, as a fraction of the source's larger side."""
+    band_margin: float = 1.3
+    """Band width = this times the widest disocclusion the camera path can open (estimated from its baseline)."""
+    pad_min_px: int = 8
+    """Smallest outpaint padding, in source pixels."""
+    pad_max_frac: float = 1.0
+    """Largest outpaint padding on each side, as a fraction of the source size on that axis."""
+    ring_step: int = 2
+    """The outpaint ring is unprojected at every `ring_step`-th pixel (it is blurry; fewer points, faster)."""
+    footprint: float = 0.75
+    """World-space splat radius of a layer point, in source pixels at its depth (times its sampling step)."""
+    temporal_blend: float = 0.8
+    """Weight of the previous frame (warped by depth) in the final fill of pixels no layer covers."""
+    measure: bool = True
+    """Measure the temporal instability of the filled pixels (`shotsmith.fill.temporal_instability`)."""
+
+
+@dataclass
+class InpaintReport:
+    """Facts about the last `generate` call (recorded by the stage)."""
+
+    band_px: int = 0
+    pad_px: tuple[int, int] = (0, 0)
+    layer_points: int = 0
+    hole_fraction: float = 0.0
+    """Fraction of all pixels not covered by the guidance."""
+    layer_fraction: float = 0.0
+    """Fraction of the hole pixels filled by the rendered layers (the rest by the final fill)."""
+    temporal_instability: float = float("nan")
+    """Mean absolute change of filled pixels between frames after warping (0-255 units); NaN if not measured."""
+    seconds_layers: float = 0.0
+    seconds_frames: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["pad_px"] = list(self.pad_px)
+        for k in ("hole_fraction", "layer_fraction", "temporal_instability", "seconds_layers", "seconds_frames"):
+            v = d[k]
+            d[k] = None if isinstance(v, float) and math.isnan(v) else round(float(v), 4)
+        return d
+
+
+@dataclass
+class PointLayers:
+    """The layers as one point set ready to render."""
+
+    points: np.ndarray
+    """(P, 3) float32 world points."""
+    colors: np.ndarray
+    """(P, 3) uint8."""
+    radius: np.ndarray
+    """(P,) float32 world-space splat radius."""
+
+
+def _render_points(points, colors, world_from_camera, intrinsics, width, height, *, radius=None):
+    """The shared point renderer (imported lazily; tests may replace this function)."""
+    from shotsmith.render import render_points
+
+    return render_points(points, colors, world_from_camera, intrinsics, width, height, radius=radius)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sizing the layers from the camera path
+
+
+def _source_pose(request: GenerateRequest) -> np.ndarray:
+    """(4, 4) source world_from_camera (identity when the request has none)."""
+    m = request.source_world_from_camera
+    return np.eye(4) if m is None else np.asarray(m, dtype=np.float64)
+
+
+def disocclusion_band_px(request: GenerateRequest, s: InpaintSettings) -> int:
+    """Band width (source px) wide enough for the largest disocclusion the path opens: f * b * (1/z_near - 1/z_far)
+    with b the largest camera distance from the source camera and z_near/z_far the 5th/95th depth percentiles."""
+    depth = request.source_depth
+    h, w = depth.shape
+    vals = depth[depth > 0]
+    top = max(s.band_min_px, int(s.band_max_frac * max(h, w)))
+    if vals.size == 0:
+        return s.band_min_px
+    z_near, z_far = np.percentile(vals, [5, 95])
+    src = _source_pose(request)
+    baseline = float(np.linalg.norm(request.cameras.centers - src[:3, 3], axis=1).max())
+    f = float(request.source_intrinsics[0])
+    width = f * baseline * (1.0 / max(z_near, 1e-6) - 1.0 / max(z_far, 1e-6)) * s.band_margin
+    return int(np.clip(math.ceil(width), s.band_min_px, top))
+
+
+def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, int]:
+    """(pad_x, pad_y) source pixels the canvas must extend so every target frame's border, seen at the near and
+    the median depth, falls inside it (plus 10%)."""
+    depth = request.source_depth
+    h, w = depth.shape
+    vals = depth[depth > 0]
+    zs = np.percentile(vals, [5, 50]) if vals.size else np.array([1.0])
+    cams = request.cameras
+    W, H = cams.width, cams.height  # noqa: N806 - image sizes
+    us = np.array([0, W / 2, W, W, W, W / 2, 0, 0], dtype=np.float64)
+    vs = np.array([0, 0, 0, H / 2, H, H, H, H / 2], dtype=np.float64)
+    src = _source_pose(request)
+    src_from_world = np.linalg.inv(src)
+    sfx, sfy, scx, scy = (float(v) for v in request.source_intrinsics)
+    over_x = over_y = 0.0
+    for t in range(len(cams)):
+        fx, fy, cx, cy = cams.intrinsics[t]
+        m = src_from_world @ cams.world_from_camera[t]
+        for z in zs:
+            cam = np.stack([(us - cx) / fx * z, (vs - cy) / fy * z, np.full_like(us, z)], axis=1)
+            p = cam @ m[:3, :3].T + m[:3, 3]
+            ok = p[:, 2] > 1e-6
+            if not ok.all():  # looking sideways past 90 degrees: as wide as allowed
+                over_x, over_y = float(w), float(h)
+                continue
+            u = sfx * p[:, 0] / p[:, 2] + scx
+            v = sfy * p[:, 1] / p[:, 2] + scy
+            over_x = max(over_x, float(np.max(-u)), float(np.max(u - w)))
+            over_y = max(over_y, float(np.max(-v)), float(np.max(v - h)))
+    px = int(np.clip(math.ceil(over_x * 1.1 + 2), s.pad_min_px, max(s.pad_min_px, s.pad_max_frac * w)))
+    py = int(np.clip(math.ceil(over_y * 1.1 + 2), s.pad_min_px, max(s.pad_min_px, s.pad_max_frac * h)))
+    return px, py
+
+
+def _layer_points(layer: SourceLayer, world_from_camera: np.ndarray, step: int, footprint: float) -> PointLayers:
+    mask = layer.mask
+    if step > 1:
+        sub = np.zeros_like(mask)
+        sub[::step, ::step] = True
+        mask = mask & sub
+    pts, rc = unproject(layer.depth, layer.intrinsics, world_from_camera, mask)
+    cols = layer.rgb[rc[:, 0], rc[:, 1]]
+    z = layer.depth[rc[:, 0], rc[:, 1]]
+    rad = (z / float(layer.intrinsics[0]) * step * footprint).astype(np.float32)
+    return PointLayers(pts, np.ascontiguousarray(cols, dtype=np.uint8), rad)
+
+
+def build_layers(request: GenerateRequest, s: InpaintSettings, report: InpaintReport) -> PointLayers | None:
+    """The background and outpaint layers of the source view as one point set (None without a source view)."""
+    if request.source_rgb is None or request.source_depth is None or request.source_intrinsics is None:
+        report.notes.append("no source view: holes filled by the final fill only")
+        return None
+    rgb = np.asarray(request.source_rgb, dtype=np.uint8)
+    depth = np.asarray(request.source_depth, dtype=np.float32)
+    check_shape("source_rgb", rgb, (depth.shape[0], depth.shape[1], 3))
+    if not (depth > 0).any():
+        report.notes.append("source depth has no valid pixel: holes filled by the final fill only")
+        return None
+    src = _source_pose(request)
+    intr = np.asarray(request.source_intrinsics, dtype=np.float64)
+    band = disocclusion_band_px(request, s)
+    pad = outpaint_pad_px(request, s)
+    report.band_px, report.pad_px = band, pad
+    bg = background_layer(rgb, depth, intr, band, tau=s.edge_tau)
+    canvas = outpaint_canvas(rgb, depth, intr, pad[0], pad[1])
+    parts = [_layer_points(bg, src, 1, s.footprint), _layer_points(canvas, src, s.ring_step, s.footprint)]
+    layers = PointLayers(
+        np.concatenate([p.points for p in parts]),
+        np.concatenate([p.colors for p in parts]),
+        np.concatenate([p.radius for p in parts]),
+    )
+    report.layer_points = len(layers.points)
+    return layers
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The generator
+
+
+class InpaintGenerator(Generator):
+    """Layered, 3D-consistent hole filling of the guidance (see the module docstring)."""
+
+    name = "inpaint"
+    constraints = Constraints()
+
+    def __init__(self, settings: InpaintSettings | None = None, **_ignored) -> None:
+        self.settings = settings or InpaintSettings()
+        self.last_report: InpaintReport | None = None
+
+    def version(self) -> str:
+        return VERSION
+
+    def generate(self, request: GenerateRequest) -> np.ndarray:
+        """(T, H, W, 3) uint8: the guidance where covered, the layered fill elsewhere."""
+        s = self.settings
+        rgb = np.asarray(request.guidance_rgb)
+        mask = np.asarray(request.guidance_mask, dtype=bool)
+        gdepth = np.asarray(request.guidance_depth, dtype=np.float32)
+        if rgb.ndim != 4 or rgb.shape[-1] != 3:
+            raise InputError(f"guidance_rgb: expected (T, H, W, 3) uint8, got {rgb.shape}")
+        t_, h_, w_ = rgb.shape[:3]
+        check_shape("guidance_mask", mask, (t_, h_, w_))
+        check_shape("guidance_depth", gdepth, (t_, h_, w_))
+        cams = request.cameras
+        if len(cams) != t_ or (cams.width, cams.height) != (w_, h_):
+            raise InputError(
+                f"cameras: {len(cams)} frames at {cams.width}x{cams.height} do not match the guidance "
+                f"({t_} frames at {w_}x{h_}); rerun render-guidance"
+            )
+        known = mask.copy()
+        if request.object_mask is not None:
+            known |= np.asarray(request.object_mask, dtype=bool)
+
+        report = InpaintReport()
+        t0 = time.perf_counter()
+        layers = build_layers(request, s, report) if (~known).any() else None
+        report.seconds_layers = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        out = np.empty((t_, h_, w_, 3), np.uint8)
+        prev_rgb: np.ndarray | None = None
+        prev_depth: np.ndarray | None = None
+        holes = layer_px = 0
+        diff_sum, diff_n = 0.0, 0
+        for t in track(range(t_), "inpaint: filling holes", total=t_):
+            frame = rgb[t].copy()
+            dep = np.where(known[t], gdepth[t], 0.0).astype(np.float32)
+            hole = ~known[t]
+            n_hole = int(hole.sum())
+            holes += n_hole
+            have = known[t].copy()
+            if n_hole and layers is not None and len(layers.points):
+                r = _render_points(
+                    layers.points,
+                    layers.colors,
+                    cams.world_from_camera[t],
+                    cams.intrinsics[t],
+                    w_,
+                    h_,
+                    radius=layers.radius,
+                )
+                use = hole & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
+                frame[use] = np.asarray(r.rgb)[use]
+                dep[use] = np.asarray(r.depth)[use]
+                have |= use
+                layer_px += int(use.sum())
+            rest = ~have
+            if rest.any():
+                stack = np.concatenate([frame.astype(np.float32), dep[..., None]], axis=2)
+                filled = push_pull_fill(stack, have)
+                rows, cols = np.nonzero(rest)
+                vals = filled[rows, cols]
+                dep[rows, cols] = vals[:, 3]
+                colour = vals[:, :3]
+                if prev_rgb is not None and s.temporal_blend > 0:
+                    warped, ok = warp_sample(
+                        prev_rgb, rows, cols, vals[:, 3], *self._cams(cams, t), prev_depth=prev_depth
+                    )
+                    a = s.temporal_blend * ok[:, None]
+                    colour = a * warped + (1.0 - a) * colour
+                frame[rows, cols] = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+            if s.measure and prev_rgb is not None and n_hole:
+                rows, cols = np.nonzero(hole & (dep > 0))
+                warped, ok = warp_sample(prev_rgb, rows, cols, dep[rows, cols], *self._cams(cams, t), prev_depth=prev_depth)
+                if ok.any():
+                    cur = frame[rows[ok], cols[ok]].astype(np.float32)
+                    diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())
+                    diff_n += int(ok.sum())
+            out[t] = frame
+            prev_rgb, prev_depth = frame, dep
+        report.seconds_frames = time.perf_counter() - t0
+        report.hole_fraction = holes / float(t_ * h_ * w_)
+        report.layer_fraction = layer_px / holes if holes else 1.0
+        report.temporal_instability = diff_sum / diff_n if diff_n else float("nan")
+        self.last_report = report
+        return out
+
+    @staticmethod
+    def _cams(cams, t: int):
+        return (
+            (cams.world_from_camera[t], cams.intrinsics[t]),
+            (cams.world_from_camera[t - 1], cams.intrinsics[t - 1]),
+        )
+
+
+@register("inpaint")
+def _make_inpaint(**kwargs) -> InpaintGenerator:
+    return InpaintGenerator(**kwargs)
