@@ -87,7 +87,9 @@ class _MotionPreset:
         if not math.isfinite(amount):
             raise PresetError(f"amount for {self.name!r} must be a finite number, got {amount}")
         if self.above is not None and not amount > self.above:
-            raise PresetError(f"amount for {self.name!r} must be above {self.above:g} {self.unit}, got {amount:g}")
+            raise PresetError(
+                f"amount for {self.name!r} must be above {self.above:g} {self.unit}, got {amount:g}"
+            )
         if self.below is not None and not amount < self.below:
             raise PresetError(
                 f"amount for {self.name!r} must be below {self.below:g} {self.unit} "
@@ -132,7 +134,9 @@ def _motion_preset(name: str, raw: dict, source: str) -> _MotionPreset:
     motion_kw = dict(raw.get("motion", {}))
     unknown = set(motion_kw) - _MOTION_FIELDS
     if unknown:
-        raise PresetError(f"{where}: unknown motion field(s) {sorted(unknown)}; known: {sorted(_MOTION_FIELDS)}")
+        raise PresetError(
+            f"{where}: unknown motion field(s) {sorted(unknown)}; known: {sorted(_MOTION_FIELDS)}"
+        )
     if "move" in motion_kw:
         motion_kw["move"] = tuple(float(v) for v in motion_kw["move"])
     ease = str(raw.get("ease", "linear"))
@@ -143,7 +147,9 @@ def _motion_preset(name: str, raw: dict, source: str) -> _MotionPreset:
     if scaling not in ("linear", "log"):
         raise PresetError(f"{where}: scaling must be 'linear' or 'log', got {scaling!r}")
     if amount is not None and (amount == 0 or (scaling == "log" and (amount <= 0 or amount == 1))):
-        raise PresetError(f"{where}: default amount {amount} cannot be scaled; use a non-zero (log: > 0, != 1) value")
+        raise PresetError(
+            f"{where}: default amount {amount} cannot be scaled; use a non-zero (log: > 0, != 1) value"
+        )
     return _MotionPreset(
         name=name,
         description=str(raw.get("description", "")),
@@ -161,7 +167,10 @@ def _motion_preset(name: str, raw: dict, source: str) -> _MotionPreset:
 @lru_cache(maxsize=4)
 def _motion_presets(directory: str) -> dict[str, _MotionPreset]:
     """name -> preset for the vocabulary and the motion-based families (cami2v:...)."""
-    out = {name: _motion_preset(name, raw, "vocabulary.toml") for name, raw in _load_toml("vocabulary.toml").items()}
+    out = {
+        name: _motion_preset(name, raw, "vocabulary.toml")
+        for name, raw in _load_toml("vocabulary.toml").items()
+    }
     for family in MOTION_FAMILIES:
         for name, raw in _load_toml(f"{family}.toml").items():
             out[f"{family}:{name}"] = _motion_preset(f"{family}:{name}", raw, f"{family}.toml")
@@ -246,7 +255,8 @@ def _normalise(spec: str) -> str:
         raise PresetError(f"empty camera preset {spec!r}; give a name such as dolly_in (`shotsmith presets`)")
     s = spec.strip().lower()
     s = re.sub(r"\s*([+,:])\s*", r"\1", s)
-    return re.sub(r"[\s\-]+", "_", s)
+    s = re.sub(r"(?<=[a-z_])[\s\-]+(?=[a-z_])", "_", s)  # "pan left", "dolly-in" -> pan_left, dolly_in
+    return re.sub(r"\s+", "", s)
 
 
 def _family(spec: str) -> str | None:
@@ -268,7 +278,9 @@ def _parse_amount(text: str, token: str) -> float:
 
 def _token(token: str) -> tuple[_MotionPreset, float | None]:
     if not token:
-        raise PresetError("empty name in a preset spec (two separators in a row?); e.g. static,dolly_in+pan_left")
+        raise PresetError(
+            "empty name in a preset spec (two separators in a row?); e.g. static,dolly_in+pan_left"
+        )
     parts = token.split(":")
     if parts[0] in LITERAL_FAMILIES:
         raise PresetError(
@@ -355,7 +367,9 @@ def path_from_spec(
     if ease is not None and ease not in EASINGS:
         raise PresetError(f"unknown ease {ease!r}; choose one of {', '.join(EASINGS)}")
     s = _normalise(spec)
-    intr = default_intrinsics(width, height) if intrinsics is None else np.asarray(intrinsics, dtype=np.float64)
+    intr = (
+        default_intrinsics(width, height) if intrinsics is None else np.asarray(intrinsics, dtype=np.float64)
+    )
     meta = {"source": "preset", "preset": spec, "units": "scene"}
     if amount is not None:
         meta["amount"] = float(amount)
@@ -464,7 +478,11 @@ def _gen3c_matrices(parts: list[str], frames: int, amount: float | None, spec: s
         sense = float(traj["sense"])
         pos = np.stack([d * (np.cos(theta) - 1.0) * sense * c, d * np.sin(theta) * c, np.zeros(n)], axis=1)
     centre = np.array([0.0, 0.0, c])
-    targets = {"center_facing": centre + 0 * pos, "no_rotation": centre + pos, "trajectory_aligned": centre + 2 * pos}
+    targets = {
+        "center_facing": centre + 0 * pos,
+        "no_rotation": centre + pos,
+        "trajectory_aligned": centre + 2 * pos,
+    }
     w2c = np.stack([gen3c_view_matrix(p, t, faithful) for p, t in zip(pos, targets[rotation], strict=True)])
     # camera_from_world -> world_from_camera (exact rigid inverse: the faithful R is still a rotation).
     out = np.zeros_like(w2c)

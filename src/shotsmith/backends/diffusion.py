@@ -83,6 +83,24 @@ class DiffusionConfig:
     """Let diffusers download a hub id that is not cached (off: weights must already be on the machine)."""
 
 
+@dataclass
+class GuidedRun:
+    """What the last `generate` did in latent space (for tests, debugging and `make bench`)."""
+
+    guide_latents: np.ndarray
+    """The guidance video's clean latents, in the model's (normalised) latent layout."""
+    latents: np.ndarray
+    """The final denoised latents, same layout."""
+    latent_mask: np.ndarray
+    """(t, h, w) float32, 1 where latent cells were tied to the guidance."""
+    timesteps: list[float]
+    """The timesteps actually run (after `strength`)."""
+    tied_steps: int
+    """How many of them blended the guidance in."""
+    mode: str
+    """"i2v" or "v2v"."""
+
+
 def _have(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -161,6 +179,7 @@ class _DiffusionGenerator(Generator):
         self.config = config
         self.pipeline = pipeline
         self._mode: str | None = None
+        self.last_run: GuidedRun | None = None
         if pipeline is not None:
             self._check_family(pipeline)
 
@@ -264,13 +283,17 @@ class _DiffusionGenerator(Generator):
             raise BackendUnavailable(f"{self.name}: --device cuda asked for, but torch sees no CUDA GPU here")
         return self.config.device
 
+    def _load_dtypes(self):
+        """`torch_dtype` for `from_pretrained`: one dtype, or a per-component dict."""
+        return self._torch_dtype()
+
     def _from_pretrained(self, source: str):
         from diffusers import DiffusionPipeline
 
         try:
             return DiffusionPipeline.from_pretrained(
                 source,
-                torch_dtype=self._torch_dtype(),
+                torch_dtype=self._load_dtypes(),
                 use_safetensors=True,
                 local_files_only=not self.config.allow_download,
             )
@@ -309,6 +332,19 @@ class _DiffusionGenerator(Generator):
         if hasattr(scheduler, "scale_noise"):
             return scheduler.scale_noise(clean, t, noise)
         return scheduler.add_noise(clean, noise, t)
+
+    def _record(self, clean, latents, keep, timesteps, n_tied, channel_axis: int) -> None:
+        def arr(x):
+            return x.detach().float().cpu().numpy()[0]
+
+        self.last_run = GuidedRun(
+            guide_latents=arr(clean),
+            latents=arr(latents),
+            latent_mask=arr(keep).squeeze(channel_axis),
+            timesteps=[float(t) for t in timesteps],
+            tied_steps=n_tied,
+            mode=str(self._mode),
+        )
 
     def _guide_frames(self, rgb: np.ndarray, mask: np.ndarray, device, dtype):
         import torch
@@ -472,18 +508,25 @@ class WanGenerator(_DiffusionGenerator):
                 guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
                 latents = dg.blend(latents, guide, keep)
 
+        self._record(clean, latents, keep, timesteps, n_tied, channel_axis=0)
         latents = latents / inv_std + mean
         out = vae.decode(latents.to(vae_device, vae.dtype), return_dict=False)[0]
         if hasattr(pipe, "maybe_free_model_hooks"):
             pipe.maybe_free_model_hooks()
         return dg.from_unit_range(out[0].float().cpu().numpy())
 
+    def _load_dtypes(self):
+        import torch
+
+        # Wan's VAE is numerically fragile in half precision; the reference code keeps it in float32.
+        return {"default": self._torch_dtype(), "vae": torch.float32}
+
     def _place(self, pipe) -> None:
         import torch
 
         super()._place(pipe)
-        # Wan's VAE is numerically fragile in half precision; the reference code keeps it in float32.
-        pipe.vae.to(dtype=torch.float32)
+        if pipe.vae.dtype != torch.float32:
+            pipe.vae.to(dtype=torch.float32)
 
 
 @register("cogvideox")
@@ -614,6 +657,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
                 guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
                 latents = dg.blend(latents, guide, keep)
 
+        self._record(clean, latents, keep, timesteps, n_tied, channel_axis=1)
         out = vae.decode((latents / scaling).permute(0, 2, 1, 3, 4).to(vae_device, vae.dtype)).sample
         if hasattr(pipe, "maybe_free_model_hooks"):
             pipe.maybe_free_model_hooks()

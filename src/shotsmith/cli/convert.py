@@ -49,13 +49,19 @@ def convert(
     out_fmt = resolve_format(to)[0] if to else guess_output_format(dst)
     options = {"width": width, "height": height, "fps": fps, "ue_scale": ue_scale}
     if in_fmt == "ue" and out_fmt == "ue" and camera is None:
-        rig = read_camera_rig(src, from_ or in_fmt, **options)
+        rig = read_camera_rig(src, from_ or in_fmt, relative=False, **options)  # UE to UE keeps the UE world
         write_camera_file(dst, rig, to or out_fmt, ue_scale=ue_scale)
         frames = len(next(iter(rig.values())))
-        console.print(f"{src} ({in_fmt}, {len(rig)} cameras x {frames} frames) -> {dst} ({out_fmt})")
+        console.print(
+            f"{src} ({in_fmt}, {len(rig)} cameras x {frames} frames) -> {dst} ({out_fmt})",
+            markup=False,
+            soft_wrap=True,
+        )
         return
     cam = read_camera_file(src, from_ or in_fmt, camera=camera, **options)
     write_camera_file(dst, cam, to or out_fmt, ue_scale=ue_scale)
     console.print(
-        f"{src} ({in_fmt}, {len(cam)} frames, {cam.width}x{cam.height} @ {cam.fps:g} fps) -> {dst} ({out_fmt})"
+        f"{src} ({in_fmt}, {len(cam)} frames, {cam.width}x{cam.height} @ {cam.fps:g} fps) -> {dst} ({out_fmt})",
+        markup=False,
+        soft_wrap=True,
     )

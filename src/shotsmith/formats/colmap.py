@@ -76,7 +76,7 @@ def read_colmap(path, *, width=None, height=None, fps=None) -> CameraPath:
         mats[i, :3, :] = im.cam_from_world().matrix()
         intr[i] = [cam.focal_length_x, cam.focal_length_y, cam.principal_point_x, cam.principal_point_y]
         sizes.add((cam.width, cam.height))
-    if len(sizes) > 1 and (width is None or height is None):
+    if len(sizes) > 1:
         raise fail(folder, "cameras", f"images have different sizes {sorted(sizes)}; expected one size")
     w, h = sizes.pop()
     meta = {"format": "colmap", "file": str(folder), "images": [im.name for im in images]}

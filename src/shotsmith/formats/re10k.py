@@ -12,19 +12,24 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.camera import CameraPath, invert_rigid
+from shotsmith.camera import CameraPath, invert_rigid, orthonormalize
 from shotsmith.formats._io import DEFAULT_FPS, check_exists, fail, make_camera_path, resolve_size
 
 NUMBERS_PER_LINE = 19
 #: First line written when the path has no `url` in its meta (readers skip line 1 whatever it says).
 DEFAULT_URL = "https://github.com/shotsmith/shotsmith"
-_ORTHO_TOL = 1e-3
+#: Text files print few digits: rotations this close to orthonormal are re-projected (SVD), others refused.
+ORTHO_TOL = 1e-3
 
 
 def looks_like(text: str) -> bool:
-    """True when `text` (the file's start) has a line of 19 numbers within its first two lines."""
+    """True when `text` (the file's start) has a line of 19 numbers within its first two lines, or a URL line
+    followed by a line of numbers (a damaged file that the reader then reports by line)."""
     lines = [ln for ln in text.splitlines()[:2] if ln.strip()]
-    return any(_numbers(ln) is not None and len(_numbers(ln)) == NUMBERS_PER_LINE for ln in lines)
+    numeric = [_numbers(ln) for ln in lines]
+    if any(v is not None and len(v) == NUMBERS_PER_LINE for v in numeric):
+        return True
+    return len(lines) == 2 and lines[0].strip().startswith(("http://", "https://")) and numeric[1] is not None
 
 
 def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
@@ -66,7 +71,7 @@ def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
     for i, rot in enumerate(camera_from_world[:, :3, :3]):
         where = f"line {line_numbers[i]}"
         err = np.abs(rot @ rot.T - np.eye(3)).max()
-        if err > _ORTHO_TOL:
+        if err > ORTHO_TOL:
             raise fail(path, where, f"rotation is not orthonormal (max |R Rᵀ - I| = {err:.2e})")
         if np.linalg.det(rot) < 0:
             raise fail(
@@ -75,6 +80,7 @@ def read_re10k(path, *, width=None, height=None, fps=None) -> CameraPath:
                 "rotation is a reflection (det < 0, e.g. r00 = -1 in CamI2V's pan up/down "
                 "files); expected a proper world-to-camera rotation",
             )
+    camera_from_world[:, :3, :3] = orthonormalize(camera_from_world[:, :3, :3])
     intr = data[:, 1:5] * np.array([w, h, w, h])
     if fps is None:
         fps = _fps_from_timestamps(data[:, 0])

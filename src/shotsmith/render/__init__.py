@@ -35,6 +35,7 @@ __all__ = [
     "RenderOutput",
     "RenderSettings",
     "RenderedVideo",
+    "composite",
     "numba_available",
     "point_radius",
     "render_path",
@@ -196,3 +197,17 @@ def render_path(
         out = fn(points, colors, radius, frame, settings)
         video.rgb[i], video.mask[i], video.depth[i] = out.rgb, out.mask, out.depth
     return video
+
+
+def composite(base, layer, depth_tolerance: float = 0.01):
+    """Draw a separately rendered point layer (an inserted object) over `base` with a depth test.
+
+    `base` and `layer` are both `RenderOutput` or both `RenderedVideo`. A layer pixel wins where the layer covers
+    it and the base is empty or not nearer than the layer (within `depth_tolerance`, relative). Returns the
+    combined render (same type as `base`) and the (…, H, W) bool mask of the pixels the layer won.
+    """
+    won = layer.mask & (~base.mask | (layer.depth <= base.depth * (1.0 + depth_tolerance)))
+    out = type(base)(rgb=base.rgb.copy(), mask=base.mask | won, depth=base.depth.copy())
+    out.rgb[won] = layer.rgb[won]
+    out.depth[won] = layer.depth[won]
+    return out, won

@@ -19,8 +19,8 @@ from shotsmith.render.types import Frame, RenderOutput, RenderSettings
 
 
 @njit(cache=True, inline="always")
-def _project_one(points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, width, height):
-    """(ok, u, v, z, r) of point i; ok is False when it cannot touch the image."""
+def _project_one(points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height):
+    """(ok, u, v, z, r, reach) of point i; ok is False when it cannot touch the image."""
     x = np.float64(points[i, 0])
     y = np.float64(points[i, 1])
     zw = np.float64(points[i, 2])
@@ -28,21 +28,22 @@ def _project_one(points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, 
     yc = m[1, 0] * x + m[1, 1] * y + m[1, 2] * zw + m[1, 3]
     z = m[2, 0] * x + m[2, 1] * y + m[2, 2] * zw + m[2, 3]
     if not (z > near and z < math.inf):
-        return False, 0.0, 0.0, 0.0, 0.0
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0
     u = fx * xc / z + cx
     v = fy * yc / z + cy
     r = lo
     if has_radius:
         r = focal * np.float64(radius[i]) / z
         r = min(max(r, lo), hi)
-    ok = u + r - 0.5 >= 0 and u - r - 0.5 <= width - 1 and v + r - 0.5 >= 0 and v - r - 0.5 <= height - 1
-    return ok, u, v, z, r
+    e = r * reach_k
+    ok = u + e - 0.5 >= 0 and u - e - 0.5 <= width - 1 and v + e - 0.5 >= 0 and v - e - 0.5 <= height - 1
+    return ok, u, v, z, r, e
 
 
 @njit(cache=True, parallel=True)
 def _render_kernel(
     points, colors, radius, has_radius, m, fx, fy, cx, cy, focal, width, height,
-    near, lo, hi, round_fp, sigma_scale, tol1, n_chunks,
+    near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks,
 ):  # fmt: skip
     n_points = points.shape[0]
     n_pix = width * height
@@ -54,23 +55,23 @@ def _render_kernel(
         zc = zbufs[c]
         zc[:] = np.inf
         for i in range(c * step, min(n_points, (c + 1) * step)):
-            ok, u, v, z, r = _project_one(
-                points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, width, height
+            ok, u, v, z, r, e = _project_one(
+                points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
             if not ok:
                 continue
             z32 = np.float32(z)
-            x0 = max(math.ceil(u - r - 0.5), 0)
-            x1 = min(math.floor(u + r - 0.5), width - 1)
-            y0 = max(math.ceil(v - r - 0.5), 0)
-            y1 = min(math.floor(v + r - 0.5), height - 1)
+            x0 = max(math.ceil(u - e - 0.5), 0)
+            x1 = min(math.floor(u + e - 0.5), width - 1)
+            y0 = max(math.ceil(v - e - 0.5), 0)
+            y1 = min(math.floor(v + e - 0.5), height - 1)
             for py in range(y0, y1 + 1):
                 dy = (py + 0.5) - v
                 row = py * width
                 for px in range(x0, x1 + 1):
                     if round_fp:
                         dx = (px + 0.5) - u
-                        if dx * dx + dy * dy > r * r:
+                        if dx * dx + dy * dy > e * e:
                             continue
                     if z32 < zc[row + px]:
                         zc[row + px] = z32
@@ -87,8 +88,8 @@ def _render_kernel(
         a = acc[c]
         a[:] = 0.0
         for i in range(c * step, min(n_points, (c + 1) * step)):
-            ok, u, v, z, r = _project_one(
-                points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, width, height
+            ok, u, v, z, r, e = _project_one(
+                points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
             if not ok:
                 continue
@@ -98,10 +99,10 @@ def _render_kernel(
             cr = np.float32(colors[i, 0])
             cg = np.float32(colors[i, 1])
             cb = np.float32(colors[i, 2])
-            x0 = max(math.ceil(u - r - 0.5), 0)
-            x1 = min(math.floor(u + r - 0.5), width - 1)
-            y0 = max(math.ceil(v - r - 0.5), 0)
-            y1 = min(math.floor(v + r - 0.5), height - 1)
+            x0 = max(math.ceil(u - e - 0.5), 0)
+            x1 = min(math.floor(u + e - 0.5), width - 1)
+            y0 = max(math.ceil(v - e - 0.5), 0)
+            y1 = min(math.floor(v + e - 0.5), height - 1)
             for py in range(y0, y1 + 1):
                 dy = (py + 0.5) - v
                 row = py * width
@@ -111,7 +112,7 @@ def _render_kernel(
                         continue
                     dx = (px + 0.5) - u
                     d2 = dx * dx + dy * dy
-                    if round_fp and d2 > r * r:
+                    if round_fp and d2 > e * e:
                         continue
                     w = np.float32(math.exp(-0.5 * d2 / inv2s2))
                     k = 5 * p
@@ -178,6 +179,7 @@ def render(
         float(settings.near),
         float(lo),
         float(hi),
+        float(settings.reach_factor),
         settings.footprint == "round",
         float(settings.kernel_sigma),
         np.float32(1.0 + settings.depth_tolerance),

@@ -16,35 +16,37 @@ from shotsmith.render.types import Frame, RenderOutput, RenderSettings
 
 def _project(point, rad, frame: Frame, settings: RenderSettings):
     """(u, v, z, r) of one point, or None when it cannot touch the image."""
-    m = frame.camera_from_world
+    m = frame.camera_from_world.tolist()
     x, y, zw = float(point[0]), float(point[1]), float(point[2])
-    xc = m[0, 0] * x + m[0, 1] * y + m[0, 2] * zw + m[0, 3]
-    yc = m[1, 0] * x + m[1, 1] * y + m[1, 2] * zw + m[1, 3]
-    z = m[2, 0] * x + m[2, 1] * y + m[2, 2] * zw + m[2, 3]
+    xc = m[0][0] * x + m[0][1] * y + m[0][2] * zw + m[0][3]
+    yc = m[1][0] * x + m[1][1] * y + m[1][2] * zw + m[1][3]
+    z = m[2][0] * x + m[2][1] * y + m[2][2] * zw + m[2][3]
     if not (z > settings.near and z < math.inf):
         return None
     u = frame.fx * xc / z + frame.cx
     v = frame.fy * yc / z + frame.cy
     lo, hi = settings.radius_range
     r = lo if rad is None else min(max(frame.focal * float(rad) / z, lo), hi)
-    if not (u + r - 0.5 >= 0 and u - r - 0.5 <= frame.width - 1):
+    reach = r * settings.reach_factor
+    if not (u + reach - 0.5 >= 0 and u - reach - 0.5 <= frame.width - 1):
         return None
-    if not (v + r - 0.5 >= 0 and v - r - 0.5 <= frame.height - 1):
+    if not (v + reach - 0.5 >= 0 and v - reach - 0.5 <= frame.height - 1):
         return None
     return u, v, z, r
 
 
 def _footprint(u: float, v: float, r: float, frame: Frame, settings: RenderSettings):
     """Yield (px, py, weight) for every pixel the footprint covers."""
-    x0, x1 = max(math.ceil(u - r - 0.5), 0), min(math.floor(u + r - 0.5), frame.width - 1)
-    y0, y1 = max(math.ceil(v - r - 0.5), 0), min(math.floor(v + r - 0.5), frame.height - 1)
+    reach = r * settings.reach_factor
+    x0, x1 = max(math.ceil(u - reach - 0.5), 0), min(math.floor(u + reach - 0.5), frame.width - 1)
+    y0, y1 = max(math.ceil(v - reach - 0.5), 0), min(math.floor(v + reach - 0.5), frame.height - 1)
     s = settings.kernel_sigma * r
     for py in range(y0, y1 + 1):
         for px in range(x0, x1 + 1):
             dx = (px + 0.5) - u
             dy = (py + 0.5) - v
             d2 = dx * dx + dy * dy
-            if settings.footprint == "round" and d2 > r * r:
+            if settings.footprint == "round" and d2 > reach * reach:
                 continue
             yield px, py, math.exp(-0.5 * d2 / (s * s))
 

@@ -31,13 +31,14 @@ def _project(points: torch.Tensor, radius: torch.Tensor | None, frame: Frame, se
         r = torch.full_like(z, lo)
     else:
         r = (frame.focal * radius / z).clamp(lo, hi)
+    reach = r * settings.reach_factor
     valid = (
         (z > settings.near)
         & (z < float("inf"))
-        & (u + r - 0.5 >= 0)
-        & (u - r - 0.5 <= frame.width - 1)
-        & (v + r - 0.5 >= 0)
-        & (v - r - 0.5 <= frame.height - 1)
+        & (u + reach - 0.5 >= 0)
+        & (u - reach - 0.5 <= frame.width - 1)
+        & (v + reach - 0.5 >= 0)
+        & (v - reach - 0.5 <= frame.height - 1)
     )
     index = torch.nonzero(valid).squeeze(1)
     return index, u[index], v[index], z[index], r[index]
@@ -51,11 +52,12 @@ def _samples(
     if len(index) == 0:
         return
     w_img, h_img = frame.width, frame.height
-    x0 = torch.ceil(u - r - 0.5).clamp(min=0).long()
-    x1 = torch.floor(u + r - 0.5).clamp(max=w_img - 1).long()
-    y0 = torch.ceil(v - r - 0.5).clamp(min=0).long()
-    y1 = torch.floor(v + r - 0.5).clamp(max=h_img - 1).long()
-    side = torch.floor(2.0 * r).long() + 1  # most pixels a footprint spans along one axis
+    reach = r * settings.reach_factor
+    x0 = torch.ceil(u - reach - 0.5).clamp(min=0).long()
+    x1 = torch.floor(u + reach - 0.5).clamp(max=w_img - 1).long()
+    y0 = torch.ceil(v - reach - 0.5).clamp(min=0).long()
+    y1 = torch.floor(v + reach - 0.5).clamp(max=h_img - 1).long()
+    side = torch.floor(2.0 * reach).long() + 1  # most pixels a footprint spans along one axis
     for n in torch.unique(side).tolist():
         group = torch.nonzero(side == n).squeeze(1)
         offsets = torch.arange(n, device=u.device)
@@ -70,10 +72,10 @@ def _samples(
             dx = (px.double() + 0.5) - u[g, None]
             dy = (py.double() + 0.5) - v[g, None]
             d2 = dx * dx + dy * dy
-            rg = r[g, None]
             if settings.footprint == "round":
-                keep &= d2 <= rg * rg
-            s = settings.kernel_sigma * rg
+                reach_g = reach[g, None]
+                keep &= d2 <= reach_g * reach_g
+            s = settings.kernel_sigma * r[g, None]
             weight = torch.exp(-0.5 * d2 / (s * s))
             rows, cols = torch.nonzero(keep, as_tuple=True)
             pix = py[rows, cols] * w_img + px[rows, cols]

@@ -9,7 +9,8 @@ The rule, per frame (docs/RENDERING.md has the why):
    ``near < z < inf``; ``u = fx * x / z + cx``, ``v = fy * y / z + cy`` (pixel centres at integer + 0.5).
 2. Footprint radius in pixels ``r = clamp(f * radius / z, min_radius_px, max_radius_px)`` with
    ``f = (fx + fy) / 2`` (``r = min_radius_px`` when no radius is given). The point covers the pixels whose
-   centre lies within ``r`` of ``(u, v)``: a square (``|dx| <= r and |dy| <= r``) or a disc (``dx² + dy² <= r²``).
+   centre lies in its footprint around ``(u, v)``: the square ``|dx| <= r and |dy| <= r``, or the disc through
+   that square's corners, ``dx² + dy² <= 2 r²`` (``reach`` = r or √2 r is how far a footprint extends).
 3. Depth test: ``zbuf = min z`` over the points covering a pixel (float32).
 4. Blend: the points covering a pixel with ``z <= zbuf * (1 + depth_tolerance)`` (the visible surface only, so
    depth edges stay sharp) are averaged with weight ``exp(-0.5 * d² / (kernel_sigma * r)²)``, ``d`` the distance
@@ -24,13 +25,13 @@ from typing import Literal
 
 import numpy as np
 
+#: The round footprint's radius over r: the disc through the corners of the square footprint.
+ROUND_REACH = 2.0**0.5
+
 Backend = Literal["auto", "numba", "torch", "reference"]
 BACKENDS: tuple[str, ...] = ("auto", "numba", "torch", "reference")
 Footprint = Literal["square", "round"]
 FOOTPRINTS: tuple[str, ...] = ("square", "round")
-
-#: Smallest disc radius that always contains the centre of the pixel a point falls in (half a pixel diagonal).
-ROUND_MIN_RADIUS_PX = 0.7072
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class RenderSettings:
     test oracle; only for tiny scenes) or "auto" (numba when importable, else torch)."""
     footprint: Footprint = "square"
     """Pixels a point covers: "square" (|dx|, |dy| <= r; hole-free when r >= half the projected point spacing)
-    or "round" (dx² + dy² <= r²; needs r >= 0.71 x spacing, so its minimum radius is raised to 0.7072 px)."""
+    or "round" (dx² + dy² <= 2 r², the disc through the square's corners: hole-free wherever the square is, a
+    little fatter, and rounder when splats are magnified)."""
     min_radius_px: float = 0.5
     """Smallest footprint radius in pixels: 0.5 covers exactly the pixel the point falls in."""
     max_radius_px: float = 8.0
@@ -80,11 +82,13 @@ class RenderSettings:
 
     @property
     def radius_range(self) -> tuple[float, float]:
-        """(min, max) footprint radius in pixels after the footprint's own minimum."""
-        lo = self.min_radius_px
-        if self.footprint == "round":
-            lo = max(lo, ROUND_MIN_RADIUS_PX)
-        return lo, max(lo, self.max_radius_px)
+        """(min, max) footprint radius r in pixels."""
+        return self.min_radius_px, self.max_radius_px
+
+    @property
+    def reach_factor(self) -> float:
+        """How far a footprint reaches from its centre, in units of r: 1 (square) or √2 (round)."""
+        return ROUND_REACH if self.footprint == "round" else 1.0
 
 
 @dataclass

@@ -36,14 +36,18 @@ def read_depth_file(path: str | Path) -> np.ndarray:
         try:
             data = np.load(path, allow_pickle=False)
         except ValueError as exc:
-            raise InputError(f"{path}: cannot read ({exc}); save a plain float array with numpy.save") from exc
+            raise InputError(
+                f"{path}: cannot read ({exc}); save a plain float array with numpy.save"
+            ) from exc
         except (OSError, EOFError) as exc:
             raise InputError(f"{path}: not a readable numpy file ({exc})") from exc
         if isinstance(data, np.lib.npyio.NpzFile):
             with data:
                 keys = list(data.keys())
                 if not keys:
-                    raise InputError(f"{path}: the .npz holds no array; store the depth under the key 'depth'")
+                    raise InputError(
+                        f"{path}: the .npz holds no array; store the depth under the key 'depth'"
+                    )
                 key = "depth" if "depth" in keys else keys[0]
                 try:
                     arr = data[key]
@@ -82,7 +86,9 @@ def _read_png16(path: Path) -> np.ndarray:
     )
 
 
-def fit_to_image(values: np.ndarray, width: int, height: int, name: str = "depth") -> tuple[np.ndarray, list[str]]:
+def fit_to_image(
+    values: np.ndarray, width: int, height: int, name: str = "depth"
+) -> tuple[np.ndarray, list[str]]:
     """The map at `width` x `height`: unchanged when the size matches, resized when only the scale differs,
     an InputError naming both sizes otherwise."""
     h, w = values.shape
@@ -95,7 +101,9 @@ def fit_to_image(values: np.ndarray, width: int, height: int, name: str = "depth
             f"{name}: depth map is {w}x{h} but the image is {width}x{height} (aspect {w / h:.3f} vs "
             f"{width / height:.3f}); give a depth map of the image's size or aspect ratio"
         )
-    return resize_depth(values, width, height), [f"{name}: resized the depth map from {w}x{h} to {width}x{height}"]
+    return resize_depth(values, width, height), [
+        f"{name}: resized the depth map from {w}x{h} to {width}x{height}"
+    ]
 
 
 @register("file")
@@ -129,4 +137,6 @@ class FileDepth(DepthBackend):
             with np.errstate(divide="ignore"):
                 raw = np.where(raw > 0, 1.0 / np.maximum(raw, 1e-30), 0.0).astype(np.float32)
         depth, resize_notes = fit_to_image(raw, width, height, name=str(self.path))
-        return DepthResult(depth=depth, kind="relative", intrinsics=None, mask=depth > 0, notes=notes + resize_notes)
+        return DepthResult(
+            depth=depth, kind="relative", intrinsics=None, mask=depth > 0, notes=notes + resize_notes
+        )

@@ -120,8 +120,10 @@ class DepthAnythingV2(DepthBackend):
 
     def _load_processor(self):
         p = Path(self.model)
-        has_processor = (p / "preprocessor_config.json").is_file() if p.is_dir() else _hub_cached(
-            self.model, ("preprocessor_config.json",)
+        has_processor = (
+            (p / "preprocessor_config.json").is_file()
+            if p.is_dir()
+            else _hub_cached(self.model, ("preprocessor_config.json",))
         )
         if not has_processor:
             return None
@@ -202,6 +204,8 @@ class MoGeSettings:
     """Exact number of ViT tokens (overrides `resolution_level`)."""
     use_fp16: bool = False
     """Half precision (GPU only; the CPU runs float32)."""
+    fov_x: float | None = None
+    """Known horizontal field of view (degrees): MoGe then recovers only the depth shift, not the focal."""
 
 
 def moge_files(model: str) -> tuple[Path, Path]:
@@ -283,7 +287,11 @@ class MoGe(DepthBackend):
         image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
         s = self.settings
         out = self._net.infer(
-            image, num_tokens=s.num_tokens, resolution_level=s.resolution_level, use_fp16=s.use_fp16
+            image,
+            num_tokens=s.num_tokens,
+            resolution_level=s.resolution_level,
+            use_fp16=s.use_fp16,
+            fov_x=s.fov_x,
         )
         depth = out["depth"].float().cpu().numpy()
         mask = out["mask"].cpu().numpy().astype(bool) if "mask" in out else np.isfinite(depth)
@@ -316,7 +324,9 @@ def load_moge_safetensors(config_path: str | Path, weights_path: str | Path):
     try:
         net = MoGeModel(**config)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"moge: {config_path}: the config does not describe a MoGe v2 model ({exc})") from exc
+        raise InputError(
+            f"moge: {config_path}: the config does not describe a MoGe v2 model ({exc})"
+        ) from exc
     try:
         state = load_file(str(weights_path))
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
@@ -324,7 +334,9 @@ def load_moge_safetensors(config_path: str | Path, weights_path: str | Path):
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
     except RuntimeError as exc:
-        raise BackendUnavailable(f"moge: {weights_path}: weights do not fit {config_path} ({str(exc)[:300]})") from exc
+        raise BackendUnavailable(
+            f"moge: {weights_path}: weights do not fit {config_path} ({str(exc)[:300]})"
+        ) from exc
     if missing or unexpected:
         raise BackendUnavailable(
             f"moge: {weights_path}: weights do not fit {config_path} (missing {missing[:3]}, unexpected "

@@ -1,0 +1,632 @@
+"""Measuring a shot's camera: poses from video frames with pycolmap, CamI2V's metrics and aligned errors.
+
+Owns the evaluation protocol (docs/EVALUATION.md, REFERENCE.md section 3): frames -> SIFT (affine shape,
+domain-size pooling) -> sequential guided matching -> a mapper with the intrinsics fixed to the plan's
+(one SIMPLE_PINHOLE camera) -> camera-to-world poses relative to the first registered frame; then RotErr,
+TransErr and CamMC exactly as CamI2V sums them, plus Sim(3)-aligned (Umeyama) absolute trajectory error and
+relative pose error, which do not depend on the frame count. Pure functions on arrays and `CameraPath`s; it
+knows nothing of workspaces, files other than its own scratch folder, or CLIP (`shotsmith.backends.clip`).
+pycolmap is imported inside the functions that need it. A synthetic textured room (`render_box_room`) is
+here too: the known-answer scene on which tests and the benchmark check the measurement itself.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from shotsmith.camera import CameraPath, invert_rigid, make_pose
+from shotsmith.errors import BackendUnavailable, InputError
+
+Mapper = Literal["global", "incremental"]
+MAPPERS: tuple[str, ...] = ("global", "incremental")
+
+#: CamI2V's normaliser guard: translations are divided by (max norm + EPS).
+EPS = 1e-9
+#: Below this extent (largest translation from frame 0, in the plan's units) a path counts as pure rotation:
+#: translation-based measures are reported as undefined rather than divided by ~0.
+MIN_EXTENT = 1e-6
+INSTALL_HINT = "pip install 'shotsmith[eval]'  (pycolmap==4.2.1)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options and results
+
+
+@dataclass(frozen=True)
+class SfmOptions:
+    """How poses are estimated from frames (docs/EVALUATION.md explains each choice)."""
+
+    mapper: Mapper = "global"
+    """"global": COLMAP 4's global mapper (GLOMAP, CamI2V's choice); "incremental": COLMAP's incremental one."""
+    max_image_size: int = 640
+    """Frames are analysed at most this many pixels on their longer side (COLMAP rescales the keypoints back
+    to full resolution, so the intrinsics stay the plan's). -1 keeps the full size."""
+    max_num_features: int = 4096
+    """SIFT features kept per frame (COLMAP's default is 8192; 4096 keeps 81 frames under the time target)."""
+    overlap: int = 10
+    """Sequential matching: each frame is matched with this many following frames (plus quadratic overlap)."""
+    max_num_matches: int = 65536
+    """Matches per pair, as CamI2V sets it."""
+    affine_shape: bool = True
+    """SiftExtraction.estimate_affine_shape (CamI2V: on)."""
+    domain_size_pooling: bool = True
+    """SiftExtraction.domain_size_pooling (CamI2V: on)."""
+    num_threads: int = -1
+    """Threads for COLMAP (-1 = all cores)."""
+
+
+@dataclass
+class SfmTrial:
+    """One run of the mapper on a video's features."""
+
+    seed: int
+    """Random seed of this trial's mapper."""
+    ok: bool
+    """True when at least two frames were registered."""
+    registered: np.ndarray
+    """(N,) bool, frames with an estimated pose."""
+    world_from_camera: np.ndarray
+    """(N, 4, 4) estimated camera-to-world poses (OpenCV axes, arbitrary SfM scale), relative to the first
+    registered frame; NaN for unregistered frames."""
+    reprojection_error_px: float | None = None
+    """Mean reprojection error of the reconstruction's 3D points in its registered frames (pixels)."""
+    num_points3d: int = 0
+    """Triangulated points of the reconstruction."""
+    num_models: int = 0
+    """Reconstructions the mapper returned (the largest is used; frames in the others count as unregistered)."""
+    seconds: float = 0.0
+    """Mapper wall time."""
+    error: str = ""
+    """Why the trial failed, when it did."""
+
+    @property
+    def registered_fraction(self) -> float:
+        return float(np.mean(self.registered)) if len(self.registered) else 0.0
+
+
+@dataclass
+class PoseMetrics:
+    """The pose measures of one estimate against a plan, over the registered frames."""
+
+    frames: int
+    """Frames compared (registered ones): the CamI2V sums run over these."""
+    total_frames: int
+    """Frames of the video."""
+    registered_fraction: float
+    """frames / total_frames."""
+    rot_err: float
+    """CamI2V RotErr: sum over frames of the geodesic angle between planned and estimated rotations (rad)."""
+    trans_err: float
+    """CamI2V TransErr (rel): sum of |t1 - t2|, each path divided by its own largest translation (+1e-9)."""
+    cam_mc: float
+    """CamI2V CamMC (rel): sum of the Frobenius norm of the 3x4 [R|t] differences, same normalisation."""
+    rot_err_per_frame: float
+    """rot_err / frames (rad): comparable across frame counts."""
+    trans_err_per_frame: float
+    cam_mc_per_frame: float
+    ate: float | None
+    """RMSE of camera centres after a Sim(3) Umeyama alignment of the estimate to the plan, in units of the
+    plan's extent (its largest translation from the first frame); None for a pure rotation plan."""
+    rpe_rot_deg: float
+    """Mean rotation error of consecutive registered frame pairs' relative motions (degrees)."""
+    rpe_trans: float | None
+    """Mean translation error of consecutive pairs' relative motions after the Umeyama scale, in units of the
+    plan's extent; None for a pure rotation plan."""
+    sim3_scale: float | None
+    """Umeyama scale from the estimate to the plan (None when undefined)."""
+    per_frame_rot_err: list[float] = field(default_factory=list)
+    """Geodesic angle per compared frame (rad), frame 0 first."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CamI2V metrics (REFERENCE.md 3.2): both inputs (N, 4, 4) camera-to-world, relative to frame 0
+
+
+def relative_to_frame(world_from_camera: np.ndarray, index: int = 0) -> np.ndarray:
+    """(N, 4, 4) poses re-expressed in frame `index`'s camera ("left" mode: c2w_index^-1 c2w_i)."""
+    m = np.asarray(world_from_camera, dtype=np.float64)
+    return invert_rigid(m[index]) @ m
+
+
+def rotation_angles(rot_a: np.ndarray, rot_b: np.ndarray) -> np.ndarray:
+    """(N,) geodesic angles arccos(clamp((tr(Ra^T Rb) - 1) / 2, -1, 1)) in radians."""
+    tr = np.einsum("nji,nji->n", np.asarray(rot_a), np.asarray(rot_b))
+    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+
+
+def normalize_translations(world_from_camera: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """CamI2V's normalize_t: translations divided by max_i |t_ref,i| + 1e-9 (`reference` defaults to itself)."""
+    m = np.array(world_from_camera, dtype=np.float64)
+    ref = m if reference is None else np.asarray(reference, dtype=np.float64)
+    m[:, :3, 3] /= np.linalg.norm(ref[:, :3, 3], axis=1).max() + EPS
+    return m
+
+
+def rot_err(c2w_1: np.ndarray, c2w_2: np.ndarray) -> float:
+    """CamI2V RotErr (radians, summed over frames)."""
+    return float(rotation_angles(c2w_1[:, :3, :3], c2w_2[:, :3, :3]).sum())
+
+
+def trans_err(c2w_1: np.ndarray, c2w_2: np.ndarray) -> float:
+    """CamI2V TransErr (rel): each path normalised by its own largest translation, summed over frames."""
+    a, b = normalize_translations(c2w_1), normalize_translations(c2w_2)
+    return float(np.linalg.norm(a[:, :3, 3] - b[:, :3, 3], axis=1).sum())
+
+
+def cam_mc(c2w_1: np.ndarray, c2w_2: np.ndarray) -> float:
+    """CamI2V CamMC (rel): Frobenius norm of the 12 [R|t] entries' difference, normalised as TransErr, summed."""
+    a, b = normalize_translations(c2w_1), normalize_translations(c2w_2)
+    return float(np.linalg.norm((a[:, :3, :] - b[:, :3, :]).reshape(len(a), 12), axis=1).sum())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Aligned errors
+
+
+@dataclass(frozen=True)
+class Sim3:
+    """A similarity transform x -> scale * rotation @ x + translation."""
+
+    scale: float
+    rotation: np.ndarray
+    """(3, 3) proper rotation."""
+    translation: np.ndarray
+    """(3,)"""
+
+    def apply_points(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) -> (N, 3)."""
+        return self.scale * np.asarray(points) @ self.rotation.T + self.translation
+
+    def apply_poses(self, world_from_camera: np.ndarray) -> np.ndarray:
+        """(N, 4, 4) camera-to-world poses moved into the target world (rotations turned, centres mapped)."""
+        m = np.asarray(world_from_camera, dtype=np.float64)
+        return make_pose(self.rotation @ m[:, :3, :3], self.apply_points(m[:, :3, 3]))
+
+
+def umeyama(source: np.ndarray, target: np.ndarray, with_scale: bool = True) -> Sim3:
+    """The least-squares similarity mapping (N, 3) `source` points onto `target` (Umeyama 1991).
+
+    Raises InputError for fewer than 2 points or a source without spread (scale undefined).
+    """
+    src = np.asarray(source, dtype=np.float64)
+    dst = np.asarray(target, dtype=np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 3:
+        raise InputError(f"umeyama: expected two (N, 3) arrays of the same shape, got {src.shape} and {dst.shape}")
+    if len(src) < 2:
+        raise InputError(f"umeyama: needs at least 2 points, got {len(src)}")
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    xs, xd = src - mu_s, dst - mu_d
+    var_s = (xs**2).sum() / len(src)
+    if var_s < 1e-18:
+        raise InputError("umeyama: the source points coincide; no similarity is defined")
+    cov = xd.T @ xs / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    s = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        s[2, 2] = -1.0
+    rot = u @ s @ vt
+    scale = float(np.trace(np.diag(d) @ s) / var_s) if with_scale else 1.0
+    return Sim3(scale, rot, mu_d - scale * rot @ mu_s)
+
+
+def path_extent(world_from_camera: np.ndarray) -> float:
+    """Largest camera-centre distance from the first frame (CamI2V's normaliser without the epsilon)."""
+    m = np.asarray(world_from_camera, dtype=np.float64)
+    return float(np.linalg.norm(m[:, :3, 3] - m[0, :3, 3], axis=1).max())
+
+
+def align_sim3(plan: np.ndarray, estimate: np.ndarray) -> Sim3:
+    """The Sim(3) from the estimate's world to the plan's: Umeyama on camera centres when both paths move,
+    else (pure rotation) the rotation that best maps the estimated orientations onto the planned ones, with
+    the scale matching extents (1 when either path stays put)."""
+    plan_ext, est_ext = path_extent(plan), path_extent(estimate)
+    if plan_ext > MIN_EXTENT and est_ext > MIN_EXTENT * 1e-3 and len(plan) >= 3:
+        return umeyama(estimate[:, :3, 3], plan[:, :3, 3])
+    # Rotation-only alignment: chordal mean of R_plan R_est^T.
+    m = np.einsum("nij,nkj->ik", plan[:, :3, :3], estimate[:, :3, :3])
+    u, _, vt = np.linalg.svd(m)
+    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rot = u @ d @ vt
+    scale = plan_ext / est_ext if plan_ext > MIN_EXTENT and est_ext > 0 else 1.0
+    return Sim3(scale, rot, plan[0, :3, 3] - scale * rot @ estimate[0, :3, 3])
+
+
+def ate_rmse(plan: np.ndarray, aligned: np.ndarray) -> float:
+    """RMSE of camera centres between the plan and an already aligned estimate, in the plan's units."""
+    return float(np.sqrt(np.mean(np.sum((plan[:, :3, 3] - aligned[:, :3, 3]) ** 2, axis=1))))
+
+
+def relative_pose_errors(plan: np.ndarray, estimate: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per consecutive pair (i, i+1): rotation error (deg) and translation error (plan units) of the relative
+    motion inv(P_i) P_i+1 against inv(E_i) E_i+1, the estimate's translations multiplied by `scale`.
+
+    Returns two (N-1,) arrays; world frames need not agree (relative motions do not see them).
+    """
+    est = np.array(estimate, dtype=np.float64)
+    est[:, :3, 3] *= scale
+    dp = invert_rigid(plan[:-1]) @ plan[1:]
+    de = invert_rigid(est[:-1]) @ est[1:]
+    err = invert_rigid(dp) @ de
+    rot = np.degrees(rotation_angles(np.tile(np.eye(3), (len(err), 1, 1)), err[:, :3, :3]))
+    return rot, np.linalg.norm(err[:, :3, 3], axis=1)
+
+
+def pose_metrics(plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray | None = None) -> PoseMetrics:
+    """All pose measures of `estimate` against `plan`, both (N, 4, 4) camera-to-world, over registered frames.
+
+    Both paths are first re-expressed relative to the first registered frame (frame 0 when it registered).
+    Translation-based measures that need the plan to move are None for a pure rotation plan.
+    """
+    plan = np.asarray(plan, dtype=np.float64)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    if plan.shape != estimate.shape or plan.ndim != 3 or plan.shape[1:] != (4, 4):
+        raise InputError(f"pose_metrics: expected two (N, 4, 4) arrays of one shape, got {plan.shape}, {estimate.shape}")
+    total = len(plan)
+    reg = np.ones(total, bool) if registered is None else np.asarray(registered, bool)
+    idx = np.flatnonzero(reg)
+    if len(idx) < 2:
+        raise InputError(f"pose_metrics: needs at least 2 registered frames, got {len(idx)}")
+    p = relative_to_frame(plan[idx])
+    e = relative_to_frame(estimate[idx])
+    n = len(idx)
+    angles = rotation_angles(p[:, :3, :3], e[:, :3, :3])
+    r, t, mc = float(angles.sum()), trans_err(p, e), cam_mc(p, e)
+    plan_ext = path_extent(p)
+    moving = plan_ext > MIN_EXTENT
+    sim = align_sim3(p, e)
+    ate = ate_rmse(p, sim.apply_poses(e)) / plan_ext if moving else None
+    consecutive = np.diff(idx) == 1  # RPE only over truly consecutive frames
+    rpe_r, rpe_t = relative_pose_errors(p, e, sim.scale)
+    if consecutive.any():
+        rpe_r, rpe_t = rpe_r[consecutive], rpe_t[consecutive]
+    return PoseMetrics(
+        frames=n,
+        total_frames=total,
+        registered_fraction=n / total,
+        rot_err=r,
+        trans_err=t,
+        cam_mc=mc,
+        rot_err_per_frame=r / n,
+        trans_err_per_frame=t / n,
+        cam_mc_per_frame=mc / n,
+        ate=ate,
+        rpe_rot_deg=float(rpe_r.mean()),
+        rpe_trans=float(rpe_t.mean() / plan_ext) if moving else None,
+        sim3_scale=sim.scale if moving else None,
+        per_frame_rot_err=[float(a) for a in angles],
+    )
+
+
+def aligned_estimate(plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray) -> tuple[np.ndarray, Sim3]:
+    """The registered frames of `estimate`, relative to the first of them and Sim(3)-aligned onto `plan`
+    (which is re-expressed relative to the same frame). Returns ((M, 4, 4) aligned poses, the transform)."""
+    idx = np.flatnonzero(np.asarray(registered, bool))
+    p = relative_to_frame(np.asarray(plan)[idx])
+    e = relative_to_frame(np.asarray(estimate)[idx])
+    sim = align_sim3(p, e)
+    return sim.apply_poses(e), sim
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trials
+
+
+def summarize(values: list[float | None]) -> dict:
+    """Median and spread of a metric over trials: {"median", "min", "max", "q1", "q3", "n"} (None skipped)."""
+    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
+    if len(v) == 0:
+        return {"median": None, "min": None, "max": None, "q1": None, "q3": None, "n": 0}
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return {"median": float(med), "min": float(v.min()), "max": float(v.max()), "q1": float(q1), "q3": float(q3), "n": len(v)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pose estimation with pycolmap
+
+
+def _pycolmap():
+    try:
+        import pycolmap
+    except ImportError as exc:
+        raise BackendUnavailable(f"evaluation needs pycolmap, which is not installed ({exc}); install it: {INSTALL_HINT}") from exc
+    return pycolmap
+
+
+def pycolmap_version() -> str:
+    """pycolmap's version, or "" when it is not installed."""
+    try:
+        import pycolmap
+    except ImportError:
+        return ""
+    return str(getattr(pycolmap, "__version__", ""))
+
+
+def single_focal(intrinsics: np.ndarray) -> tuple[float, float, float, list[str]]:
+    """(f, cx, cy) of a SIMPLE_PINHOLE camera from per-frame (N, 4) intrinsics, and notes when the plan's focal
+    differs between axes or frames (the single fixed camera is then an approximation)."""
+    intr = np.asarray(intrinsics, dtype=np.float64).reshape(-1, 4)
+    fx, fy, cx, cy = intr[0]
+    notes = []
+    if abs(fx - fy) > 0.01 * fx:
+        notes.append(f"fx {fx:.1f} and fy {fy:.1f} differ; SIMPLE_PINHOLE uses their mean")
+    if np.abs(intr - intr[0]).max() > 0.01 * fx:
+        notes.append("the plan's intrinsics change over time (zoom); the single fixed camera uses frame 0's")
+    if fx <= 10:
+        raise InputError(f"focal length {fx} px is not a pixel focal length (CamI2V asserts fx > 10); check the trajectory")
+    return float((fx + fy) / 2.0), float(cx), float(cy), notes
+
+
+def write_frames(frames: np.ndarray, folder: Path) -> list[str]:
+    """Write (T, H, W, 3) uint8 frames as 000.png, 001.png ... (4 digits past 999); returns the names."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = max(3, len(str(len(frames) - 1)))
+    names = []
+    for i, frame in enumerate(frames):
+        name = f"{i:0{digits}d}.png"
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(folder / name, compress_level=1)
+        names.append(name)
+    return names
+
+
+@dataclass
+class FeatureDatabase:
+    """A scratch COLMAP database with features and verified matches of one video's frames."""
+
+    folder: Path
+    database: Path
+    images: Path
+    names: list[str]
+    extract_seconds: float
+    match_seconds: float
+
+
+def build_database(frames: np.ndarray, intrinsics: np.ndarray, folder: Path, options: SfmOptions) -> FeatureDatabase:
+    """Write the frames, extract SIFT with the plan's intrinsics fixed and match them sequentially (guided)."""
+    pycolmap = _pycolmap()
+    f, cx, cy, _ = single_focal(intrinsics)
+    images = folder / "images"
+    names = write_frames(frames, images)
+    db = folder / "database.db"
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "SIMPLE_PINHOLE"
+    reader.camera_params = f"{f!r},{cx!r},{cy!r}"
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.max_image_size = options.max_image_size
+    extraction.num_threads = options.num_threads
+    extraction.sift.max_num_features = options.max_num_features
+    extraction.sift.estimate_affine_shape = options.affine_shape
+    extraction.sift.domain_size_pooling = options.domain_size_pooling
+    t0 = time.perf_counter()
+    pycolmap.extract_features(
+        db,
+        images,
+        image_names=names,
+        camera_mode=pycolmap.CameraMode.SINGLE,
+        reader_options=reader,
+        extraction_options=extraction,
+        device=pycolmap.Device.cpu,
+    )
+    t1 = time.perf_counter()
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.guided_matching = True
+    matching.max_num_matches = options.max_num_matches
+    matching.num_threads = options.num_threads
+    pairing = pycolmap.SequentialPairingOptions()
+    pairing.overlap = options.overlap
+    pycolmap.match_sequential(db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu)
+    return FeatureDatabase(folder, db, images, names, t1 - t0, time.perf_counter() - t1)
+
+
+def _mapper_options(pycolmap, options: SfmOptions, seed: int):
+    if options.mapper == "global":
+        opts = pycolmap.GlobalPipelineOptions()
+        opts.random_seed = seed
+        opts.num_threads = options.num_threads
+        opts.mapper.random_seed = seed
+        ba = opts.mapper.bundle_adjustment
+        ba.refine_focal_length = False
+        ba.refine_principal_point = False
+        ba.refine_extra_params = False
+        return opts
+    opts = pycolmap.IncrementalPipelineOptions()
+    opts.random_seed = seed
+    opts.num_threads = options.num_threads
+    opts.ba_refine_focal_length = False
+    opts.ba_refine_principal_point = False
+    opts.ba_refine_extra_params = False
+    opts.mapper.abs_pose_refine_focal_length = False
+    opts.mapper.abs_pose_refine_extra_params = False
+    return opts
+
+
+def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> SfmTrial:
+    """One mapper run on the matched features; a failed reconstruction is a failed trial, not an exception."""
+    pycolmap = _pycolmap()
+    n = len(features.names)
+    nan = np.full((n, 4, 4), np.nan)
+    out = features.folder / f"sparse-{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if options.mapper not in MAPPERS:
+        raise InputError(f"unknown mapper {options.mapper!r}; choose one of {', '.join(MAPPERS)}")
+    pycolmap.set_random_seed(seed)
+    opts = _mapper_options(pycolmap, options, seed)
+    try:
+        if options.mapper == "global":
+            recs = pycolmap.global_mapping(features.database, features.images, out, options=opts)
+        else:
+            recs = pycolmap.incremental_mapping(features.database, features.images, out, options=opts)
+    except Exception as exc:  # noqa: BLE001 - COLMAP raises plain RuntimeErrors; a failed trial is a result
+        return SfmTrial(seed, False, np.zeros(n, bool), nan, seconds=time.perf_counter() - t0, error=f"mapper error: {exc}")
+    seconds = time.perf_counter() - t0
+    if not recs:
+        return SfmTrial(
+            seed, False, np.zeros(n, bool), nan, seconds=seconds,
+            error="no reconstruction: too few reliable matches or too little parallax (textureless frames or pure rotation)",
+        )
+    rec = max(recs.values(), key=lambda r: r.num_reg_images())
+    index = {name: i for i, name in enumerate(features.names)}
+    poses = nan.copy()
+    reg = np.zeros(n, bool)
+    for image in rec.images.values():
+        if not image.has_pose or image.name not in index:
+            continue
+        cam_from_world = np.eye(4)
+        cam_from_world[:3, :] = image.cam_from_world().matrix()
+        poses[index[image.name]] = invert_rigid(cam_from_world)
+        reg[index[image.name]] = True
+    if reg.sum() < 2:
+        return SfmTrial(seed, False, reg, nan, seconds=seconds, num_models=len(recs), error="fewer than 2 frames registered")
+    first = int(np.argmax(reg))
+    poses[reg] = invert_rigid(poses[first]) @ poses[reg]
+    return SfmTrial(
+        seed=seed,
+        ok=True,
+        registered=reg,
+        world_from_camera=poses,
+        reprojection_error_px=float(rec.compute_mean_reprojection_error()),
+        num_points3d=int(rec.num_points3D()),
+        num_models=len(recs),
+        seconds=seconds,
+    )
+
+
+def estimate_poses(
+    frames: np.ndarray,
+    intrinsics: np.ndarray,
+    options: SfmOptions = SfmOptions(),
+    trials: int = 1,
+    seed: int = 0,
+    workdir: str | Path | None = None,
+) -> tuple[list[SfmTrial], dict]:
+    """Camera poses of (T, H, W, 3) uint8 `frames` whose intrinsics are the plan's (N, 4) or (4,) in pixels.
+
+    Features and matches are computed once (they are deterministic); each trial reruns the mapper with seed
+    `seed + k`. Returns the trials and timings {"extract_s", "match_s", "map_s"}. Scratch files go to a
+    temporary folder (or `workdir`) and are removed.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise InputError(f"frames must be (T, H, W, 3) uint8, got shape {frames.shape}")
+    if len(frames) < 2:
+        raise InputError(f"pose estimation needs at least 2 frames, got {len(frames)}")
+    if trials < 1:
+        raise InputError(f"--trials must be at least 1, got {trials}")
+    _pycolmap()
+    with tempfile.TemporaryDirectory(prefix="shotsmith-sfm-", dir=workdir) as tmp:
+        features = build_database(frames, intrinsics, Path(tmp), options)
+        results = [run_mapper(features, options, seed + k) for k in range(trials)]
+    timings = {
+        "extract_s": round(features.extract_seconds, 3),
+        "match_s": round(features.match_seconds, 3),
+        "map_s": round(sum(t.seconds for t in results), 3),
+    }
+    return results, timings
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A camera path from an estimate, for labelling and plotting
+
+
+def estimate_path(plan: CameraPath, trial: SfmTrial, scale_to_plan: bool = True) -> tuple[CameraPath, CameraPath]:
+    """(estimate, plan) over the trial's registered frames, both relative to the first registered frame; the
+    estimate Sim(3)-aligned to the plan (so its translations are in the plan's units, SfM scale removed)."""
+    idx = np.flatnonzero(trial.registered)
+    plan_sel = plan.select(idx)
+    plan_rel = relative_to_frame(plan_sel.world_from_camera)
+    aligned, sim = aligned_estimate(plan.world_from_camera, trial.world_from_camera, trial.registered)
+    if not scale_to_plan:
+        aligned = relative_to_frame(trial.world_from_camera[idx])
+    est = CameraPath(aligned, plan_sel.intrinsics, plan.width, plan.height, plan.fps, meta={"source": "pycolmap estimate"})
+    ref = CameraPath(plan_rel, plan_sel.intrinsics, plan.width, plan.height, plan.fps, meta=dict(plan.meta))
+    return est, ref
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Synthetic check scene
+
+
+@dataclass(frozen=True)
+class BoxRoom:
+    """A closed box room with smooth multi-scale random textures on its six walls: a known-answer scene for
+    checking pose estimation (plenty of texture at every scale, depth variation, no occlusion)."""
+
+    half_size: tuple[float, float, float] = (2.0, 1.5, 3.0)
+    """Half extents (x, y, z) in scene units."""
+    center: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    """Room centre; the default puts the origin camera 2 units from the front wall."""
+    seed: int = 0
+    """Texture seed."""
+    texture_size: int = 512
+    """Texture resolution per wall."""
+
+
+def _wall_textures(room: BoxRoom) -> np.ndarray:
+    from scipy.ndimage import zoom
+
+    rng = np.random.default_rng(room.seed)
+    res = room.texture_size
+    out = np.zeros((6, res, res, 3), np.float32)
+    for face in range(6):
+        tex = np.zeros((res, res, 3))
+        for cells, weight in ((4, 1.0), (8, 0.8), (16, 0.6), (32, 0.5), (64, 0.4)):
+            grid = rng.random((cells, cells, 3))
+            tex += weight * zoom(grid, (res / cells, res / cells, 1), order=1, mode="grid-wrap", grid_mode=True)[:res, :res]
+        tex = (tex - tex.min()) / (tex.max() - tex.min())
+        out[face] = tex * 255.0
+    return out
+
+
+def render_box_room(cam: CameraPath, room: BoxRoom = BoxRoom()) -> np.ndarray:
+    """(N, H, W, 3) uint8 frames of `room` seen along `cam` (ray casting; the cameras must be inside the room)."""
+    tex = _wall_textures(room)
+    half = np.asarray(room.half_size, np.float64)
+    centre = np.asarray(room.center, np.float64)
+    h, w = cam.height, cam.width
+    v, u = np.mgrid[0:h, 0:w] + 0.5
+    frames = np.zeros((len(cam), h, w, 3), np.uint8)
+    res = room.texture_size
+    for k in range(len(cam)):
+        fx, fy, cx, cy = cam.intrinsics[k]
+        rays = np.stack([(u - cx) / fx, (v - cy) / fy, np.ones_like(u)], axis=-1)
+        d = rays @ cam.world_from_camera[k, :3, :3].T
+        o = cam.world_from_camera[k, :3, 3] - centre
+        if (np.abs(o) >= half).any():
+            raise InputError(f"render_box_room: camera {k} at {o + centre} is outside the room")
+        best = np.full((h, w), np.inf)
+        face = np.zeros((h, w), np.int64)
+        for axis in range(3):
+            for side, sign in enumerate((-1.0, 1.0)):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t = (sign * half[axis] - o[axis]) / d[..., axis]
+                hit = (t > 0) & (t < best)
+                best = np.where(hit, t, best)
+                face = np.where(hit, 2 * axis + side, face)
+        p = o + d * best[..., None]
+        img = np.zeros((h, w, 3), np.float32)
+        for f in range(6):
+            axis = f // 2
+            others = [a for a in range(3) if a != axis]
+            m = face == f
+            uv = p[m][:, others] / (2.0 * half[others]) + 0.5
+            ij = np.clip(uv * (res - 1), 0, res - 1)
+            i0 = np.floor(ij).astype(np.int64)
+            i1 = np.minimum(i0 + 1, res - 1)
+            a = ij - i0
+            t00 = tex[f][i0[:, 1], i0[:, 0]]
+            t10 = tex[f][i0[:, 1], i1[:, 0]]
+            t01 = tex[f][i1[:, 1], i0[:, 0]]
+            t11 = tex[f][i1[:, 1], i1[:, 0]]
+            ax, ay = a[:, :1], a[:, 1:]
+            img[m] = (t00 * (1 - ax) + t10 * ax) * (1 - ay) + (t01 * (1 - ax) + t11 * ax) * ay
+        frames[k] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return frames

@@ -1,0 +1,399 @@
+"""The `wan` and `cogvideox` generators: guidance math, option handling, and tiny real pipelines on CPU.
+
+Every component is built in code from a seeded random initialisation (tokenizer from an in-code vocabulary),
+so nothing touches a network. The neural tests run the real backend for 2 steps at 9 frames of 32x64.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from shotsmith.backends import _diffusion_guidance as dg
+from shotsmith.backends.generate import Constraints, GenerateRequest, get_generator, names
+from shotsmith.camera import CameraPath
+from shotsmith.errors import BackendUnavailable, InputError
+
+HAVE_NEURAL = all(importlib.util.find_spec(m) for m in ("torch", "diffusers", "transformers", "ftfy"))
+
+
+def needs_neural(func):
+    """Mark a test neural and skip it without the neural extra."""
+    return pytest.mark.neural(pytest.mark.skipif(not HAVE_NEURAL, reason="needs the neural extra")(func))
+
+FRAMES, HEIGHT, WIDTH = 9, 32, 64
+
+
+# -- pure guidance math ------------------------------------------------------------------------------------
+class TestLatentFrameGroups:
+    def test_causal_groups(self):
+        groups = dg.latent_frame_groups(9, 4)
+        assert [(g.start, g.stop) for g in groups] == [(0, 1), (1, 5), (5, 9)]
+        assert len(dg.latent_frame_groups(81, 4)) == 21
+        assert len(dg.latent_frame_groups(49, 4)) == 13
+
+    def test_rejects_wrong_count(self):
+        with pytest.raises(InputError, match="4k\\+1"):
+            dg.latent_frame_groups(10, 4)
+
+
+class TestLatentMask:
+    def test_shape_and_left_half(self):
+        mask = np.zeros((FRAMES, HEIGHT, WIDTH), bool)
+        mask[:, :, : WIDTH // 2] = True
+        lat = dg.latent_mask(mask, 4, 8)
+        assert lat.shape == (3, 4, 8) and lat.dtype == np.float32
+        assert lat[:, :, :4].min() == 1 and lat[:, :, 4:].max() == 0
+
+    def test_conservative_partial_cells(self):
+        mask = np.ones((5, 16, 16), bool)
+        mask[3, 0, 0] = False  # one pixel missing in one frame of latent frame 1, cell (0, 0)
+        cov = dg.latent_coverage(mask, 4, 8)
+        assert cov[1, 0, 0] == pytest.approx(1 - 1 / 256)
+        assert dg.latent_mask(mask, 4, 8, min_coverage=1.0)[1, 0, 0] == 0
+        assert dg.latent_mask(mask, 4, 8, min_coverage=0.98)[1, 0, 0] == 1
+        assert dg.latent_mask(mask, 4, 8, min_coverage=1.0)[0].min() == 1  # frame 0 is its own latent frame
+
+    def test_erode(self):
+        cells = np.zeros((1, 5, 5), np.float32)
+        cells[0, 1:4, 1:4] = 1
+        assert dg.erode_cells(cells, 1).sum() == 1 and dg.erode_cells(cells, 1)[0, 2, 2] == 1
+        assert dg.erode_cells(cells, 0).sum() == 9
+
+    def test_rejects_size(self):
+        with pytest.raises(InputError, match="multiple"):
+            dg.latent_mask(np.ones((5, 20, 16), bool), 4, 8)
+
+
+class TestFillAndBlend:
+    def test_fill_keeps_covered_and_fills_smoothly(self):
+        rgb = np.zeros((1, 8, 8, 3), np.uint8)
+        rgb[0, :, :4] = 200
+        mask = np.zeros((1, 8, 8), bool)
+        mask[0, :, :4] = True
+        out = dg.fill_holes(rgb, mask)
+        assert (out[0, :, :4] == 200).all()
+        assert (out[0, :, 4:] == 200).all()  # the only colour there is spreads into the hole
+        assert (dg.fill_holes(rgb, np.zeros_like(mask)) == 128).all()
+
+    def test_blend_known_values(self):
+        cur, guide = np.zeros(4), np.ones(4)
+        np.testing.assert_allclose(dg.blend(cur, guide, np.array([1, 0, 1, 0.5])), [1, 0, 1, 0.5])
+
+    def test_steps(self):
+        assert dg.start_step(10, 1.0) == 0
+        assert dg.start_step(10, 0.3) == 7
+        assert dg.start_step(10, 0.01) == 9  # always at least one step
+        assert dg.tied_steps(4, 1.0) == 4 and dg.tied_steps(4, 0.5) == 2
+        with pytest.raises(InputError):
+            dg.start_step(10, 0.0)
+
+    def test_unit_range_round_trip(self):
+        rgb = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3)).astype(np.uint8)
+        assert dg.to_unit_range(rgb).shape == (3, 2, 4, 4)
+        np.testing.assert_array_equal(dg.from_unit_range(dg.to_unit_range(rgb)), rgb)
+
+
+# -- registry, options, constraints, missing weights (cheap: no heavy imports) --------------------------------
+def test_registered_and_cheap_import():
+    assert {"wan", "cogvideox"} <= set(names())
+
+
+def test_constraints_fit_frames():
+    wan = get_generator("wan")
+    assert wan.constraints.frame_rule == "4k+1" and wan.constraints.multiple_of == 16
+    assert [wan.constraints.fit_frames(n) for n in (81, 80, 49, 10, 1)] == [81, 81, 49, 9, 1]
+    cog = get_generator("cogvideox")
+    assert cog.constraints == Constraints(frame_rule="fixed", frames=49, size=(720, 480), multiple_of=16)
+    assert cog.constraints.fit_frames(81) == 49
+
+
+def test_unknown_option_and_bad_mode():
+    with pytest.raises(InputError, match="unknown option"):
+        get_generator("wan", model_path="x")
+    with pytest.raises(InputError, match="mode"):
+        get_generator("wan", mode="t2v")
+
+
+def test_missing_local_folder(tmp_path):
+    gen = get_generator("wan", model=str(tmp_path / "nothing-here"))
+    ok, why = gen.available()
+    assert not ok and "does not exist" in why and "--model" in why and "huggingface-cli download" in why
+    with pytest.raises(BackendUnavailable, match="huggingface-cli download"):
+        gen.load()
+    (tmp_path / "empty").mkdir()
+    ok, why = get_generator("cogvideox", model=str(tmp_path / "empty")).available()
+    assert not ok and "model_index.json" in why
+
+
+def test_hub_cache_lookup(tmp_path, monkeypatch):
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+    gen = get_generator("cogvideox")  # default hub id, not cached here
+    ok, why = gen.available()
+    assert not ok and "THUDM/CogVideoX-5b-I2V" in why and "huggingface-cli download THUDM/CogVideoX-5b-I2V" in why
+    snap = tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "snapshots" / "abc"
+    (snap / "transformer").mkdir(parents=True)
+    (snap / "model_index.json").write_text("{}")
+    (tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "refs").mkdir()
+    (tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "refs" / "main").write_text("abc")
+    ok, why = gen.available()
+    assert not ok and "safetensors" in why
+    (snap / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+    assert gen.available() == (True, "")
+
+
+# -- tiny real pipelines -------------------------------------------------------------------------------------
+WORDS = "a the camera moves slowly left right scene dance monkey over city street at night".split()
+
+
+def tiny_tokenizer():
+    from transformers import T5Tokenizer
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -3.0)]
+    vocab += [("\u2581" + w, -2.0) for w in WORDS] + [(c, -5.0) for c in "abcdefghijklmnopqrstuvwxyz,.'"]
+    return T5Tokenizer(vocab=vocab, extra_ids=0)
+
+
+def wan_components(i2v: bool) -> dict:
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(0)
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4)
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True])
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=36 if i2v else 16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+        image_dim=4 if i2v else None,
+    )
+    # Wan2.1's own scheduler: UniPC on flow-matching sigmas.
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    components = {"transformer": transformer, "vae": vae, "scheduler": scheduler, "text_encoder": text_encoder,
+                  "tokenizer": tokenizer}
+    if i2v:
+        from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+        torch.manual_seed(0)
+        components["image_encoder"] = CLIPVisionModel(
+            CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2,
+                             image_size=32, intermediate_size=16, patch_size=4)
+        )
+        components["image_processor"] = CLIPImageProcessor(crop_size=32, size=32)
+    return components
+
+
+def cogvideox_components(i2v: bool) -> dict:
+    import torch
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
+    from transformers import T5Config, T5EncoderModel
+
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(0)
+    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4))
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=16,
+        in_channels=8 if i2v else 4,
+        out_channels=4,
+        time_embed_dim=2,
+        text_embed_dim=32,
+        num_layers=1,
+        sample_width=WIDTH // 8,
+        sample_height=HEIGHT // 8,
+        sample_frames=FRAMES,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=16,
+        use_rotary_positional_embeddings=True,
+        use_learned_positional_embeddings=i2v,
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    # CogVideoX's own scheduler: DDIM with v-prediction and zero terminal SNR.
+    scheduler = CogVideoXDDIMScheduler(prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                                       timestep_spacing="trailing", beta_schedule="scaled_linear",
+                                       beta_start=0.00085, beta_end=0.012, set_alpha_to_one=True)
+    return {"transformer": transformer, "vae": vae, "scheduler": scheduler, "text_encoder": text_encoder,
+            "tokenizer": tokenizer}
+
+
+def make_request(covered: str, strength: float = 1.0, steps: int = 2) -> GenerateRequest:
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    base = np.stack([x * 4, y * 6, 255 - x * 3], axis=-1) % 256
+    rgb = np.stack([np.roll(base, 2 * t, axis=1) for t in range(FRAMES)]).astype(np.uint8)
+    rgb = np.clip(rgb + rng.integers(-10, 10, rgb.shape), 0, 255).astype(np.uint8)
+    mask = np.ones((FRAMES, HEIGHT, WIDTH), bool)
+    if covered == "left":
+        mask[:, :, WIDTH // 2 :] = False
+        rgb[~mask] = 0  # undefined where uncovered
+    cams = CameraPath(
+        world_from_camera=np.tile(np.eye(4), (FRAMES, 1, 1)),
+        intrinsics=np.array([WIDTH, WIDTH, WIDTH / 2, HEIGHT / 2], float),
+        width=WIDTH,
+        height=HEIGHT,
+    )
+    return GenerateRequest(
+        guidance_rgb=rgb,
+        guidance_mask=mask,
+        guidance_depth=np.ones((FRAMES, HEIGHT, WIDTH), np.float32),
+        cameras=cams,
+        prompt="the camera moves slowly left",
+        seed=0,
+        steps=steps,
+        strength=strength,
+        guidance_scale=2.0,
+    )
+
+
+def vae_round_trip(gen, request) -> np.ndarray:
+    """The guidance through the generator's own VAE (what covered regions can at best reproduce)."""
+    import torch
+
+    filled = dg.fill_holes(request.guidance_rgb, request.guidance_mask)
+    video = torch.from_numpy(dg.to_unit_range(filled))[None].to(gen.pipeline.vae.dtype)
+    with torch.inference_mode():
+        lat = gen.pipeline.vae.encode(video).latent_dist.mode()
+        out = gen.pipeline.vae.decode(lat).sample
+    return dg.from_unit_range(out[0].float().numpy())
+
+
+def region_errors(video, reference):
+    diff = np.abs(video.astype(np.float32) - reference.astype(np.float32))
+    # Stay two latent cells away from the mask edge: the decoder's receptive field mixes columns there.
+    return diff[:, :, : WIDTH // 2 - 16].mean(), diff[:, :, WIDTH // 2 + 16 :].mean()
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    if HAVE_NEURAL:
+        import torch
+
+        torch.set_num_threads(2)
+
+
+def build(family: str, i2v: bool, **options):
+    from shotsmith.backends.diffusion import CogVideoXGenerator, WanGenerator
+
+    if family == "wan":
+        return WanGenerator.from_components(wan_components(i2v), device="cpu", max_sequence_length=16, **options)
+    return CogVideoXGenerator.from_components(cogvideox_components(i2v), device="cpu", max_sequence_length=16, **options)
+
+
+@needs_neural
+@pytest.mark.parametrize("i2v", [True, False], ids=["i2v", "v2v"])
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_covered_cells_follow_guidance(family, i2v):
+    gen = build(family, i2v)
+    gen.load()
+    req = make_request("left")
+    video = gen.generate(req)
+    assert video.shape == (FRAMES, HEIGHT, WIDTH, 3) and video.dtype == np.uint8
+    run = gen.last_run
+    assert run.mode == ("i2v" if i2v else "v2v") and len(run.timesteps) == 2 and run.tied_steps == 2
+    assert run.latent_mask.shape == (3, HEIGHT // 8, WIDTH // 8)
+    assert run.latent_mask[..., :4].min() == 1 and run.latent_mask[..., 4:].max() == 0
+    # Latent space: covered cells end on the guidance, the holes are the model's own.
+    cells = np.abs(run.latents - run.guide_latents)
+    cells = cells.mean(axis=0 if family == "wan" else 1)  # over channels -> (t, h, w)
+    assert cells[..., :4].max() < 1e-5
+    assert cells[..., 4:].mean() > 0.1
+    if family == "cogvideox":  # its tiny VAE decoder is sensitive enough to see it in pixels too
+        covered, hole = region_errors(video, vae_round_trip(gen, req))
+        assert covered < 0.5 * hole, (covered, hole)
+
+
+@needs_neural
+def test_tie_until_leaves_the_last_steps_free():
+    gen = build("wan", False, tie_until=0.5, steps=4)
+    gen.load()
+    gen.generate(make_request("left"))
+    run = gen.last_run
+    assert run.tied_steps == 2
+    # The two free steps of a random model move the covered cells off the guidance: the option is wired.
+    assert np.abs(run.latents - run.guide_latents)[:, :, :, :4].max() > 1e-3
+
+
+@needs_neural
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_full_mask_low_strength_is_the_vae_round_trip(family):
+    gen = build(family, True)
+    gen.load()
+    req = make_request("full", strength=0.3)
+    video = gen.generate(req)
+    assert len(gen.last_run.timesteps) == 1  # SDEdit: only the last of 2 steps runs
+    diff = np.abs(video.astype(int) - vae_round_trip(gen, req).astype(int))
+    assert diff.max() <= 2
+
+
+@needs_neural
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_save_and_load_real_path(family, tmp_path):
+    mem = build(family, True)
+    mem.load()
+    mem.pipeline.save_pretrained(tmp_path / family, safe_serialization=True)
+    assert not list((tmp_path / family).rglob("*.bin"))
+    gen = get_generator(family, model=str(tmp_path / family), device="cpu", dtype="float32", max_sequence_length=16)
+    assert gen.available() == (True, "")
+    gen.load()
+    assert type(gen.pipeline.tokenizer).__name__ == "T5Tokenizer"
+    text = "the camera moves slowly left"
+    assert gen.pipeline.tokenizer(text).input_ids == mem.pipeline.tokenizer(text).input_ids
+    assert str(tmp_path / family) in gen.version()
+    req = make_request("left")
+    np.testing.assert_array_equal(gen.generate(req), mem.generate(req))
+
+
+@needs_neural
+def test_bad_frame_count_and_mode():
+    gen = build("wan", False)
+    gen.load()
+    req = make_request("left")
+    req.guidance_rgb, req.guidance_mask = req.guidance_rgb[:8], req.guidance_mask[:8]
+    with pytest.raises(InputError, match="4k\\+1"):
+        gen.generate(req)
+    with pytest.raises(InputError, match="i2v"):
+        build("wan", False, mode="i2v").load()
+    cog = build("cogvideox", True)
+    cog.load()
+    assert cog.constraints == Constraints(frame_rule="fixed", frames=FRAMES, size=(WIDTH, HEIGHT), multiple_of=16)
+
+
+@needs_neural
+def test_not_a_wan_folder(tmp_path):
+    from diffusers import CogVideoXImageToVideoPipeline
+
+    CogVideoXImageToVideoPipeline(**cogvideox_components(True)).save_pretrained(tmp_path / "cog", safe_serialization=True)
+    with pytest.raises(InputError, match="not a wan checkpoint"):
+        get_generator("wan", model=str(tmp_path / "cog"), device="cpu").load()

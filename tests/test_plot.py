@@ -1,0 +1,50 @@
+"""Trajectory plots: a non-trivial PNG, fast, with an optional reference overlay."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from shotsmith.plot import frustum_lines, plot_trajectory
+from shotsmith.presets import path_from_spec
+
+
+def _png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_plot_writes_a_png(tmp_path):
+    cam = path_from_spec("arc_right+dolly_in")
+    plot_trajectory(cam, tmp_path / "warmup.png")  # imports matplotlib
+    start = time.perf_counter()
+    out = plot_trajectory(cam, tmp_path / "t.png", title="arc")
+    elapsed = time.perf_counter() - start
+    assert out.stat().st_size > 20_000
+    w, h = _png_size(out)
+    assert w > 1000 and h > 400
+    assert elapsed < 3.0  # < 1 s on an idle machine; loose for shared CI
+
+
+def test_plot_with_reference_and_metres(tmp_path):
+    cam = path_from_spec("recammaster:9")
+    ref = path_from_spec("recammaster:10")
+    out = plot_trajectory(
+        cam, tmp_path / "sub" / "vs.png", reference=ref, label="estimated", reference_label="planned"
+    )
+    assert out.exists() and out.stat().st_size > 20_000
+
+
+def test_frustums_turn_and_narrow():
+    pan = path_from_spec("pan_left", frames=9, width=64, height=48)
+    lines = frustum_lines(pan, np.array([0, 8]), 0.2)
+    assert lines.shape == (2, 8, 2, 3)
+    assert np.allclose(lines[:, :4, 0], 0)  # edges start at the (fixed) centre
+    assert not np.allclose(lines[0], lines[1])  # but point elsewhere
+    zoom = path_from_spec("zoom_in", frames=9, width=64, height=48)
+    first, last = frustum_lines(zoom, np.array([0, 8]), 0.2)
+    width = lambda f: np.ptp(f[4:, :, 0])  # noqa: E731
+    assert width(last) == pytest.approx(width(first) / 1.5)

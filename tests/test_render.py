@@ -1,0 +1,262 @@
+"""The point renderer: source-view reproduction, occlusion, hole-free footprints, backend agreement, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from shotsmith.camera import CameraPath
+from shotsmith.render import RenderSettings, point_radius, render_path, render_points
+
+BACKENDS = ["numba", "torch", "reference"]
+
+
+def unproject(depth: np.ndarray, fx: float, world_from_camera: np.ndarray | None = None) -> np.ndarray:
+    """(H*W, 3) float32 world points at the pixel centres of a z-depth map (cx = W/2, cy = H/2)."""
+    h, w = depth.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    cam = np.stack([(xs + 0.5 - w / 2) / fx * depth, (ys + 0.5 - h / 2) / fx * depth, depth], -1).reshape(-1, 3)
+    if world_from_camera is not None:
+        cam = cam @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
+    return cam.astype(np.float32)
+
+
+def pose(yaw_deg: float = 0.0, pitch_deg: float = 0.0, t=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """world_from_camera with a yaw about +y, then a pitch about +x, and a translation."""
+    m = np.eye(4)
+    m[:3, :3] = Rotation.from_euler("yx", [yaw_deg, pitch_deg], degrees=True).as_matrix()
+    m[:3, 3] = t
+    return m
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.fixture
+def smooth_depth():
+    """A 96x128 smooth z-depth map around 1.0 (a tilted, gently curved surface)."""
+    ys, xs = np.mgrid[0:96, 0:128] / np.array([96.0, 128.0])[:, None, None]
+    return (1.0 + 0.3 * xs + 0.15 * np.sin(3 * ys) + 0.1 * np.cos(2 * xs * ys)).astype(np.float32)
+
+
+class TestSourceView:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_reproduces_source_image(self, backend, textured_image, smooth_depth):
+        f = 110.0
+        points = unproject(smooth_depth, f)
+        colors = textured_image.reshape(-1, 3)
+        radius = point_radius(points, np.eye(4), f)
+        out = render_points(
+            points, colors, np.eye(4), [f, f, 64, 48], 128, 96,
+            radius=radius, settings=RenderSettings(backend=backend),
+        )  # fmt: skip
+        assert out.mask.mean() >= 0.99
+        assert psnr(out.rgb[out.mask], textured_image[out.mask]) >= 35
+        np.testing.assert_allclose(out.depth[out.mask], smooth_depth[out.mask], rtol=1e-4)
+
+    def test_shapes_and_dtypes(self, textured_image, smooth_depth):
+        points = unproject(smooth_depth, 110.0)
+        out = render_points(points, textured_image.reshape(-1, 3), np.eye(4), [110, 110, 40, 30], 80, 60)
+        assert out.rgb.shape == (60, 80, 3) and out.rgb.dtype == np.uint8
+        assert out.mask.shape == (60, 80) and out.mask.dtype == bool
+        assert out.depth.shape == (60, 80) and out.depth.dtype == np.float32
+        assert (out.rgb[~out.mask] == 0).all() and (out.depth[~out.mask] == 0).all()
+
+
+def occluder_scene():
+    """A red plane at z = 2 (x, y in [-1.5, 1.5] x [-1.2, 1.2]) and a green square at z = 1 (|x|, |y| <= 0.2)."""
+    gx, gy = np.meshgrid(np.arange(-1.5, 1.5, 0.02), np.arange(-1.2, 1.2, 0.02))
+    far = np.stack([gx, gy, np.full_like(gx, 2.0)], -1).reshape(-1, 3)
+    sx, sy = np.meshgrid(np.arange(-0.2, 0.2 + 1e-9, 0.005), np.arange(-0.2, 0.2 + 1e-9, 0.005))
+    near = np.stack([sx, sy, np.ones_like(sx)], -1).reshape(-1, 3)
+    points = np.concatenate([far, near]).astype(np.float32)
+    colors = np.concatenate([np.tile([[200, 30, 30]], (len(far), 1)), np.tile([[30, 200, 30]], (len(near), 1))])
+    radius = np.concatenate([np.full(len(far), 0.7 * 0.02), np.full(len(near), 0.7 * 0.005)]).astype(np.float32)
+    return points, colors.astype(np.uint8), radius
+
+
+class TestOcclusion:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_near_square_in_front_from_a_side_camera(self, backend):
+        points, colors, radius = occluder_scene()
+        # Camera 0.3 to the right, turned 5 degrees left: the square lands at u in ~[24, 63], v in ~[27, 69].
+        cam = pose(yaw_deg=-5.0, t=(0.3, 0.0, 0.0))
+        out = render_points(
+            points, colors, cam, [100, 100, 64, 48], 128, 96, radius=radius, settings=RenderSettings(backend=backend)
+        )
+        assert out.mask.all()  # the far plane fills the view, the square covers part of it
+        # Where the square is seen (centre of its projection) the near surface wins, unblended.
+        centre = np.array([0.0, 0.0, 1.0, 1.0]) @ np.linalg.inv(cam).T
+        u, v = int(100 * centre[0] / centre[2] + 64), int(100 * centre[1] / centre[2] + 48)
+        assert out.rgb[v, u].tolist() == [30, 200, 30]
+        assert out.depth[v, u] == pytest.approx(centre[2], rel=1e-3)
+        # Far to the right only the plane is seen.
+        assert out.rgb[48, 110].tolist() == [200, 30, 30]
+        ray_z = (np.linalg.inv(cam) @ np.array([0, 0, 2.0, 1.0]))[2]
+        assert out.depth[48, 100] == pytest.approx(ray_z, rel=0.05)
+        # Clean depth edges: every pixel is exactly one surface's colour, never a blend of the two.
+        seen = {tuple(c) for c in out.rgb.reshape(-1, 3)}
+        assert seen == {(200, 30, 30), (30, 200, 30)}
+        near = out.rgb[..., 1] == 200
+        assert (out.depth[near] < 1.2).all() and (out.depth[~near] > 1.7).all()
+
+
+class TestNoHoles:
+    def _frustum_cache(self, depth: np.ndarray, f: float):
+        points = unproject(depth, f)
+        colors = np.full((len(points), 3), 128, np.uint8)
+        return points, colors, point_radius(points, np.eye(4), f)
+
+    def _seen_region(self, cam: np.ndarray, f: float, w: int, h: int, plane_z: float, inset: float = 1.0):
+        """(H, W) bool: target pixels whose ray hits the plane z = plane_z inside the source image (inset px)."""
+        ys, xs = np.mgrid[0:h, 0:w]
+        rays = np.stack([(xs + 0.5 - w / 2) / f, (ys + 0.5 - h / 2) / f, np.ones((h, w))], -1)
+        dirs = rays @ cam[:3, :3].T
+        t = (plane_z - cam[2, 3]) / dirs[..., 2]
+        hit = cam[:3, 3] + t[..., None] * dirs
+        us, vs = f * hit[..., 0] / hit[..., 2] + w / 2, f * hit[..., 1] / hit[..., 2] + h / 2
+        return (t > 0) & (us >= inset) & (us <= w - inset) & (vs >= inset) & (vs <= h - inset)
+
+    @pytest.mark.parametrize("footprint", ["square", "round"])
+    @pytest.mark.parametrize("cam_kind", ["pan10", "tilt8", "dolly"])
+    def test_no_holes_inside_the_source_field_of_view(self, cam_kind, footprint):
+        f, w, h = 100.0, 128, 96
+        points, colors, radius = self._frustum_cache(np.ones((h, w), np.float32), f)
+        cam = {"pan10": pose(yaw_deg=10), "tilt8": pose(pitch_deg=8), "dolly": pose(t=(0.0, 0.0, 0.3))}[cam_kind]
+        out = render_points(
+            points, colors, cam, [f, f, w / 2, h / 2], w, h, radius=radius,
+            settings=RenderSettings(footprint=footprint),
+        )  # fmt: skip
+        seen = self._seen_region(cam, f, w, h, 1.0)
+        assert seen.sum() > 0.5 * w * h
+        assert out.mask[seen].all(), f"{(~out.mask[seen]).sum()} holes inside the field of view"
+        # And nothing outside it but a footprint's rim.
+        assert not (out.mask & ~self._seen_region(cam, f, w, h, 1.0, inset=-3.0)).any()
+
+    def test_pan_of_a_slanted_curved_surface(self, smooth_depth):
+        f, h, w = 110.0, *smooth_depth.shape
+        points = unproject(smooth_depth, f)
+        colors = np.full((len(points), 3), 90, np.uint8)
+        out = render_points(
+            points, colors, pose(yaw_deg=10), [f, f, w / 2, h / 2], w, h, radius=point_radius(points, np.eye(4), f)
+        )
+        # The covered region is one blob without pin-holes: every uncovered pixel is connected to the border.
+        from scipy import ndimage
+
+        holes = ndimage.binary_fill_holes(out.mask) & ~out.mask
+        assert not holes.any(), f"{holes.sum()} pin-holes"
+        assert out.mask.mean() > 0.7
+
+
+class TestBackendsAgree:
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("footprint", ["square", "round"])
+    def test_random_scene(self, seed, footprint):
+        rng = np.random.default_rng(seed)
+        n = 3000
+        points = np.stack([rng.uniform(-1, 1, n), rng.uniform(-0.8, 0.8, n), rng.uniform(0.5, 3.0, n)], 1)
+        points = points.astype(np.float32)
+        colors = rng.integers(0, 256, (n, 3)).astype(np.uint8)
+        radius = rng.uniform(0.0, 0.05, n).astype(np.float32)
+        cam = pose(yaw_deg=rng.uniform(-10, 10), pitch_deg=rng.uniform(-5, 5), t=rng.uniform(-0.2, 0.2, 3))
+        outs = {
+            b: render_points(
+                points, colors, cam, [70, 72, 40, 31], 80, 60, radius=radius,
+                settings=RenderSettings(backend=b, footprint=footprint, max_samples_per_chunk=500),
+            )
+            for b in BACKENDS
+        }  # fmt: skip
+        ref = outs["reference"]
+        assert ref.mask.mean() > 0.3
+        for b in ("numba", "torch"):
+            out = outs[b]
+            np.testing.assert_array_equal(out.mask, ref.mask, err_msg=b)
+            assert np.abs(out.rgb.astype(int) - ref.rgb).max() <= 1, b
+            np.testing.assert_allclose(out.depth, ref.depth, atol=1e-4, err_msg=b)
+
+    def test_no_radius_means_one_pixel_per_point(self):
+        points = np.array([[0.05, 0.05, 1.0], [0.5, 0.1, 2.0]], np.float32)  # at pixel centres (5.5, 5.5), (7.5, 5.5)
+        colors = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
+        for b in BACKENDS:
+            out = render_points(points, colors, np.eye(4), [10, 10, 5, 5], 10, 10, settings=RenderSettings(backend=b))
+            assert out.mask.sum() == 2
+            assert out.rgb[5, 5].tolist() == [255, 0, 0] and out.rgb[5, 7].tolist() == [0, 0, 255]
+            assert out.depth[5, 7] == pytest.approx(2.0)
+
+
+class TestEdgeCases:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_empty_point_set(self, backend):
+        out = render_points(
+            np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.eye(4), [50, 50, 16, 12], 32, 24,
+            radius=np.zeros(0, np.float32), settings=RenderSettings(backend=backend),
+        )  # fmt: skip
+        assert not out.mask.any() and not out.rgb.any() and not out.depth.any()
+        assert out.rgb.shape == (24, 32, 3)
+
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_camera_inside_the_scene(self, backend):
+        """Points all around the camera (a room) and behind it: renders what is in front, no crash."""
+        rng = np.random.default_rng(3)
+        d = rng.normal(size=(4000, 3))
+        points = (d / np.linalg.norm(d, axis=1, keepdims=True) * rng.uniform(0.5, 2, (4000, 1))).astype(np.float32)
+        points[:5] = [[0, 0, 0], [0, 0, 1e-9], [np.nan, 0, 1], [np.inf, 0, 1], [0, 0, -1]]
+        colors = rng.integers(0, 256, (4000, 3)).astype(np.uint8)
+        radius = np.full(4000, 0.05, np.float32)
+        radius[5] = np.nan
+        out = render_points(
+            points, colors, np.eye(4), [40, 40, 32, 24], 64, 48, radius=radius,
+            settings=RenderSettings(backend=backend),
+        )  # fmt: skip
+        assert out.mask.any()
+        assert (out.depth[out.mask] > 0).all() and np.isfinite(out.depth).all()
+
+    def test_all_points_behind_the_camera(self):
+        points = np.array([[0, 0, -1.0], [0.1, 0, -2.0]], np.float32)
+        out = render_points(points, np.full((2, 3), 255, np.uint8), np.eye(4), [50, 50, 16, 12], 32, 24)
+        assert not out.mask.any()
+
+    def test_bad_shapes_raise_shotsmith_errors(self):
+        from shotsmith.errors import ShotsmithError
+
+        with pytest.raises(ShotsmithError, match="points"):
+            render_points(np.zeros((4, 2)), np.zeros((4, 3), np.uint8), np.eye(4), [1, 1, 1, 1], 4, 4)
+        with pytest.raises(ShotsmithError, match="colors"):
+            render_points(np.zeros((4, 3)), np.zeros((3, 3), np.uint8), np.eye(4), [1, 1, 1, 1], 4, 4)
+        with pytest.raises(ShotsmithError, match="backend"):
+            RenderSettings(backend="cuda")  # type: ignore[arg-type]
+
+
+class TestRenderPath:
+    def test_frames_match_single_renders(self, textured_image, smooth_depth):
+        f = 110.0
+        points = unproject(smooth_depth, f)
+        colors = textured_image.reshape(-1, 3)
+        radius = point_radius(points, np.eye(4), f)
+        poses = np.stack([pose(yaw_deg=a) for a in (0.0, 3.0, 6.0)])
+        cam = CameraPath(world_from_camera=poses, intrinsics=[f, f, 64, 48], width=128, height=96)
+        video = render_path(points, colors, cam, radius=radius, progress="render")
+        assert video.rgb.shape == (3, 96, 128, 3) and video.mask.shape == (3, 96, 128)
+        assert video.depth.shape == (3, 96, 128) and len(video) == 3
+        single = render_points(points, colors, poses[2], [f, f, 64, 48], 128, 96, radius=radius)
+        np.testing.assert_array_equal(video.rgb[2], single.rgb)
+        np.testing.assert_array_equal(video.mask[2], single.mask)
+
+    def test_empty_cache_renders_empty_video(self):
+        cam = CameraPath(world_from_camera=np.eye(4)[None].repeat(2, 0), intrinsics=[20, 20, 8, 8], width=16, height=16)
+        video = render_path(np.zeros((0, 3)), np.zeros((0, 3), np.uint8), cam)
+        assert video.rgb.shape == (2, 16, 16, 3) and not video.mask.any()
+
+
+class TestPointRadius:
+    def test_one_source_pixel_at_the_point_depth(self):
+        points = np.array([[0, 0, 1.0], [1, 1, 4.0]], np.float32)
+        np.testing.assert_allclose(point_radius(points, np.eye(4), 100.0, factor=1.0), [0.01, 0.04], rtol=1e-6)
+
+    def test_source_pose_is_honoured(self):
+        src = pose(yaw_deg=90, t=(1.0, 0.0, 0.0))  # looks along world +x... from x = 1
+        points = np.array([[3.0, 0.0, 0.0]], np.float32)
+        np.testing.assert_allclose(point_radius(points, src, 50.0, factor=0.5), [0.5 * 2.0 / 50.0], rtol=1e-6)
