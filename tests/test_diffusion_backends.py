@@ -23,6 +23,7 @@ def needs_neural(func):
     """Mark a test neural and skip it without the neural extra."""
     return pytest.mark.neural(pytest.mark.skipif(not HAVE_NEURAL, reason="needs the neural extra")(func))
 
+
 FRAMES, HEIGHT, WIDTH = 9, 32, 64
 
 
@@ -134,7 +135,11 @@ def test_hub_cache_lookup(tmp_path, monkeypatch):
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
     gen = get_generator("cogvideox")  # default hub id, not cached here
     ok, why = gen.available()
-    assert not ok and "THUDM/CogVideoX-5b-I2V" in why and "huggingface-cli download THUDM/CogVideoX-5b-I2V" in why
+    assert (
+        not ok
+        and "THUDM/CogVideoX-5b-I2V" in why
+        and "huggingface-cli download THUDM/CogVideoX-5b-I2V" in why
+    )
     snap = tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "snapshots" / "abc"
     (snap / "transformer").mkdir(parents=True)
     (snap / "model_index.json").write_text("{}")
@@ -169,7 +174,9 @@ def wan_components(i2v: bool) -> dict:
         UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4)
     )
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True])
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
     torch.manual_seed(0)
     transformer = WanTransformer3DModel(
         patch_size=(1, 2, 2),
@@ -187,16 +194,30 @@ def wan_components(i2v: bool) -> dict:
         image_dim=4 if i2v else None,
     )
     # Wan2.1's own scheduler: UniPC on flow-matching sigmas.
-    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
-    components = {"transformer": transformer, "vae": vae, "scheduler": scheduler, "text_encoder": text_encoder,
-                  "tokenizer": tokenizer}
+    scheduler = UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
+    )
+    components = {
+        "transformer": transformer,
+        "vae": vae,
+        "scheduler": scheduler,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+    }
     if i2v:
         from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
         torch.manual_seed(0)
         components["image_encoder"] = CLIPVisionModel(
-            CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2,
-                             image_size=32, intermediate_size=16, patch_size=4)
+            CLIPVisionConfig(
+                hidden_size=4,
+                projection_dim=4,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                image_size=32,
+                intermediate_size=16,
+                patch_size=4,
+            )
         )
         components["image_processor"] = CLIPImageProcessor(crop_size=32, size=32)
     return components
@@ -209,7 +230,9 @@ def cogvideox_components(i2v: bool) -> dict:
 
     tokenizer = tiny_tokenizer()
     torch.manual_seed(0)
-    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4))
+    text_encoder = T5EncoderModel(
+        T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4)
+    )
     torch.manual_seed(0)
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2,
@@ -241,11 +264,22 @@ def cogvideox_components(i2v: bool) -> dict:
         temporal_compression_ratio=4,
     )
     # CogVideoX's own scheduler: DDIM with v-prediction and zero terminal SNR.
-    scheduler = CogVideoXDDIMScheduler(prediction_type="v_prediction", rescale_betas_zero_snr=True,
-                                       timestep_spacing="trailing", beta_schedule="scaled_linear",
-                                       beta_start=0.00085, beta_end=0.012, set_alpha_to_one=True)
-    return {"transformer": transformer, "vae": vae, "scheduler": scheduler, "text_encoder": text_encoder,
-            "tokenizer": tokenizer}
+    scheduler = CogVideoXDDIMScheduler(
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        set_alpha_to_one=True,
+    )
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "scheduler": scheduler,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+    }
 
 
 def make_request(covered: str, strength: float = 1.0, steps: int = 2) -> GenerateRequest:
@@ -307,8 +341,12 @@ def build(family: str, i2v: bool, **options):
     from shotsmith.backends.diffusion import CogVideoXGenerator, WanGenerator
 
     if family == "wan":
-        return WanGenerator.from_components(wan_components(i2v), device="cpu", max_sequence_length=16, **options)
-    return CogVideoXGenerator.from_components(cogvideox_components(i2v), device="cpu", max_sequence_length=16, **options)
+        return WanGenerator.from_components(
+            wan_components(i2v), device="cpu", max_sequence_length=16, **options
+        )
+    return CogVideoXGenerator.from_components(
+        cogvideox_components(i2v), device="cpu", max_sequence_length=16, **options
+    )
 
 
 @needs_neural
@@ -364,7 +402,9 @@ def test_save_and_load_real_path(family, tmp_path):
     mem.load()
     mem.pipeline.save_pretrained(tmp_path / family, safe_serialization=True)
     assert not list((tmp_path / family).rglob("*.bin"))
-    gen = get_generator(family, model=str(tmp_path / family), device="cpu", dtype="float32", max_sequence_length=16)
+    gen = get_generator(
+        family, model=str(tmp_path / family), device="cpu", dtype="float32", max_sequence_length=16
+    )
     assert gen.available() == (True, "")
     gen.load()
     assert type(gen.pipeline.tokenizer).__name__ == "T5Tokenizer"
@@ -387,13 +427,17 @@ def test_bad_frame_count_and_mode():
         build("wan", False, mode="i2v").load()
     cog = build("cogvideox", True)
     cog.load()
-    assert cog.constraints == Constraints(frame_rule="fixed", frames=FRAMES, size=(WIDTH, HEIGHT), multiple_of=16)
+    assert cog.constraints == Constraints(
+        frame_rule="fixed", frames=FRAMES, size=(WIDTH, HEIGHT), multiple_of=16
+    )
 
 
 @needs_neural
 def test_not_a_wan_folder(tmp_path):
     from diffusers import CogVideoXImageToVideoPipeline
 
-    CogVideoXImageToVideoPipeline(**cogvideox_components(True)).save_pretrained(tmp_path / "cog", safe_serialization=True)
+    CogVideoXImageToVideoPipeline(**cogvideox_components(True)).save_pretrained(
+        tmp_path / "cog", safe_serialization=True
+    )
     with pytest.raises(InputError, match="not a wan checkpoint"):
         get_generator("wan", model=str(tmp_path / "cog"), device="cpu").load()

@@ -70,11 +70,14 @@ def test_writes_guidance_files(make_ws, cli, textured_image):
     assert zmask.dtype == bool and (mask == zmask).all()
     assert zmask[0].all() and not zmask[2].all()  # the source view is fully covered; the moved one is not
     assert (depth[~zmask] == 0).all() and (depth[zmask] > 0.9).all()
-    assert (rgb[2][~zmask[2]] < 40).all()  # empty pixels are black (up to H.264 ringing)
+    assert rgb[2][~zmask[2]].mean() < 10  # empty pixels are black (up to H.264's chroma bleed at edges)
     err0 = np.abs(rgb[0].astype(float) - textured_image[:H, :WIDTH]).mean()
     assert err0 < 12  # frame 0 is the source image, through H.264
     frames = sorted(ws.path(W.GUIDANCE_FRAMES).glob("*.png"))
     assert [p.name for p in frames] == ["00000.png", "00001.png", "00002.png"]
+    from shotsmith.media import read_image
+
+    assert (read_image(frames[2])[~zmask[2]] == 0).all()  # exactly black in the lossless frames
     rec = ws.record("render-guidance")
     assert rec.status == "ok" and rec.backend in ("numba", "torch")
     assert W.GUIDANCE_DEPTH in rec.outputs and rec.extra["frames"] == 3

@@ -100,7 +100,9 @@ def label_of(name: str) -> int:
     """Label index of a readable name (inverse of `label_name`; "move left and forward+yaw right")."""
     key = " ".join(name.lower().split())
     if key not in LABEL_OF_NAME:
-        raise InputError(f"unknown motion label {name!r}; write e.g. 'move left and forward+yaw right' or 'static'")
+        raise InputError(
+            f"unknown motion label {name!r}; write e.g. 'move left and forward+yaw right' or 'static'"
+        )
     return LABEL_OF_NAME[key]
 
 
@@ -146,11 +148,23 @@ def translation_classes(v: np.ndarray) -> np.ndarray:
         p = (np.abs(vel) > TRANS_STATIC).astype(int)
         key = tuple(p)
         if key == (1, 1, 0):
-            p = np.array([1, 0, 0]) if xy[i] > DOMINANCE else (np.array([0, 1, 0]) if xy[i] < -DOMINANCE else p)
+            p = (
+                np.array([1, 0, 0])
+                if xy[i] > DOMINANCE
+                else (np.array([0, 1, 0]) if xy[i] < -DOMINANCE else p)
+            )
         elif key == (1, 0, 1):
-            p = np.array([1, 0, 0]) if xz[i] > DOMINANCE else (np.array([0, 0, 1]) if xz[i] < -DOMINANCE else p)
+            p = (
+                np.array([1, 0, 0])
+                if xz[i] > DOMINANCE
+                else (np.array([0, 0, 1]) if xz[i] < -DOMINANCE else p)
+            )
         elif key == (0, 1, 1):
-            p = np.array([0, 1, 0]) if yz[i] > DOMINANCE else (np.array([0, 0, 1]) if yz[i] < -DOMINANCE else p)
+            p = (
+                np.array([0, 1, 0])
+                if yz[i] > DOMINANCE
+                else (np.array([0, 0, 1]) if yz[i] < -DOMINANCE else p)
+            )
         elif key == (1, 1, 1):
             if xy[i] > DOMINANCE:
                 p[1] = 0
@@ -200,7 +214,9 @@ def _mode_filter(arr: np.ndarray, window: int) -> np.ndarray:
     out = arr.copy()
     for i in range(n):
         lo, hi = max(0, i - half), min(n, i + half + 1)
-        out[i] = np.argmax(np.bincount(arr[lo:hi], minlength=NUM_CLASSES))  # smallest label on ties, like scipy
+        out[i] = np.argmax(
+            np.bincount(arr[lo:hi], minlength=NUM_CLASSES)
+        )  # smallest label on ties, like scipy
     return out
 
 
@@ -230,7 +246,9 @@ def _merge_short(arr: np.ndarray, min_len: int) -> np.ndarray:
             chunks[k - 1][2] += (length + 1) // 2
             chunks[k + 1][1] -= length // 2
         chunks.pop(k)  # neighbours with the same label stay separate chunks, as in GenDoP
-    return np.concatenate([np.full(e - s + 1, lab, dtype=np.int64) for lab, s, e in chunks]) if chunks else arr
+    return (
+        np.concatenate([np.full(e - s + 1, lab, dtype=np.int64) for lab, s, e in chunks]) if chunks else arr
+    )
 
 
 def count_segments(labels: np.ndarray) -> int:
@@ -404,7 +422,9 @@ def segment_label(plan, fraction: float, samples: int = 33) -> int:
 
     from shotsmith.motion import Plan, build_path
 
-    linear = Plan(tuple(replace(s, motion=replace(s.motion, ease="linear", handheld=0.0)) for s in plan.segments))
+    linear = Plan(
+        tuple(replace(s, motion=replace(s.motion, ease="linear", handheld=0.0)) for s in plan.segments)
+    )
     cam = build_path(linear, num_frames=samples)
     # The segment alone spans `fraction` of the shot: scale the steps to the whole shot's GenDoP clock.
     v, w = step_velocities(cam)
@@ -441,7 +461,9 @@ def motion_tag_f1(pred_labels, ref_labels) -> float:
 
 def trajectory_f1(cam_pred: CameraPath, cam_ref: CameraPath, fps: float = GENDOP_FPS) -> float:
     """Motion-tag F1 of two paths: smoothed labels of each, as GenDoP's caption F-score."""
-    return motion_tag_f1(smooth_labels(frame_labels(cam_pred, fps)), smooth_labels(frame_labels(cam_ref, fps)))
+    return motion_tag_f1(
+        smooth_labels(frame_labels(cam_pred, fps)), smooth_labels(frame_labels(cam_ref, fps))
+    )
 
 
 def text_f1(text: str, cam: CameraPath, fps: float = GENDOP_FPS) -> float:

@@ -198,7 +198,9 @@ def umeyama(source: np.ndarray, target: np.ndarray, with_scale: bool = True) -> 
     src = np.asarray(source, dtype=np.float64)
     dst = np.asarray(target, dtype=np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 3:
-        raise InputError(f"umeyama: expected two (N, 3) arrays of the same shape, got {src.shape} and {dst.shape}")
+        raise InputError(
+            f"umeyama: expected two (N, 3) arrays of the same shape, got {src.shape} and {dst.shape}"
+        )
     if len(src) < 2:
         raise InputError(f"umeyama: needs at least 2 points, got {len(src)}")
     mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
@@ -243,7 +245,9 @@ def ate_rmse(plan: np.ndarray, aligned: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.sum((plan[:, :3, 3] - aligned[:, :3, 3]) ** 2, axis=1))))
 
 
-def relative_pose_errors(plan: np.ndarray, estimate: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def relative_pose_errors(
+    plan: np.ndarray, estimate: np.ndarray, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per consecutive pair (i, i+1): rotation error (deg) and translation error (plan units) of the relative
     motion inv(P_i) P_i+1 against inv(E_i) E_i+1, the estimate's translations multiplied by `scale`.
 
@@ -267,7 +271,9 @@ def pose_metrics(plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray 
     plan = np.asarray(plan, dtype=np.float64)
     estimate = np.asarray(estimate, dtype=np.float64)
     if plan.shape != estimate.shape or plan.ndim != 3 or plan.shape[1:] != (4, 4):
-        raise InputError(f"pose_metrics: expected two (N, 4, 4) arrays of one shape, got {plan.shape}, {estimate.shape}")
+        raise InputError(
+            f"pose_metrics: expected two (N, 4, 4) arrays of one shape, got {plan.shape}, {estimate.shape}"
+        )
     total = len(plan)
     reg = np.ones(total, bool) if registered is None else np.asarray(registered, bool)
     idx = np.flatnonzero(reg)
@@ -304,7 +310,9 @@ def pose_metrics(plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray 
     )
 
 
-def aligned_estimate(plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray) -> tuple[np.ndarray, Sim3]:
+def aligned_estimate(
+    plan: np.ndarray, estimate: np.ndarray, registered: np.ndarray
+) -> tuple[np.ndarray, Sim3]:
     """The registered frames of `estimate`, relative to the first of them and Sim(3)-aligned onto `plan`
     (which is re-expressed relative to the same frame). Returns ((M, 4, 4) aligned poses, the transform)."""
     idx = np.flatnonzero(np.asarray(registered, bool))
@@ -324,7 +332,14 @@ def summarize(values: list[float | None]) -> dict:
     if len(v) == 0:
         return {"median": None, "min": None, "max": None, "q1": None, "q3": None, "n": 0}
     q1, med, q3 = np.percentile(v, [25, 50, 75])
-    return {"median": float(med), "min": float(v.min()), "max": float(v.max()), "q1": float(q1), "q3": float(q3), "n": len(v)}
+    return {
+        "median": float(med),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "q1": float(q1),
+        "q3": float(q3),
+        "n": len(v),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -335,7 +350,9 @@ def _pycolmap():
     try:
         import pycolmap
     except ImportError as exc:
-        raise BackendUnavailable(f"evaluation needs pycolmap, which is not installed ({exc}); install it: {INSTALL_HINT}") from exc
+        raise BackendUnavailable(
+            f"evaluation needs pycolmap, which is not installed ({exc}); install it: {INSTALL_HINT}"
+        ) from exc
     return pycolmap
 
 
@@ -359,7 +376,9 @@ def single_focal(intrinsics: np.ndarray) -> tuple[float, float, float, list[str]
     if np.abs(intr - intr[0]).max() > 0.01 * fx:
         notes.append("the plan's intrinsics change over time (zoom); the single fixed camera uses frame 0's")
     if fx <= 10:
-        raise InputError(f"focal length {fx} px is not a pixel focal length (CamI2V asserts fx > 10); check the trajectory")
+        raise InputError(
+            f"focal length {fx} px is not a pixel focal length (CamI2V asserts fx > 10); check the trajectory"
+        )
     return float((fx + fy) / 2.0), float(cx), float(cy), notes
 
 
@@ -389,7 +408,9 @@ class FeatureDatabase:
     match_seconds: float
 
 
-def build_database(frames: np.ndarray, intrinsics: np.ndarray, folder: Path, options: SfmOptions) -> FeatureDatabase:
+def build_database(
+    frames: np.ndarray, intrinsics: np.ndarray, folder: Path, options: SfmOptions
+) -> FeatureDatabase:
     """Write the frames, extract SIFT with the plan's intrinsics fixed and match them sequentially (guided)."""
     pycolmap = _pycolmap()
     f, cx, cy, _ = single_focal(intrinsics)
@@ -422,7 +443,9 @@ def build_database(frames: np.ndarray, intrinsics: np.ndarray, folder: Path, opt
     matching.num_threads = options.num_threads
     pairing = pycolmap.SequentialPairingOptions()
     pairing.overlap = options.overlap
-    pycolmap.match_sequential(db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu)
+    pycolmap.match_sequential(
+        db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu
+    )
     return FeatureDatabase(folder, db, images, names, t1 - t0, time.perf_counter() - t1)
 
 
@@ -466,11 +489,22 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
         else:
             recs = pycolmap.incremental_mapping(features.database, features.images, out, options=opts)
     except Exception as exc:  # noqa: BLE001 - COLMAP raises plain RuntimeErrors; a failed trial is a result
-        return SfmTrial(seed, False, np.zeros(n, bool), nan, seconds=time.perf_counter() - t0, error=f"mapper error: {exc}")
+        return SfmTrial(
+            seed,
+            False,
+            np.zeros(n, bool),
+            nan,
+            seconds=time.perf_counter() - t0,
+            error=f"mapper error: {exc}",
+        )
     seconds = time.perf_counter() - t0
     if not recs:
         return SfmTrial(
-            seed, False, np.zeros(n, bool), nan, seconds=seconds,
+            seed,
+            False,
+            np.zeros(n, bool),
+            nan,
+            seconds=seconds,
             error="no reconstruction: too few reliable matches or too little parallax (textureless frames or pure rotation)",
         )
     rec = max(recs.values(), key=lambda r: r.num_reg_images())
@@ -485,7 +519,15 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
         poses[index[image.name]] = invert_rigid(cam_from_world)
         reg[index[image.name]] = True
     if reg.sum() < 2:
-        return SfmTrial(seed, False, reg, nan, seconds=seconds, num_models=len(recs), error="fewer than 2 frames registered")
+        return SfmTrial(
+            seed,
+            False,
+            reg,
+            nan,
+            seconds=seconds,
+            num_models=len(recs),
+            error="fewer than 2 frames registered",
+        )
     first = int(np.argmax(reg))
     poses[reg] = invert_rigid(poses[first]) @ poses[reg]
     return SfmTrial(
@@ -537,7 +579,9 @@ def estimate_poses(
 # A camera path from an estimate, for labelling and plotting
 
 
-def estimate_path(plan: CameraPath, trial: SfmTrial, scale_to_plan: bool = True) -> tuple[CameraPath, CameraPath]:
+def estimate_path(
+    plan: CameraPath, trial: SfmTrial, scale_to_plan: bool = True
+) -> tuple[CameraPath, CameraPath]:
     """(estimate, plan) over the trial's registered frames, both relative to the first registered frame; the
     estimate Sim(3)-aligned to the plan (so its translations are in the plan's units, SfM scale removed)."""
     idx = np.flatnonzero(trial.registered)
@@ -546,7 +590,9 @@ def estimate_path(plan: CameraPath, trial: SfmTrial, scale_to_plan: bool = True)
     aligned, sim = aligned_estimate(plan.world_from_camera, trial.world_from_camera, trial.registered)
     if not scale_to_plan:
         aligned = relative_to_frame(trial.world_from_camera[idx])
-    est = CameraPath(aligned, plan_sel.intrinsics, plan.width, plan.height, plan.fps, meta={"source": "pycolmap estimate"})
+    est = CameraPath(
+        aligned, plan_sel.intrinsics, plan.width, plan.height, plan.fps, meta={"source": "pycolmap estimate"}
+    )
     ref = CameraPath(plan_rel, plan_sel.intrinsics, plan.width, plan.height, plan.fps, meta=dict(plan.meta))
     return est, ref
 
@@ -580,7 +626,12 @@ def _wall_textures(room: BoxRoom) -> np.ndarray:
         tex = np.zeros((res, res, 3))
         for cells, weight in ((4, 1.0), (8, 0.8), (16, 0.6), (32, 0.5), (64, 0.4)):
             grid = rng.random((cells, cells, 3))
-            tex += weight * zoom(grid, (res / cells, res / cells, 1), order=1, mode="grid-wrap", grid_mode=True)[:res, :res]
+            tex += (
+                weight
+                * zoom(grid, (res / cells, res / cells, 1), order=1, mode="grid-wrap", grid_mode=True)[
+                    :res, :res
+                ]
+            )
         tex = (tex - tex.min()) / (tex.max() - tex.min())
         out[face] = tex * 255.0
     return out
@@ -630,3 +681,161 @@ def render_box_room(cam: CameraPath, room: BoxRoom = BoxRoom()) -> np.ndarray:
             img[m] = (t00 * (1 - ax) + t10 * ax) * (1 - ay) + (t01 * (1 - ax) + t11 * ax) * ay
         frames[k] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     return frames
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole measurement of one video against its plan
+
+
+@dataclass
+class EvalReport:
+    """Everything measured on one video (no files: the stage writes metrics.json and the plot)."""
+
+    frames: int
+    """Frames of the video (after any resampling of the plan to match)."""
+    trials: list[dict]
+    """Per trial: seed, ok, error, registered fraction and frames, metrics, motion-tag F1s, reprojection."""
+    summary: dict
+    """Metric name -> {"median", "min", "max", "q1", "q3", "n"} over successful trials."""
+    ok_trials: int
+    """Trials that registered at least two frames."""
+    timings: dict
+    notes: list[str] = field(default_factory=list)
+    representative: SfmTrial | None = None
+    """The successful trial with the median RotErr (plotted), or None when every trial failed."""
+
+
+SUMMARY_KEYS: tuple[str, ...] = (
+    "rot_err",
+    "trans_err",
+    "cam_mc",
+    "rot_err_per_frame",
+    "trans_err_per_frame",
+    "cam_mc_per_frame",
+    "ate",
+    "rpe_rot_deg",
+    "rpe_trans",
+    "registered_fraction",
+    "reprojection_error_px",
+    "motion_tag_f1_vs_plan",
+    "motion_tag_f1_vs_text",
+)
+
+
+def motion_f1s(plan: CameraPath, trial: SfmTrial, text: str) -> tuple[dict, list[str]]:
+    """Motion-tag F1 of the (scale-aligned) estimate against the plan and against `text` (None when skipped)."""
+    out: dict = {"motion_tag_f1_vs_plan": None, "motion_tag_f1_vs_text": None}
+    notes: list[str] = []
+    try:
+        from shotsmith import describe
+    except ImportError as exc:
+        return out, [f"motion-tag F1 skipped: shotsmith.describe is not available ({exc})"]
+    est, ref = estimate_path(plan, trial)
+    out["motion_tag_f1_vs_plan"] = float(describe.trajectory_f1(est, ref))
+    out["estimated_movement"] = describe.describe(est)
+    if text.strip():
+        try:
+            out["motion_tag_f1_vs_text"] = float(describe.text_f1(text, est))
+        except Exception as exc:  # noqa: BLE001 - a text the planner cannot parse: a note, not a failed evaluation
+            notes.append(f"motion-tag F1 against the text skipped: {exc}")
+    return out, notes
+
+
+def evaluate_video(
+    frames: np.ndarray,
+    plan: CameraPath,
+    options: SfmOptions = SfmOptions(),
+    trials: int = 1,
+    text: str = "",
+    seed: int = 0,
+) -> EvalReport:
+    """Estimate the camera of (T, H, W, 3) `frames` and measure it against `plan` (T frames, same size).
+
+    Failed trials are kept in the report with their reason; metrics run over registered frames only.
+    """
+    if len(plan) != len(frames):
+        raise InputError(
+            f"the plan has {len(plan)} frames and the video {len(frames)}; resample the plan first"
+        )
+    _, _, _, notes = single_focal(plan.intrinsics)
+    results, timings = estimate_poses(frames, plan.intrinsics, options, trials=trials, seed=seed)
+    rows: list[dict] = []
+    for trial in results:
+        row: dict = {
+            "seed": trial.seed,
+            "ok": trial.ok,
+            "error": trial.error,
+            "registered_fraction": trial.registered_fraction,
+            "registered_frames": int(trial.registered.sum()),
+            "unregistered": [int(i) for i in np.flatnonzero(~trial.registered)],
+            "reprojection_error_px": trial.reprojection_error_px,
+            "num_points3d": trial.num_points3d,
+            "num_models": trial.num_models,
+            "map_seconds": round(trial.seconds, 3),
+        }
+        if trial.ok:
+            metrics = pose_metrics(plan.world_from_camera, trial.world_from_camera, trial.registered)
+            row["metrics"] = metrics
+            f1, f1_notes = motion_f1s(plan, trial, text)
+            row.update(f1)
+            notes.extend(n for n in f1_notes if n not in notes)
+        rows.append(row)
+    good = [(t, r) for t, r in zip(results, rows, strict=True) if t.ok]
+    summary = {}
+    for key in SUMMARY_KEYS:
+        values = []
+        for _, r in good:
+            m = r["metrics"]
+            values.append(getattr(m, key) if hasattr(m, key) else r.get(key))
+        summary[key] = summarize(values)
+    rep = None
+    if good:
+        order = sorted(good, key=lambda tr: tr[1]["metrics"].rot_err)
+        rep = order[(len(order) - 1) // 2][0]
+    failed = len(results) - len(good)
+    if failed:
+        reasons = sorted({t.error for t in results if not t.ok})
+        notes.append(f"{failed} of {len(results)} trials failed: {'; '.join(reasons)}")
+    return EvalReport(len(frames), rows, summary, len(good), timings, notes, rep)
+
+
+def protocol(options: SfmOptions, trials: int) -> dict:
+    """The protocol as data, written beside the numbers (docs/EVALUATION.md has the prose)."""
+    return {
+        "reference": "CamI2V evaluation (REFERENCE.md 3): RotErr, TransErr (rel), CamMC (rel), sums over frames",
+        "frames": "written as 000.png ...; analysed at max_image_size px (keypoints rescaled to full size)",
+        "features": {
+            "type": "SIFT",
+            "estimate_affine_shape": options.affine_shape,
+            "domain_size_pooling": options.domain_size_pooling,
+            "max_num_features": options.max_num_features,
+            "max_image_size": options.max_image_size,
+        },
+        "matching": {
+            "type": "sequential",
+            "overlap": options.overlap,
+            "guided_matching": True,
+            "max_num_matches": options.max_num_matches,
+        },
+        "camera": "one SIMPLE_PINHOLE camera, f = (fx + fy) / 2, cx, cy of the plan's frame 0 in pixels; fixed (no refinement)",
+        "mapper": {
+            "global": "pycolmap.global_mapping (GLOMAP, merged into COLMAP 4), as CamI2V; relative poses with 4 px RANSAC error",
+            "incremental": "pycolmap.incremental_mapping (COLMAP's incremental mapper)",
+        }[options.mapper],
+        "poses": "camera-to-world, relative to the first registered frame: c2w_0^-1 c2w_i",
+        "metrics": {
+            "rot_err": "sum over frames of arccos((tr(R1^T R2) - 1) / 2), radians",
+            "trans_err": "sum over frames of |t1 - t2|, each path divided by its own max |t| + 1e-9",
+            "cam_mc": "sum over frames of |[R|t]1 - [R|t]2| (12 entries), same normalisation",
+            "per_frame": "the sums divided by the frames compared",
+            "ate": "camera-centre RMSE after Sim(3) Umeyama alignment, in units of the plan's max |t|",
+            "rpe": "consecutive relative motions: rotation error (deg), translation error (plan max |t| units) after the Umeyama scale",
+            "motion_tag_f1": "GenDoP caption F1 (shotsmith.describe) of the Sim(3)-aligned estimate vs the plan / the text",
+            "reprojection_error_px": "mean reprojection error of the reconstruction's points",
+            "registered_fraction": "frames with a pose / frames; metrics run over registered frames only",
+        },
+        "trials": trials,
+        "trial_variation": "features and matches once (deterministic); the mapper reruns with seeds seed..seed+trials-1",
+        "summary": "median over successful trials, with min/max and quartiles",
+        "not_done": "no *_abs metrics (they need Depth-Anything-V2 metric depth and a GT video) and no FVD",
+    }

@@ -49,7 +49,7 @@ class Motion:
     dolly_zoom: float = 0.0
     """Forward (> 0) distance of a dolly zoom; the focal length compensates to keep the subject's size."""
     handheld: float = 0.0
-    """Handheld shake strength (1.0 = a typical hand: about 0.6 degrees and 0.6 % of subject distance)."""
+    """Handheld shake strength (1.0 = a typical hand: about 0.6 degrees and 0.3 % of subject distance)."""
     ease: str = "linear"
     """Speed curve of the segment (`shotsmith.camera.EASINGS`)."""
     ease_param: float | None = None
@@ -153,7 +153,7 @@ def _shake(n: int, strength: float, seed: int, fps: float) -> tuple[np.ndarray, 
         amp = strength / (k + 1)
         phase = rng.uniform(0, 2 * np.pi, size=(2, 3))
         rot += amp * math.radians(0.6) * np.sin(2 * np.pi * freq * t[:, None] + phase[0])
-        off += amp * 0.006 * np.sin(2 * np.pi * freq * t[:, None] + phase[1])
+        off += amp * 0.003 * np.sin(2 * np.pi * freq * t[:, None] + phase[1])
     return rot - rot[0], off - off[0]
 
 

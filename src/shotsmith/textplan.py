@@ -131,7 +131,9 @@ VERBS: dict[str, str] = {
     **dict.fromkeys("arc orbit circle revolve".split(), "orbit"),
     "zoom": "zoom",
     "dolly_zoom": "dolly_zoom",
-    **dict.fromkeys("static still stationary motionless remain stay hold pause freeze fixed locked".split(), "static"),
+    **dict.fromkeys(
+        "static still stationary motionless remain stay hold pause freeze fixed locked".split(), "static"
+    ),
     **dict.fromkeys("stop settle halt comes_to_stop".split(), "stop"),
     **dict.fromkeys("handheld shaky shake jitter wobble wobbly jittery".split(), "handheld"),
     "from_static": "from_static",
@@ -216,22 +218,43 @@ _PHRASES: list[tuple[str, str]] = [
     (r"\bforty five\b", "45"),
     (r"\b(?:a |one )?quarter(?: of a)? (?:turn|circle|rotation|revolution)\b", "90 degrees"),
     (r"\b(?:a )?half (?:a )?(?:turn|circle|rotation|revolution)\b", "180 degrees"),
-    (r"\b(?:a )?(?:full|complete) (?:turn|circle|rotation|revolution|orbit|360)\b|\ball the way around\b", "360 degrees"),
+    (
+        r"\b(?:a )?(?:full|complete) (?:turn|circle|rotation|revolution|orbit|360)\b|\ball the way around\b",
+        "360 degrees",
+    ),
     (r"\bhalfway(?: (?:to|towards|toward) (?:the |its )?(?:subject|target))?\b", "forward 0.5 units"),
-    (r"\b(?:a|one) third of the way(?: (?:to|towards|toward) (?:the |its )?(?:subject|target))?\b", "forward 0.33 units"),
+    (
+        r"\b(?:a|one) third of the way(?: (?:to|towards|toward) (?:the |its )?(?:subject|target))?\b",
+        "forward 0.33 units",
+    ),
     (r"\bdolly ?zoom(?:s|ing|ed)?\b|\bvertigo(?: effect| shot)?\b|\bzolly\b", "dolly_zoom"),
     (r"\b(?:comes?|coming|came) to (?:a )?(?:stop|halt|rest|standstill)\b", "comes_to_stop"),
-    (r"\b(?:returns?|returning|returned|goes|going|comes?|coming) (?:back )?to (?:a |its )?(?:static|still|resting|stationary|stable) (?:position|state|shot|pose)\b", "static"),
-    (r"\bfrom (?:a |its )?(?:static|still|stationary|resting) (?:position|state|start|pose)\b|\bfrom (?:a )?(?:rest|standstill)\b", "from_static"),
-    (r"\b(?:holds?|holding|held|stays?|staying|remains?|remaining) (?:still|steady|static|stationary|motionless|locked off|in place)\b", "static"),
+    (
+        r"\b(?:returns?|returning|returned|goes|going|comes?|coming) (?:back )?to (?:a |its )?(?:static|still|resting|stationary|stable) (?:position|state|shot|pose)\b",
+        "static",
+    ),
+    (
+        r"\bfrom (?:a |its )?(?:static|still|stationary|resting) (?:position|state|start|pose)\b|\bfrom (?:a )?(?:rest|standstill)\b",
+        "from_static",
+    ),
+    (
+        r"\b(?:holds?|holding|held|stays?|staying|remains?|remaining) (?:still|steady|static|stationary|motionless|locked off|in place)\b",
+        "static",
+    ),
     (r"\blocked off\b", "static"),
     (r"\bin (?:a|an) (?:circle|arc|orbit)\b", "orbit"),
     (r"\bto (?:the |its |his |her |their )?(left|right)\b", r"\1"),
-    (r"\b(?:towards?|closer to|nearer to) (?:the |its )?(?:subject|camera|target|object|character|person)\b", "forward"),
+    (
+        r"\b(?:towards?|closer to|nearer to) (?:the |its )?(?:subject|camera|target|object|character|person)\b",
+        "forward",
+    ),
     (r"\baway from (?:the |its )?(?:subject|target|object|character|person)\b", "backward"),
     (r"\b(?:a little|a bit|a touch|somewhat)\b", "slightly"),
-    (r"\b(?:speeds?|speeding|sped) up\b|\bpicks? up speed\b|\bpicking up speed\b|\bgathers? speed\b", "accelerates"),
-    (r"\b(?:slows?|slowing|slowed) down\b|\bslows?\b", "decelerates"),
+    (
+        r"\b(?:speeds?|speeding|sped) up\b|\bpicks? up speed\b|\bpicking up speed\b|\bgathers? speed\b",
+        "accelerates",
+    ),
+    (r"\b(?:slows?|slowing|slowed) down\b|\bslows\b|\bslows to\b", "decelerates"),
     (r"\beases? (?:into|to|in|out)\b", "eases"),
     (r"\bfollowed by\b", "followed_by"),
     (r"\bafter (?:that|this)\b", "after_that"),
@@ -396,12 +419,19 @@ def _reading_tokens(tokens: list[str]) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        starts_scene = tok in SCENE_WORDS or (tok == "to" and i + 1 < len(tokens) and tokens[i + 1] in SCENE_WORDS)
+        starts_scene = tok in SCENE_WORDS or (
+            tok == "to" and i + 1 < len(tokens) and tokens[i + 1] in SCENE_WORDS
+        )
         if cur is None and starts_scene:
             cur = [tok]
         elif cur is not None:
             nxt = [t for t in tokens[i + 1 : i + 4] if t not in MODIFIERS and t not in ("to", "also", "then")]
-            if tok in ("and", "while", "whilst", "as") and nxt and _kind(nxt[0]) and nxt[0] not in SCENE_WORDS:
+            if (
+                tok in ("and", "while", "whilst", "as")
+                and nxt
+                and _kind(nxt[0])
+                and nxt[0] not in SCENE_WORDS
+            ):
                 scene.append(" ".join(cur))
                 cur = None
                 read.append(tok)
@@ -461,9 +491,15 @@ def read_clause(tokens: list[str]) -> _Clause:
             clause.unread.append(" ".join(unread))
             unread = []
         if kind:
-            if kind == "stop" and clause.items and any(it.kind not in ("static", "stop") for it in clause.items):
+            if (
+                kind == "stop"
+                and clause.items
+                and any(it.kind not in ("static", "stop") for it in clause.items)
+            ):
                 clause.ease = "ease_out"
-            elif not (clause.items and clause.items[-1].kind == kind and kind in ("static", "stop", "handheld")):
+            elif not (
+                clause.items and clause.items[-1].kind == kind and kind in ("static", "stop", "handheld")
+            ):
                 clause.items.append(_Item(kind, [tok]))
                 if pending:
                     clause.items[-1].amount, clause.items[-1].unit = pending
@@ -491,7 +527,11 @@ def read_clause(tokens: list[str]) -> _Clause:
                 i += 1
                 if unit == "sec":
                     clause.seconds = value
-                elif clause.items and clause.items[-1].amount is None and clause.items[-1].kind not in ("static",):
+                elif (
+                    clause.items
+                    and clause.items[-1].amount is None
+                    and clause.items[-1].kind not in ("static",)
+                ):
                     clause.items[-1].amount, clause.items[-1].unit = value, unit
                     clause.items[-1].words += [tok, unit_tok]
                 else:
@@ -542,9 +582,13 @@ def _check_amount(item: _Item) -> None:
             f"distance, metres count as scene units); use at most {MAX_MOVE:g}"
         )
     if u == "deg" and a > MAX_TURN_DEG:
-        raise PlanError(f"'{_quote(item)}': {a:g} degrees is too much for one segment; use at most {MAX_TURN_DEG:g}")
+        raise PlanError(
+            f"'{_quote(item)}': {a:g} degrees is too much for one segment; use at most {MAX_TURN_DEG:g}"
+        )
     if u == "factor" and not (1 / MAX_ZOOM <= a <= MAX_ZOOM):
-        raise PlanError(f"'{_quote(item)}': a zoom of {a:g}x is absurd; use between 1/{MAX_ZOOM:g}x and {MAX_ZOOM:g}x")
+        raise PlanError(
+            f"'{_quote(item)}': a zoom of {a:g}x is absurd; use between 1/{MAX_ZOOM:g}x and {MAX_ZOOM:g}x"
+        )
 
 
 def _amount(item: _Item, unit: str, default: float, factor: float) -> tuple[float, bool]:
@@ -576,8 +620,19 @@ def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
     if not dirs:
         raise _NoDirection(item)
     _check_opposites(item, dirs)
-    if kind in ("move", "truck", "pedestal", "dolly", "push", "pull", "forward", "backward", "rise", "descend"):
-        vecs = [_TRANSLATE[d] for d in dirs if d in _TRANSLATE]
+    if kind in (
+        "move",
+        "truck",
+        "pedestal",
+        "dolly",
+        "push",
+        "pull",
+        "forward",
+        "backward",
+        "rise",
+        "descend",
+    ):
+        vecs = list(dict.fromkeys(_TRANSLATE[d] for d in dirs if d in _TRANSLATE))
         if not vecs:
             raise _NoDirection(item)
         amount, explicit = _amount(item, "dist", DEFAULT_MOVE, factor)
@@ -630,7 +685,9 @@ def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
         d = next((d for d in dirs if d in ("in", "out", "forward", "backward")), "in")
         a, explicit = _amount(item, "dist", DEFAULT_DOLLY_ZOOM, factor)
         if a >= 1.0 and d in ("in", "forward"):
-            raise PlanError(f"'{_quote(item)}': a dolly zoom of {a:g} would pass through the subject at 1.0; use less")
+            raise PlanError(
+                f"'{_quote(item)}': a dolly zoom of {a:g} would pass through the subject at 1.0; use less"
+            )
         return Motion(dolly_zoom=a if d in ("in", "forward") else -a), explicit
     raise _NoDirection(item)
 
@@ -722,7 +779,9 @@ def clause_drafts(clause: _Clause, lenient: bool, skipped: list[str]) -> list[_D
         weight = (MOTION_WEIGHT if moving or total.zoom != 1.0 else STATIC_WEIGHT) * clause.weight_factor
         if clause.seconds is not None:
             if not 0 < clause.seconds <= MAX_SECONDS:
-                raise PlanError(f"'{clause.text}': {clause.seconds:g} seconds is not a usable duration (0-{MAX_SECONDS:g})")
+                raise PlanError(
+                    f"'{clause.text}': {clause.seconds:g} seconds is not a usable duration (0-{MAX_SECONDS:g})"
+                )
             weight = clause.seconds / SECONDS_PER_WEIGHT
         if clause.ease != "linear" and (moving or total.zoom != 1.0):
             total = replace(total, ease=clause.ease)
@@ -771,7 +830,11 @@ def steer(m: Motion, weight: float, label: str) -> tuple[Segment, ...]:
         return (Segment(m, weight, label),)
     k = max(2, min(24, math.ceil(turn / STEER_STEP_DEG)))
     piece = replace(scale_motion(replace(m, ease="linear"), 1.0 / k), handheld=m.handheld, seed=m.seed)
-    times = _inverse_ease(np.linspace(0.0, 1.0, k + 1), m.ease) if m.ease != "linear" else np.linspace(0, 1, k + 1)
+    times = (
+        _inverse_ease(np.linspace(0.0, 1.0, k + 1), m.ease)
+        if m.ease != "linear"
+        else np.linspace(0, 1, k + 1)
+    )
     dts = np.maximum(np.diff(times), 1e-6)
     return tuple(Segment(piece, float(weight * dt), label) for dt in dts)
 
@@ -812,18 +875,21 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
     unread_clauses: list[str] = []
     for group in groups:
         group_drafts: list[_Draft] = []
+        mark = len(skipped)
         for tokens in group:
             clause = read_clause(tokens)
             skipped.extend(clause.scene)
             skipped.extend(clause.unread)
             group_drafts.extend(clause_drafts(clause, lenient, skipped))
         if not group_drafts:
-            words = " ".join(" ".join(t) for t in group)
-            if words.strip():
+            words = " ".join(" ".join(t) for t in group).removeprefix("and ").strip()
+            scene_only = all(p in SCENE_WORDS or p == "to" for p in words.split()[:1])
+            if words and not scene_only:
+                del skipped[mark:]
                 unread_clauses.append(words)
         drafts.extend(group_drafts)
     if not drafts:
-        quoted = "; ".join(repr(u) for u in unread_clauses + skipped) or repr(text)
+        quoted = "; ".join(repr(u) for u in unread_clauses or skipped) or repr(text)
         raise PlanError(
             f"no camera motion in {quoted}; name one (pan left, dolly in, orbit right, tilt up...) "
             "or say 'static' (vocabulary: docs/TEXT.md)"
@@ -854,7 +920,9 @@ def _group_pieces(pieces: list[_Piece]) -> list[list[list[str]]]:
             continue
         group = groups[-1]
         first_verb = next((t for t in _reading_tokens(toks)[0] if _kind(t)), None)
-        if first_verb is None:
+        if _only_handheld(group[-1]) or _only_handheld(toks):
+            group[-1] = group[-1] + toks  # "handheld, ..." describes the whole shot, not a segment
+        elif first_verb is None:
             if toks and (toks[0] in SCENE_WORDS or toks[0] == "to"):
                 group[-1] = group[-1] + toks  # a scene phrase: read with (and skipped by) its clause
             elif _has_motion(group[-1]):
@@ -867,6 +935,11 @@ def _group_pieces(pieces: list[_Piece]) -> list[list[list[str]]]:
             group.append(toks)
     # A clause of comma pieces is a sequence; split groups into one clause per piece.
     return [[p] for g in groups for p in g] if groups else []
+
+
+def _only_handheld(tokens: list[str]) -> bool:
+    kinds = {_kind(t) for t in _reading_tokens(tokens)[0]} - {None}
+    return kinds == {"handheld"}
 
 
 def plan_from_text(text: str, *, lenient: bool = False) -> Plan:

@@ -46,8 +46,14 @@ def latent_coverage(mask: np.ndarray, temporal: int, spatial: int) -> np.ndarray
         raise InputError(f"guidance mask: expected an array of shape (T, H, W), got {mask.shape}")
     n, height, width = mask.shape
     if height % spatial or width % spatial:
-        raise InputError(f"guidance size {width}x{height} is not a multiple of the VAE's spatial factor {spatial}")
-    cells = mask.astype(np.float32).reshape(n, height // spatial, spatial, width // spatial, spatial).mean(axis=(2, 4))
+        raise InputError(
+            f"guidance size {width}x{height} is not a multiple of the VAE's spatial factor {spatial}"
+        )
+    cells = (
+        mask.astype(np.float32)
+        .reshape(n, height // spatial, spatial, width // spatial, spatial)
+        .mean(axis=(2, 4))
+    )
     return np.stack([cells[g].mean(axis=0) for g in latent_frame_groups(n, temporal)]).astype(np.float32)
 
 
@@ -145,6 +151,6 @@ def to_unit_range(rgb: np.ndarray) -> np.ndarray:
 
 def from_unit_range(video: np.ndarray) -> np.ndarray:
     """(3, T, H, W) float in [-1, 1] -> (T, H, W, 3) uint8."""
-    return np.clip(np.rint((np.asarray(video, dtype=np.float32).transpose(1, 2, 3, 0) + 1.0) * 127.5), 0, 255).astype(
-        np.uint8
-    )
+    return np.clip(
+        np.rint((np.asarray(video, dtype=np.float32).transpose(1, 2, 3, 0) + 1.0) * 127.5), 0, 255
+    ).astype(np.uint8)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +31,73 @@ SCENE_TEMPLATE = "a photo of {}."
 #: The documented scene vocabulary (docs/EVALUATION.md): places, times of day and common subjects.
 SCENE_VOCABULARY: tuple[str, ...] = (
     # places, outdoor
-    "a beach", "the ocean", "a lake", "a river", "a waterfall", "a forest", "a jungle", "a field of grass",
-    "a field of flowers", "a garden", "a park", "a mountain landscape", "a snowy landscape", "a desert",
-    "a canyon", "a city street", "a city skyline", "a small town", "a village", "a road", "a bridge",
-    "a harbor with boats", "an underwater scene", "outer space", "the sky with clouds",
+    "a beach",
+    "the ocean",
+    "a lake",
+    "a river",
+    "a waterfall",
+    "a forest",
+    "a jungle",
+    "a field of grass",
+    "a field of flowers",
+    "a garden",
+    "a park",
+    "a mountain landscape",
+    "a snowy landscape",
+    "a desert",
+    "a canyon",
+    "a city street",
+    "a city skyline",
+    "a small town",
+    "a village",
+    "a road",
+    "a bridge",
+    "a harbor with boats",
+    "an underwater scene",
+    "outer space",
+    "the sky with clouds",
     # places, indoor
-    "a living room", "a bedroom", "a kitchen", "an office", "a classroom", "a library", "a restaurant",
-    "a cafe", "a shop", "a museum", "a church", "a stage", "a studio", "a factory", "a corridor",
+    "a living room",
+    "a bedroom",
+    "a kitchen",
+    "an office",
+    "a classroom",
+    "a library",
+    "a restaurant",
+    "a cafe",
+    "a shop",
+    "a museum",
+    "a church",
+    "a stage",
+    "a studio",
+    "a factory",
+    "a corridor",
     # time and light
-    "a sunset", "a night scene", "a foggy scene", "a rainy scene",
+    "a sunset",
+    "a night scene",
+    "a foggy scene",
+    "a rainy scene",
     # subjects
-    "a portrait of a person", "a group of people", "a child", "an astronaut", "a dog", "a cat", "a horse",
-    "a bird", "a car", "a train", "an airplane", "a building", "a house", "a castle", "a statue",
-    "food on a table", "a still life", "a toy", "a painting", "an abstract pattern",
+    "a portrait of a person",
+    "a group of people",
+    "a child",
+    "an astronaut",
+    "a dog",
+    "a cat",
+    "a horse",
+    "a bird",
+    "a car",
+    "a train",
+    "an airplane",
+    "a building",
+    "a house",
+    "a castle",
+    "a statue",
+    "food on a table",
+    "a still life",
+    "a toy",
+    "a painting",
+    "an abstract pattern",
 )
 
 
@@ -77,6 +132,17 @@ def _offline():
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _quiet_logging():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def resolve_model_name(model: str) -> str:
     """An open-clip model name; a path to a model config JSON is registered under its file stem first."""
     import open_clip
@@ -101,7 +167,9 @@ class ClipBackend:
 
     name = "open-clip"
 
-    def __init__(self, model: str = DEFAULT_MODEL, pretrained: str | os.PathLike | None = None, device: str = "cpu"):
+    def __init__(
+        self, model: str = DEFAULT_MODEL, pretrained: str | os.PathLike | None = None, device: str = "cpu"
+    ):
         self.model_name = str(model)
         self.pretrained = None if pretrained is None else str(pretrained)
         self.device = device
@@ -130,7 +198,6 @@ class ClipBackend:
                 "laion2b_s34b_b79k already in the local cache)"
             )
         import open_clip
-        import torch
 
         name = resolve_model_name(self.model_name)
         path = Path(self.pretrained)
@@ -145,7 +212,8 @@ class ClipBackend:
                 )
             from safetensors.torch import load_file
 
-            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
+            with _quiet_logging():  # open_clip warns "no pretrained weights" before we load ours
+                model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
             state = load_file(str(path))
             state = state.get("state_dict", state) if isinstance(state, dict) else state
             try:
@@ -157,14 +225,15 @@ class ClipBackend:
         else:
             try:
                 with _offline():
-                    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=self.pretrained)
+                    model, _, preprocess = open_clip.create_model_and_transforms(
+                        name, pretrained=self.pretrained
+                    )
             except Exception as exc:  # noqa: BLE001 - open_clip raises RuntimeError/OSError/ValueError variants
                 raise BackendUnavailable(
                     f"open-clip weights {name}/{self.pretrained} are not on this machine ({str(exc).splitlines()[0][:160]}); "
                     "download them once where there is a network, or pass a .safetensors path"
                 ) from exc
         model.eval().to(self.device)
-        torch.set_grad_enabled(False)
         self.model, self.preprocess, self.tokenizer = model, preprocess, open_clip.get_tokenizer(name)
         return self
 
@@ -179,7 +248,9 @@ class ClipBackend:
         from PIL import Image
 
         self._check()
-        batch = torch.stack([self.preprocess(Image.fromarray(np.asarray(f, np.uint8))) for f in frames]).to(self.device)
+        batch = torch.stack([self.preprocess(Image.fromarray(np.asarray(f, np.uint8))) for f in frames]).to(
+            self.device
+        )
         with torch.no_grad():
             feats = self.model.encode_image(batch).float()
         return torch.nn.functional.normalize(feats, dim=-1).cpu().numpy()
@@ -210,7 +281,9 @@ class ClipBackend:
             return 100.0
         return float(100.0 * np.sum(img[:-1] * img[1:], axis=1).mean())
 
-    def scene_tags(self, image: np.ndarray, top_k: int = 3, vocabulary: tuple[str, ...] = SCENE_VOCABULARY) -> list[SceneTag]:
+    def scene_tags(
+        self, image: np.ndarray, top_k: int = 3, vocabulary: tuple[str, ...] = SCENE_VOCABULARY
+    ) -> list[SceneTag]:
         """The `top_k` vocabulary entries that best describe one (H, W, 3) uint8 image (softmax of 100 * cos)."""
         img = self.encode_images(np.asarray(image)[None])[0]
         txt = self.encode_texts([SCENE_TEMPLATE.format(v) for v in vocabulary])

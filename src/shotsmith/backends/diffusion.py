@@ -16,7 +16,6 @@ importing this module is cheap.
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -161,11 +160,15 @@ class _DiffusionGenerator(Generator):
     transformer_class: str = ""
     _loaded_from: str | None = None
 
-    def __init__(self, config: DiffusionConfig | None = None, *, pipeline: Any = None, **options: Any) -> None:
+    def __init__(
+        self, config: DiffusionConfig | None = None, *, pipeline: Any = None, **options: Any
+    ) -> None:
         known = {f.name for f in fields(DiffusionConfig)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise InputError(f"{self.name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise InputError(
+                f"{self.name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         config = config or DiffusionConfig()
         config = replace(config, **{k: v for k, v in options.items() if v is not None})
         if config.model is None:
@@ -173,7 +176,9 @@ class _DiffusionGenerator(Generator):
         if config.mode not in ("auto", "i2v", "v2v"):
             raise InputError(f"{self.name}: mode must be auto, i2v or v2v, got {config.mode!r}")
         if config.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise InputError(f"{self.name}: dtype must be auto, float32, bfloat16 or float16, got {config.dtype!r}")
+            raise InputError(
+                f"{self.name}: dtype must be auto, float32, bfloat16 or float16, got {config.dtype!r}"
+            )
         if config.device not in ("auto", "cpu", "cuda"):
             raise InputError(f"{self.name}: device must be auto, cpu or cuda, got {config.device!r}")
         self.config = config
@@ -184,7 +189,9 @@ class _DiffusionGenerator(Generator):
             self._check_family(pipeline)
 
     @classmethod
-    def from_components(cls, components: dict[str, Any], config: DiffusionConfig | None = None, **options: Any):
+    def from_components(
+        cls, components: dict[str, Any], config: DiffusionConfig | None = None, **options: Any
+    ):
         """A generator around a pipeline built from in-memory components (tests, custom weights)."""
         return cls(config, pipeline=cls._pipeline_class(components)(**components), **options)
 
@@ -211,7 +218,11 @@ class _DiffusionGenerator(Generator):
             lib = f"diffusers {diffusers.__version__}"
         except ImportError:
             lib = "diffusers missing"
-        model = "in-memory components" if self.pipeline is not None and not self._loaded_from else self.config.model
+        model = (
+            "in-memory components"
+            if self.pipeline is not None and not self._loaded_from
+            else self.config.model
+        )
         return f"{self.family} {model} ({lib})"
 
     def load(self) -> None:
@@ -284,7 +295,7 @@ class _DiffusionGenerator(Generator):
         return self.config.device
 
     def _load_dtypes(self):
-        """`torch_dtype` for `from_pretrained`: one dtype, or a per-component dict."""
+        """`dtype` for `from_pretrained`: one dtype, or a per-component dict."""
         return self._torch_dtype()
 
     def _from_pretrained(self, source: str):
@@ -293,18 +304,23 @@ class _DiffusionGenerator(Generator):
         try:
             return DiffusionPipeline.from_pretrained(
                 source,
-                torch_dtype=self._load_dtypes(),
+                dtype=self._load_dtypes(),
                 use_safetensors=True,
                 local_files_only=not self.config.allow_download,
             )
-        except (OSError, ValueError, EnvironmentError) as exc:
+        except (OSError, ValueError) as exc:
             raise BackendUnavailable(
                 f"{self.name}: cannot load {source} with safetensors weights ({str(exc).splitlines()[0]}); "
                 f"{_fix_hint(self.config.model, self.family)}"
             ) from exc
 
     def _place(self, pipe: Any) -> None:
+        import torch
+
         device = self._device()
+        for component in pipe.components.values():
+            if isinstance(component, torch.nn.Module):
+                component.eval()  # components built in code start in training mode (dropout on)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
         if self.config.offload and device == "cuda":
@@ -367,7 +383,9 @@ class _DiffusionGenerator(Generator):
         if width % c.multiple_of or height % c.multiple_of:
             raise InputError(f"{self.name}: size {width}x{height} must be a multiple of {c.multiple_of}")
         if c.size is not None and (width, height) != tuple(c.size):
-            raise InputError(f"{self.name}: this checkpoint needs {c.size[0]}x{c.size[1]}, got {width}x{height}")
+            raise InputError(
+                f"{self.name}: this checkpoint needs {c.size[0]}x{c.size[1]}, got {width}x{height}"
+            )
 
     def _resolve_mode(self, pipe: Any) -> str:
         takes_image = self._takes_image(pipe)
@@ -380,7 +398,9 @@ class _DiffusionGenerator(Generator):
                 "(use --mode v2v or an I2V model)"
             )
         if mode == "v2v" and takes_image:
-            raise InputError(f"{self.name}: {self.config.model!r} is an image-to-video checkpoint; use --mode i2v")
+            raise InputError(
+                f"{self.name}: {self.config.model!r} is an image-to-video checkpoint; use --mode i2v"
+            )
         return mode
 
     def _takes_image(self, pipe: Any) -> bool:  # pragma: no cover - overridden
@@ -439,7 +459,9 @@ class WanGenerator(_DiffusionGenerator):
 
         prompt_embeds, negative_embeds = pipe.encode_prompt(
             prompt=prompt,
-            negative_prompt=cfg.negative_prompt if cfg.negative_prompt is not None else self.default_negative_prompt,
+            negative_prompt=cfg.negative_prompt
+            if cfg.negative_prompt is not None
+            else self.default_negative_prompt,
             do_classifier_free_guidance=use_cfg,
             num_videos_per_prompt=1,
             max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
@@ -587,7 +609,9 @@ class CogVideoXGenerator(_DiffusionGenerator):
 
         prompt_embeds, negative_embeds = pipe.encode_prompt(
             prompt=prompt,
-            negative_prompt=cfg.negative_prompt if cfg.negative_prompt is not None else self.default_negative_prompt,
+            negative_prompt=cfg.negative_prompt
+            if cfg.negative_prompt is not None
+            else self.default_negative_prompt,
             do_classifier_free_guidance=use_cfg,
             num_videos_per_prompt=1,
             max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
@@ -649,7 +673,9 @@ class CogVideoXGenerator(_DiffusionGenerator):
                 pred = uncond + scale * (cond - uncond)
             if dpm:
                 prev_t = timesteps[i - 1] if i > 0 else None
-                latents, old_pred = scheduler.step(pred, old_pred, t, prev_t, latents, **extra, return_dict=False)
+                latents, old_pred = scheduler.step(
+                    pred, old_pred, t, prev_t, latents, **extra, return_dict=False
+                )
             else:
                 latents = scheduler.step(pred, t, latents, **extra, return_dict=False)[0]
             if i < n_tied:

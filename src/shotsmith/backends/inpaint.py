@@ -47,7 +47,9 @@ class InpaintSettings:
     pad_max_frac: float = 1.0
     """Largest outpaint padding on each side, as a fraction of the source size on that axis."""
     ring_step: int = 2
-    """The outpaint ring is unprojected at every `ring_step`-th pixel (it is blurry; fewer points, faster)."""
+    """The outpaint ring is unprojected at every `ring_step`-th pixel (it is blurry; fewer points, faster)..."""
+    ring_full_px: int = 8
+    """...except within this many pixels of the source frame's border, kept at full resolution (no seam)."""
     footprint: float = 0.75
     """World-space splat radius of a layer point, in source pixels at its depth (times its sampling step)."""
     temporal_blend: float = 0.8
@@ -162,16 +164,29 @@ def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, 
     return px, py
 
 
-def _layer_points(layer: SourceLayer, world_from_camera: np.ndarray, step: int, footprint: float) -> PointLayers:
+def _layer_points(
+    layer: SourceLayer,
+    world_from_camera: np.ndarray,
+    footprint: float,
+    step: int = 1,
+    full: np.ndarray | None = None,
+) -> PointLayers:
+    """Unproject a layer's pixels (every `step`-th one, except all of those in `full` (h, w) bool)."""
     mask = layer.mask
+    step_map = np.ones(mask.shape, np.float32)
     if step > 1:
         sub = np.zeros_like(mask)
         sub[::step, ::step] = True
+        if full is not None:
+            sub |= full
+            step_map[~full] = step
+        else:
+            step_map[:] = step
         mask = mask & sub
     pts, rc = unproject(layer.depth, layer.intrinsics, world_from_camera, mask)
     cols = layer.rgb[rc[:, 0], rc[:, 1]]
     z = layer.depth[rc[:, 0], rc[:, 1]]
-    rad = (z / float(layer.intrinsics[0]) * step * footprint).astype(np.float32)
+    rad = (z / float(layer.intrinsics[0]) * step_map[rc[:, 0], rc[:, 1]] * footprint).astype(np.float32)
     return PointLayers(pts, np.ascontiguousarray(cols, dtype=np.uint8), rad)
 
 
@@ -193,7 +208,14 @@ def build_layers(request: GenerateRequest, s: InpaintSettings, report: InpaintRe
     report.band_px, report.pad_px = band, pad
     bg = background_layer(rgb, depth, intr, band, tau=s.edge_tau)
     canvas = outpaint_canvas(rgb, depth, intr, pad[0], pad[1])
-    parts = [_layer_points(bg, src, 1, s.footprint), _layer_points(canvas, src, s.ring_step, s.footprint)]
+    ch, cw = canvas.depth.shape
+    near = np.zeros((ch, cw), bool)
+    k = s.ring_full_px
+    near[max(0, pad[1] - k) : pad[1] + depth.shape[0] + k, max(0, pad[0] - k) : pad[0] + depth.shape[1] + k] = True
+    parts = [
+        _layer_points(bg, src, s.footprint),
+        _layer_points(canvas, src, s.footprint, step=s.ring_step, full=near),
+    ]
     layers = PointLayers(
         np.concatenate([p.points for p in parts]),
         np.concatenate([p.colors for p in parts]),

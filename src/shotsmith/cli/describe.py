@@ -12,7 +12,9 @@ from shotsmith.cli import app
 
 @app.command()
 def describe(
-    trajectory: Path = typer.Argument(..., help="Camera file (trajectory.json, RealEstate10K txt, GEN3C npz...)."),
+    trajectory: Path = typer.Argument(
+        ..., help="Camera file (trajectory.json, RealEstate10K txt, GEN3C npz...)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the labelled segments as JSON instead."),
 ) -> None:
     """Caption the camera motion of a trajectory with GenDoP's motion tags.

@@ -4,8 +4,8 @@ Writes trajectory.json (`shotsmith.formats.write_trajectory`: nerfstudio transfo
 `shotsmith` block saying where it came from) and trajectory.png (`shotsmith.plot`), each atomically. The path
 starts at the identity (world = source camera) in scene units for presets and texts; a file keeps its own
 frames and units unless --frames / --size / --fps resample or resize it. Intrinsics: 60 degrees horizontal field
-of view (`camera.default_intrinsics`) unless `hfov_deg` says otherwise; a later stage may replace them with the
-cache's. `make_path` and `write_outputs` are the workspace-free halves that `shotsmith plan` also uses.
+of view (`camera.default_intrinsics`) unless `hfov_deg` says otherwise or the workspace has a 3D cache, whose
+source intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). `make_path` and `write_outputs` are the workspace-free halves that `shotsmith plan` also uses.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from shotsmith import workspace as W
-from shotsmith.camera import CameraPath, default_intrinsics, resample
+from shotsmith.camera import CameraPath, default_intrinsics, fit_intrinsics, resample
 from shotsmith.errors import InputError, PlanError
 from shotsmith.motion import build_path
 
@@ -99,13 +99,16 @@ class PlanTrajectoryConfig:
         return default
 
 
-def make_path(cfg: PlanTrajectoryConfig) -> CameraPath:
-    """The camera path `cfg` asks for (no files written)."""
+def make_path(cfg: PlanTrajectoryConfig, intrinsics=None) -> CameraPath:
+    """The camera path `cfg` asks for (no files written). `intrinsics` (4,) overrides the default field of view
+    for presets and texts (the workspace stage passes the source camera's, fitted to the shot size)."""
     cfg.validate()
     fps = DEFAULT_FPS if cfg.fps is None else float(cfg.fps)
     width = DEFAULT_WIDTH if cfg.width is None else int(cfg.width)
     height = DEFAULT_HEIGHT if cfg.height is None else int(cfg.height)
     intr = None if cfg.hfov_deg is None else default_intrinsics(width, height, cfg.hfov_deg)
+    if intr is None and intrinsics is not None:
+        intr = intrinsics
     if cfg.cam:
         from shotsmith.presets import path_from_spec
 
@@ -182,8 +185,21 @@ def run(ws: W.Workspace, cfg: PlanTrajectoryConfig, *, force: bool = False) -> W
     source = "preset" if cfg.cam else "text" if cfg.camera else "file"
     external = {"trajectory": cfg.trajectory} if cfg.trajectory else None
 
+    # Presets and texts look through the source camera: its intrinsics, "cover"-fitted to the shot size, so
+    # frame 0 shows the source image filling the frame (needs build-3d-cache first; else 60 degrees).
+    fit = None
+    inputs: list[str] = []
+    if not cfg.trajectory and cfg.hfov_deg is None and ws.exists(W.CACHE_JSON):
+        info = ws.read_json(W.CACHE_JSON)
+        fit = fit_intrinsics(
+            info["intrinsics"],
+            (int(info["width"]), int(info["height"])),
+            (cfg.width or DEFAULT_WIDTH, cfg.height or DEFAULT_HEIGHT),
+        )
+        inputs = [W.CACHE_JSON]
+
     def stage() -> W.StageResult:
-        cam = make_path(cfg)
+        cam = make_path(cfg, intrinsics=fit)
         from shotsmith.formats import write_trajectory
         from shotsmith.plot import plot_trajectory
 
@@ -200,5 +216,5 @@ def run(ws: W.Workspace, cfg: PlanTrajectoryConfig, *, force: bool = False) -> W
         return W.StageResult(outputs=[W.TRAJECTORY, W.TRAJECTORY_PNG], extra=extra)
 
     return W.run_stage(
-        ws, STAGE, stage, options=asdict(cfg), inputs=[], external=external, backend=source, force=force
+        ws, STAGE, stage, options=asdict(cfg), inputs=inputs, external=external, backend=source, force=force
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def _hub_cached(repo_id: str, filenames: tuple[str, ...]) -> bool:
         if not isinstance(hit, str):
             return False
     return True
+
+
+def _folder_config(folder: Path) -> dict:
+    """config.json of a local model folder ({} when missing or unreadable); tells which backend it is for."""
+    try:
+        data = json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _torch_threads() -> None:
@@ -87,7 +97,8 @@ class DepthAnythingV2(DepthBackend):
     def weights_present(self) -> bool:
         p = Path(self.model)
         if p.is_dir():
-            return (p / "config.json").is_file() and any(p.glob("*.safetensors"))
+            is_da = _folder_config(p).get("model_type") == "depth_anything"
+            return is_da and any(p.glob("*.safetensors"))
         return _hub_cached(self.model, ("config.json", "model.safetensors"))
 
     def version(self) -> str:
@@ -256,10 +267,11 @@ class MoGe(DepthBackend):
 
     def weights_present(self) -> bool:
         p = Path(self.model)
+        if p.is_file() and p.suffix == ".safetensors":
+            p = p.parent
         if p.is_dir():
-            return (p / "config.json").is_file() and (p / "model.safetensors").is_file()
-        if p.is_file():
-            return p.suffix == ".safetensors" and p.with_name("config.json").is_file()
+            config = _folder_config(p)
+            return "encoder" in config.get("model_config", config) and (p / "model.safetensors").is_file()
         return _hub_cached(self.model, ("config.json", "model.safetensors"))
 
     def version(self) -> str:
@@ -286,13 +298,15 @@ class MoGe(DepthBackend):
         h, w = rgb.shape[:2]
         image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
         s = self.settings
-        out = self._net.infer(
-            image,
-            num_tokens=s.num_tokens,
-            resolution_level=s.resolution_level,
-            use_fp16=s.use_fp16,
-            fov_x=s.fov_x,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="In CPU autocast")
+            out = self._net.infer(
+                image,
+                num_tokens=s.num_tokens,
+                resolution_level=s.resolution_level,
+                use_fp16=s.use_fp16,
+                fov_x=s.fov_x,
+            )
         depth = out["depth"].float().cpu().numpy()
         mask = out["mask"].cpu().numpy().astype(bool) if "mask" in out else np.isfinite(depth)
         depth = np.where(mask & np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)

@@ -1,0 +1,359 @@
+"""Stage `evaluate`: measure the shot's camera against its plan; writes eval/metrics.json and the plot.
+
+Reads output/shot.mp4 and trajectory.json (or any video and camera file, for `shotsmith evaluate VIDEO
+--trajectory FILE`), fits the plan to the video (frame count by `camera.resample` with a note, or an error with
+`strict`; size by rescaling the intrinsics), runs `shotsmith.evaluate.evaluate_video` (pycolmap poses, CamI2V
+metrics, aligned errors, motion-tag F1) and, when weights are given, the CLIP measures of
+`shotsmith.backends.clip`. metrics.json holds the numbers with the protocol, versions, per-trial results and
+notes; the plot shows the planned and the Sim(3)-aligned estimated paths in three views. docs/EVALUATION.md
+describes the protocol. `evaluate_files` is the workspace-free half that the standalone command also uses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shotsmith import __version__
+from shotsmith import workspace as W
+from shotsmith.camera import CameraPath, resample
+from shotsmith.console import info, note
+from shotsmith.errors import InputError, ShotsmithError
+
+STAGE = "evaluate"
+METRICS_SCHEMA = 1
+
+
+@dataclass
+class EvaluateConfig:
+    """Options of `shotsmith evaluate` (the CLI's flags)."""
+
+    trials: int = 1
+    """Mapper runs with different seeds; the summary gives the median and spread (CamI2V uses 5)."""
+    strict: bool = False
+    """Fail when the video and the trajectory have different frame counts instead of resampling the plan."""
+    mapper: str = "global"
+    """"global" (GLOMAP in COLMAP 4, as CamI2V) or "incremental"."""
+    max_image_size: int = 640
+    """Longest side (pixels) at which SIFT runs; keypoints are rescaled to full size (-1 = full size)."""
+    max_features: int = 4096
+    """SIFT features per frame."""
+    seed: int = 0
+    """Seed of the first trial; trial k uses seed + k."""
+    prompt: str | None = None
+    """Text for the motion-tag F1 against the prompt and the CLIP text score (None: shot.json's prompt)."""
+    clip_model: str = "ViT-B-32"
+    """open-clip model name or model config .json."""
+    clip_pretrained: str | None = None
+    """Local .safetensors weights (or an open-clip tag already cached); None skips the CLIP measures."""
+
+    def validate(self) -> None:
+        from shotsmith.evaluate import MAPPERS
+
+        if self.trials < 1:
+            raise InputError(f"--trials {self.trials}: give at least 1 (CamI2V uses 5)")
+        if self.mapper not in MAPPERS:
+            raise InputError(f"--mapper {self.mapper!r}: choose one of {', '.join(MAPPERS)}")
+        if self.max_features < 64:
+            raise InputError(
+                f"--max-features {self.max_features}: too few for SfM; give at least 64 (default 4096)"
+            )
+        if self.max_image_size != -1 and self.max_image_size < 64:
+            raise InputError(f"--max-image-size {self.max_image_size}: give -1 (full size) or at least 64")
+
+    def sfm_options(self):
+        from shotsmith.evaluate import SfmOptions
+
+        return SfmOptions(
+            mapper=self.mapper,  # type: ignore[arg-type]
+            max_image_size=self.max_image_size,
+            max_num_features=self.max_features,
+        )
+
+
+@dataclass
+class EvalOutput:
+    """What `evaluate_files` produced, before it is written."""
+
+    metrics: dict
+    """The content of metrics.json."""
+    plan: CameraPath
+    """The plan as compared (fitted to the video)."""
+    estimate: CameraPath | None = None
+    """The representative trial's estimate, Sim(3)-aligned to the plan (registered frames only)."""
+    reference: CameraPath | None = None
+    """The plan over the same frames, relative to the first registered one."""
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_plan(
+    plan: CameraPath, num_frames: int, width: int, height: int, strict: bool
+) -> tuple[CameraPath, list[str]]:
+    """The plan at the video's frame count and size, with notes on what changed."""
+    notes = []
+    if len(plan) != num_frames:
+        if strict:
+            raise InputError(
+                f"the trajectory has {len(plan)} frames and the video {num_frames}; drop --strict to resample "
+                "the trajectory to the video, or give the matching files"
+            )
+        notes.append(f"trajectory resampled from {len(plan)} to {num_frames} frames to match the video")
+        plan = resample(plan, num_frames)
+    if (plan.width, plan.height) != (width, height):
+        a_plan, a_video = plan.width / plan.height, width / height
+        msg = (
+            f"trajectory intrinsics rescaled from {plan.width}x{plan.height} to the video's {width}x{height}"
+        )
+        if abs(a_plan - a_video) > 0.01 * a_video:
+            msg += f" (aspect ratios differ: {a_plan:.3f} vs {a_video:.3f}; the focal follows the width)"
+        notes.append(msg)
+        plan = plan.with_size(width, height)
+    return plan, notes
+
+
+def clip_measures(frames: np.ndarray, text: str, cfg: EvaluateConfig) -> dict:
+    """CLIP text-frame score and frame consistency, or {"skipped": reason}."""
+    if not cfg.clip_pretrained:
+        return {"skipped": "no CLIP weights given (--clip-pretrained PATH.safetensors)"}
+    from shotsmith.backends.clip import ClipBackend
+
+    backend = ClipBackend(cfg.clip_model, cfg.clip_pretrained)
+    try:
+        backend.load()
+    except ShotsmithError as exc:
+        return {"skipped": str(exc)}
+    out = {
+        "model": cfg.clip_model,
+        "weights": str(cfg.clip_pretrained),
+        "frames_scored": int(min(len(frames), 16)),
+        "clip_frame_consistency": backend.frame_consistency(frames),
+        "clip_text_score": None,
+    }
+    if text.strip():
+        out["clip_text_score"] = backend.text_frame_score(frames, text)
+    else:
+        out["clip_text_score_skipped"] = "no prompt (--prompt or shot.json's prompt)"
+    return out
+
+
+def _versions() -> dict:
+    from shotsmith.evaluate import pycolmap_version
+
+    out = {"shotsmith": __version__, "pycolmap": pycolmap_version(), "numpy": np.__version__}
+    out["python"] = platform.python_version()
+    try:
+        import pycolmap
+
+        out["colmap"] = str(getattr(pycolmap, "COLMAP_version", ""))
+    except ImportError:
+        pass
+    return out
+
+
+def evaluate_files(
+    frames: np.ndarray, fps: float, plan: CameraPath, cfg: EvaluateConfig, text: str = ""
+) -> EvalOutput:
+    """Measure (T, H, W, 3) `frames` against `plan`; no files written."""
+    from shotsmith.evaluate import estimate_path, evaluate_video, protocol
+
+    cfg.validate()
+    t, h, w = frames.shape[:3]
+    plan, notes = fit_plan(plan, t, w, h, cfg.strict)
+    for n in notes:
+        note(n)
+    report = evaluate_video(frames, plan, cfg.sfm_options(), trials=cfg.trials, text=text, seed=cfg.seed)
+    notes += report.notes
+    summary = report.summary
+    headline = {k: summary[k]["median"] for k in summary}
+    est = ref = None
+    if report.representative is not None:
+        est, ref = estimate_path(plan, report.representative)
+    metrics = {
+        "schema_version": METRICS_SCHEMA,
+        "ok": report.ok_trials > 0,
+        "frames": t,
+        "frames_note": "rot_err, trans_err and cam_mc are SUMS over the compared (registered) frames, as CamI2V "
+        "reports them (its numbers are over 16 frames); *_per_frame divide by the frames compared",
+        "video": {"frames": t, "width": w, "height": h, "fps": fps},
+        "metrics": headline,
+        "summary": summary,
+        "trials": report.trials,
+        "ok_trials": report.ok_trials,
+        "clip": clip_measures(frames, text, cfg),
+        "text": text,
+        "timings": report.timings,
+        "protocol": protocol(cfg.sfm_options(), cfg.trials),
+        "options": asdict(cfg),
+        "versions": _versions(),
+        "notes": notes,
+        "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    return EvalOutput(metrics, plan, est, ref, notes)
+
+
+def write_plot(out: EvalOutput, path: str | os.PathLike) -> None:
+    """Planned and estimated (Sim(3)-aligned) paths in three views; the plan alone when every trial failed."""
+    m = out.metrics["metrics"]
+    if out.estimate is None:
+        title = "planned path (no estimate: every SfM trial failed)"
+    else:
+        r = m.get("rot_err_per_frame")
+        ate = m.get("ate")
+        title = f"planned vs estimated: RotErr/frame {r:.4f} rad" + (
+            "" if ate is None else f", ATE {ate:.3f}"
+        )
+    try:
+        from shotsmith.plot import plot_trajectory
+    except ImportError:
+        plot_trajectory = None
+    if plot_trajectory is not None:
+        if out.estimate is None:
+            plot_trajectory(out.plan, path, title=title, label="planned")
+        else:
+            plot_trajectory(
+                out.estimate,
+                path,
+                title=title,
+                reference=out.reference,
+                label="estimated",
+                reference_label="planned",
+            )
+        return
+    _fallback_plot(out.reference if out.reference is not None else out.plan, out.estimate, path, title)
+
+
+def _fallback_plot(plan: CameraPath, est: CameraPath | None, path, title: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    views = (("front (x, -y)", 0, 1, -1), ("top (x, z)", 0, 2, 1), ("side (z, -y)", 2, 1, -1))
+    for k, (name, a, b, sign) in enumerate(views):
+        ax = fig.add_subplot(1, 3, k + 1)
+        c = plan.centers
+        ax.plot(c[:, a], sign * c[:, b], color="0.6", lw=3, label="planned")
+        if est is not None:
+            e = est.centers
+            ax.plot(e[:, a], sign * e[:, b], color="C1", lw=1.5, label="estimated")
+        ax.set_title(name)
+        ax.set_aspect("equal", adjustable="datalim")
+        if k == 0:
+            ax.legend()
+    fig.suptitle(title)
+    fig.savefig(path, format="png")
+
+
+def write_outputs(out: EvalOutput, metrics_path: str | os.PathLike, plot_path: str | os.PathLike) -> None:
+    """Write metrics.json and the plot to exactly these paths (callers own atomicity)."""
+    import json
+
+    Path(metrics_path).write_text(json.dumps(W.to_jsonable(out.metrics), indent=2) + "\n")
+    write_plot(out, plot_path)
+
+
+def print_summary(out: EvalOutput) -> None:
+    m, n = out.metrics["metrics"], out.metrics["frames"]
+    if not out.metrics["ok"]:
+        note("no trial registered enough frames; see metrics.json's trials for the reasons")
+        return
+
+    def fmt(v, spec=".4f"):
+        return "n/a" if v is None else format(v, spec)
+
+    info(
+        f"RotErr {fmt(m['rot_err'])} rad, TransErr {fmt(m['trans_err'])}, CamMC {fmt(m['cam_mc'])} "
+        f"(sums over {n} frames); ATE {fmt(m['ate'])}, RPE {fmt(m['rpe_rot_deg'], '.3f')} deg; "
+        f"registered {fmt(m['registered_fraction'], '.0%')}; F1 vs plan {fmt(m['motion_tag_f1_vs_plan'], '.2f')}"
+    )
+
+
+def read_plan(path: str | os.PathLike) -> CameraPath:
+    """A camera path from any file `shotsmith.formats` reads."""
+    from shotsmith.formats import read_camera_file
+
+    return read_camera_file(path)
+
+
+def request_text(ws: W.Workspace, prompt: str | None) -> str:
+    """The prompt: the option, else shot.json's request "prompt", else caption.json's "prompt"."""
+    if prompt is not None:
+        return prompt
+    text = ws.manifest()["request"].get("prompt") or ""
+    if not text and ws.exists(W.CAPTION):
+        text = ws.read_json(W.CAPTION).get("prompt", "") or ""
+    return str(text)
+
+
+def run(ws: W.Workspace, cfg: EvaluateConfig, *, force: bool = False) -> W.StageRecord:
+    """Evaluate the workspace's output/shot.mp4 against trajectory.json; record the run."""
+    from shotsmith.media import read_video
+
+    cfg.validate()
+    ws.require(W.OUTPUT_VIDEO, "generate")
+    ws.require(W.TRAJECTORY, "plan-trajectory")
+    text = request_text(ws, cfg.prompt)
+    external = (
+        {"clip_pretrained": cfg.clip_pretrained}
+        if cfg.clip_pretrained and Path(cfg.clip_pretrained).is_file()
+        else None
+    )
+
+    def stage() -> W.StageResult:
+        from shotsmith.formats import read_trajectory
+
+        frames, fps = read_video(ws.path(W.OUTPUT_VIDEO))
+        plan = read_trajectory(ws.path(W.TRAJECTORY))
+        out = evaluate_files(frames, fps, plan, cfg, text)
+        out.metrics["inputs"] = {"video": W.OUTPUT_VIDEO, "trajectory": W.TRAJECTORY}
+        ws.write_json(W.EVAL_METRICS, out.metrics)
+        with ws.atomic(W.EVAL_PLOT) as tmp:
+            write_plot(out, tmp)
+        print_summary(out)
+        extra = {"ok": out.metrics["ok"], "metrics": out.metrics["metrics"], "notes": out.notes}
+        return W.StageResult([W.EVAL_METRICS, W.EVAL_PLOT], out.metrics["versions"]["pycolmap"], extra)
+
+    options = dict(asdict(cfg), prompt=text)
+    return W.run_stage(
+        ws,
+        STAGE,
+        stage,
+        options=options,
+        inputs=[W.OUTPUT_VIDEO, W.TRAJECTORY],
+        external=external,
+        backend=f"pycolmap-{cfg.mapper}",
+        force=force,
+    )
+
+
+def run_standalone(video: Path, trajectory: Path, out_dir: Path, cfg: EvaluateConfig) -> EvalOutput:
+    """`shotsmith evaluate VIDEO --trajectory FILE -o OUT_DIR`: the same measurement without a workspace."""
+    from shotsmith.media import read_video
+
+    cfg.validate()
+    plan = read_plan(trajectory)
+    frames, fps = read_video(video)
+    out = evaluate_files(frames, fps, plan, cfg, cfg.prompt or "")
+    out.metrics["inputs"] = {"video": str(video), "trajectory": str(trajectory)}
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"-o {out_dir}: exists and is not a folder; choose another output folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = out_dir / Path(W.EVAL_METRICS).name
+    plot_path = out_dir / Path(W.EVAL_PLOT).name
+    tmp_m = metrics_path.with_name(f".{metrics_path.name}.tmp-{os.getpid()}.json")
+    tmp_p = plot_path.with_name(f".{plot_path.name}.tmp-{os.getpid()}.png")
+    try:
+        write_outputs(out, tmp_m, tmp_p)
+        os.replace(tmp_m, metrics_path)
+        os.replace(tmp_p, plot_path)
+    finally:
+        tmp_m.unlink(missing_ok=True)
+        tmp_p.unlink(missing_ok=True)
+    print_summary(out)
+    return out
