@@ -92,13 +92,18 @@ def main() -> int:
     rows = []
     for case in CASES:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", case], capture_output=True, text=True, cwd=Path(__file__).parents[1]
+            [sys.executable, __file__, "--child", case],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[1],
         )
         if out.returncode:
             print(out.stderr[-2000:])
             return 1
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{'case':<5} {'image':>10} {'cache':>10} {'points':>9} {'flying':>7} {'depth s':>8} {'total s':>8} {'peak MB':>8}")
+    print(
+        f"{'case':<5} {'image':>10} {'cache':>10} {'points':>9} {'flying':>7} {'depth s':>8} {'total s':>8} {'peak MB':>8}"
+    )
     for r in rows:
         print(
             f"{r['case']:<5} {r['image']:>10} {r['cache']:>10} {r['points']:>9,} {r['flying']:>7,} "

@@ -53,7 +53,9 @@ def make_path(n_frames: int) -> CameraPath:
     poses[:, :3, :3] = Rotation.from_euler("y", 8 * t[:, None], degrees=True).as_matrix()
     poses[:, 2, 3] = 0.25 * t
     f = W_TGT / 2 / np.tan(np.radians(30))
-    return CameraPath(world_from_camera=poses, intrinsics=[f, f, W_TGT / 2, H_TGT / 2], width=W_TGT, height=H_TGT)
+    return CameraPath(
+        world_from_camera=poses, intrinsics=[f, f, W_TGT / 2, H_TGT / 2], width=W_TGT, height=H_TGT
+    )
 
 
 def _camera(cam: CameraPath, i: int):
@@ -61,7 +63,9 @@ def _camera(cam: CameraPath, i: int):
     return torch.from_numpy(m[:3, :3]).float(), torch.from_numpy(m[:3, 3]).float(), cam.intrinsics[i]
 
 
-def plain_torch_zbuffer(points: torch.Tensor, colors: torch.Tensor, radius: torch.Tensor, cam: CameraPath, i: int):
+def plain_torch_zbuffer(
+    points: torch.Tensor, colors: torch.Tensor, radius: torch.Tensor, cam: CameraPath, i: int
+):
     """Hard z-buffer with the same square footprint: pack (depth, index), scatter-min, gather."""
     rot, t, (fx, fy, cx, cy) = _camera(cam, i)
     xc = points @ rot.T + t
@@ -69,7 +73,13 @@ def plain_torch_zbuffer(points: torch.Tensor, colors: torch.Tensor, radius: torc
     u = fx * xc[:, 0] / z + cx
     v = fy * xc[:, 1] / z + cy
     r = (0.5 * (fx + fy) * radius / z).clamp(0.5, 8.0)
-    ok = (z > 1e-3) & (u + r - 0.5 >= 0) & (u - r - 0.5 <= W_TGT - 1) & (v + r - 0.5 >= 0) & (v - r - 0.5 <= H_TGT - 1)
+    ok = (
+        (z > 1e-3)
+        & (u + r - 0.5 >= 0)
+        & (u - r - 0.5 <= W_TGT - 1)
+        & (v + r - 0.5 >= 0)
+        & (v - r - 0.5 <= H_TGT - 1)
+    )
     idx = torch.nonzero(ok).squeeze(1)
     u, v, z, r = u[idx], v[idx], z[idx], r[idx]
     x0 = torch.ceil(u - r - 0.5).clamp(min=0).long()
@@ -108,7 +118,12 @@ def gen3c_forward_warp(points: torch.Tensor, colors_f: torch.Tensor, cam: Camera
     lz = torch.log1p(z)
     zw = torch.exp(lz / lz.max() * 50).clamp(max=1e30)
     acc = torch.zeros((H_TGT * W_TGT, 4))
-    for du, dv, wb in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv), (1, 1, fu * fv)):
+    for du, dv, wb in (
+        (0, 0, (1 - fu) * (1 - fv)),
+        (1, 0, fu * (1 - fv)),
+        (0, 1, (1 - fu) * fv),
+        (1, 1, fu * fv),
+    ):
         x, y = u0.long() + du, v0.long() + dv
         inside = (x >= 0) & (x < W_TGT) & (y >= 0) & (y < H_TGT)
         w = (wb / zw)[inside]
@@ -119,15 +134,18 @@ def gen3c_forward_warp(points: torch.Tensor, colors_f: torch.Tensor, cam: Camera
     return rgb.view(H_TGT, W_TGT, 3), mask.view(H_TGT, W_TGT)
 
 
-def _time(fn, frames: int) -> float:
-    """Median seconds per frame over `frames` distinct cameras (after one warm-up call)."""
-    fn(0)
-    times = []
+def _time_all(methods: dict, frames: int) -> dict[str, float]:
+    """Median seconds per frame of each method over `frames` distinct cameras, after one warm-up call each.
+    Methods take turns frame by frame, so a change in the machine's load hits them alike."""
+    for fn in methods.values():
+        fn(0)
+    times: dict[str, list[float]] = {name: [] for name in methods}
     for i in range(frames):
-        start = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name, fn in methods.items():
+            start = time.perf_counter()
+            fn(i)
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def _compile_seconds() -> tuple[float, float]:
@@ -141,7 +159,9 @@ def _compile_seconds() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as cache_dir:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
         for _ in range(2):
-            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            )
             out.append(float(res.stdout.strip().splitlines()[-1]))
     return out[0], out[1]
 
@@ -157,8 +177,10 @@ def main() -> None:
     cam = make_path(args.path_frames)
     step = max(1, args.path_frames // args.frames)
     frame_ids = list(range(0, args.path_frames, step))[: args.frames]
-    print(f"scene: {len(points):,} points from a {w_src}x{h_src} source -> {W_TGT}x{H_TGT}; "
-          f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}, torch threads {torch.get_num_threads()}")
+    print(
+        f"scene: {len(points):,} points from a {w_src}x{h_src} source -> {W_TGT}x{H_TGT}; "
+        f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}, torch threads {torch.get_num_threads()}"
+    )
 
     def ours(backend: str):
         settings = RenderSettings(backend=backend)
@@ -182,15 +204,20 @@ def main() -> None:
             pts_t, col_f, cam, frame_ids[i % len(frame_ids)]
         ),
     }
-    results = {name: _time(fn, len(frame_ids)) for name, fn in methods.items()}
+    results = _time_all(methods, len(frame_ids))
     # Coverage (holes) on the last timed frame, to show what each method leaves empty.
     k = frame_ids[-1]
     cover = {
         "shotsmith numba (default)": ours("numba")(len(frame_ids) - 1).mask.mean(),
         "shotsmith torch (same rule)": ours("torch")(len(frame_ids) - 1).mask.mean(),
         "plain torch z-buffer (pack+scatter-min+gather)": plain_torch_zbuffer(pts_t, col_t, rad_t, cam, k)[1]
-        .float().mean().item(),
-        "GEN3C-style bilinear forward warp (torch)": gen3c_forward_warp(pts_t, col_f, cam, k)[1].float().mean().item(),
+        .float()
+        .mean()
+        .item(),
+        "GEN3C-style bilinear forward warp (torch)": gen3c_forward_warp(pts_t, col_f, cam, k)[1]
+        .float()
+        .mean()
+        .item(),
     }
     base = results["plain torch z-buffer (pack+scatter-min+gather)"]
     print(f"\n{'method':<48} {'ms/frame':>9} {'fps':>7} {'vs plain':>9} {'covered':>8}")
@@ -200,13 +227,17 @@ def main() -> None:
     start = time.perf_counter()
     video = render_path(points, colors, cam, radius=radius, settings=RenderSettings(backend="numba"))
     path_s = time.perf_counter() - start
-    print(f"\n{args.path_frames} frames at {W_TGT}x{H_TGT} (numba render_path): {path_s:.2f} s "
-          f"({args.path_frames / path_s:.1f} fps), mean coverage {100 * video.mask.mean():.2f}%")
+    print(
+        f"\n{args.path_frames} frames at {W_TGT}x{H_TGT} (numba render_path): {path_s:.2f} s "
+        f"({args.path_frames / path_s:.1f} fps), mean coverage {100 * video.mask.mean():.2f}%"
+    )
     cold, warm = _compile_seconds()
     print(f"numba kernel: cold compile + first frame {cold:.1f} s; cached start + first frame {warm:.2f} s")
     target = results["shotsmith numba (default)"]
-    print(f"targets: >= 20 fps -> {1 / target:.1f} fps ({'ok' if 1 / target >= 20 else 'MISSED'}); "
-          f">= 3x plain torch -> {base / target:.1f}x ({'ok' if base / target >= 3 else 'MISSED'})")
+    print(
+        f"targets: >= 20 fps -> {1 / target:.1f} fps ({'ok' if 1 / target >= 20 else 'MISSED'}); "
+        f">= 3x plain torch -> {base / target:.1f}x ({'ok' if base / target >= 3 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -100,7 +100,9 @@ def test_depth_file_plane(tmp_path, photo):
     assert info.model == str(tmp_path / "d.npy")
     # a changed depth file reruns the stage
     np.save(tmp_path / "d.npy", plane * 2)
-    assert not build_cache(ws, CacheOptions(depth=str(tmp_path / "d.npy"), filter_threshold=0)).extra.get("skipped")
+    assert not build_cache(ws, CacheOptions(depth=str(tmp_path / "d.npy"), filter_threshold=0)).extra.get(
+        "skipped"
+    )
 
 
 def test_cache_info_round_trip_and_newer_schema():
@@ -132,7 +134,7 @@ class TestBadInput:
     def test_grey_16bit_alpha_handled(self, tmp_path, textured_image, mode):
         im = Image.fromarray(textured_image)
         if mode == "I;16":
-            im = Image.fromarray((textured_image[..., 0].astype(np.uint16) * 257))
+            im = Image.fromarray(textured_image[..., 0].astype(np.uint16) * 257)
         elif mode == "RGBA":
             rgba = np.dstack([textured_image, np.full(textured_image.shape[:2], 128, np.uint8)])
             im = Image.fromarray(rgba)
@@ -196,9 +198,23 @@ class TestCli:
         code, _, err = cli("build-3d-cache", "-w", tmp_path / "ws", "--image", tmp_path / "empty.png")
         assert code == 1 and "empty" in err
         np.save(tmp_path / "d.npy", np.ones((7, 7), np.float32))
-        code, _, err = cli("build-3d-cache", "-w", tmp_path / "ws", "--image", photo, "--depth", tmp_path / "d.npy")
+        code, _, err = cli(
+            "build-3d-cache", "-w", tmp_path / "ws", "--image", photo, "--depth", tmp_path / "d.npy"
+        )
         assert code == 1 and "7x7" in err
         code, _, err = cli("build-3d-cache", "-w", tmp_path / "ws2", "--depth", "prior")
         assert code == 1 and "no image recorded" in err
         code, _, err = cli("build-3d-cache", "-w", tmp_path / "ws", "--image", photo, "--depth", "nonsense")
         assert code == 1 and "unknown depth backend" in err
+
+
+@pytest.mark.neural
+def test_stage_with_tiny_depth_anything(tmp_path, photo):
+    from test_depth import _tiny_depth_anything
+
+    folder = _tiny_depth_anything(tmp_path / "da2", metric=True)
+    ws = _ws(tmp_path)
+    rec = build_cache(ws, CacheOptions(image=str(photo), depth="auto", model=str(folder)))
+    assert rec.backend == "depth-anything-v2" and "transformers" in rec.backend_version
+    info = CacheInfo.read(ws)
+    assert info.backend_units == "metres" and info.model == str(folder) and info.num_points > 0

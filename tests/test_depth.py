@@ -95,7 +95,9 @@ class TestPrior:
 
     def test_backend_result(self, textured_image):
         res = get_depth_backend("prior")(textured_image)
-        assert res.kind == "relative" and res.intrinsics is None and res.depth.shape == textured_image.shape[:2]
+        assert (
+            res.kind == "relative" and res.intrinsics is None and res.depth.shape == textured_image.shape[:2]
+        )
 
 
 class TestFile:
@@ -353,3 +355,8 @@ class TestMoGe:
         (bad / "config.json").write_text(json.dumps(cfg))
         with pytest.raises(BackendUnavailable, match="do not fit"):
             MoGe(model=str(bad)).load()
+
+
+def test_bare_file_name_asks_for_a_path():
+    with pytest.raises(InputError, match="path"):
+        resolve_depth("file")

@@ -99,7 +99,16 @@ class TestFillAndBlend:
 
 # -- registry, options, constraints, missing weights (cheap: no heavy imports) --------------------------------
 def test_registered_and_cheap_import():
+    import subprocess
+    import sys
+
     assert {"wan", "cogvideox"} <= set(names())
+    code = (
+        "import sys, shotsmith.backends.diffusion as d; d.WanGenerator().available();"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_constraints_fit_frames():

@@ -17,7 +17,9 @@ from shotsmith.errors import InputError
 ev = pytest.importorskip("shotsmith.evaluate")
 
 HAS_PYCOLMAP = importlib.util.find_spec("pycolmap") is not None
-needs_pycolmap = pytest.mark.skipif(not HAS_PYCOLMAP, reason="pycolmap not installed (pip install 'shotsmith[eval]')")
+needs_pycolmap = pytest.mark.skipif(
+    not HAS_PYCOLMAP, reason="pycolmap not installed (pip install 'shotsmith[eval]')"
+)
 
 
 def line_path(n: int, yaw_deg: float = 0.0, move=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -85,14 +87,20 @@ class TestCamI2VMetrics:
 
     def test_relative_to_first_registered_frame(self):
         p = line_path(6, 20, (0.5, 0, 0))
-        world = make_pose(Rotation.from_euler("xyz", [10, -40, 5], degrees=True).as_matrix(), [3.0, -1.0, 2.0])
+        world = make_pose(
+            Rotation.from_euler("xyz", [10, -40, 5], degrees=True).as_matrix(), [3.0, -1.0, 2.0]
+        )
         e = world @ p  # the same path in another world frame (SfM's)
         m = ev.pose_metrics(p, e)
         assert m.rot_err == pytest.approx(0, abs=1e-6) and m.trans_err == pytest.approx(0, abs=1e-6)
         reg = np.array([False, True, True, True, True, True])  # frame 0 lost: relative to frame 1
         e[0] = np.nan
         m = ev.pose_metrics(p, e, reg)
-        assert m.frames == 5 and m.rot_err == pytest.approx(0, abs=1e-6) and m.trans_err == pytest.approx(0, abs=1e-6)
+        assert (
+            m.frames == 5
+            and m.rot_err == pytest.approx(0, abs=1e-6)
+            and m.trans_err == pytest.approx(0, abs=1e-6)
+        )
 
     def test_pure_rotation_plan_has_no_translation_measures(self):
         p = line_path(6, 30)
@@ -130,6 +138,16 @@ class TestAlignment:
         assert m.ate == pytest.approx(0, abs=1e-9)
         assert m.sim3_scale == pytest.approx(1 / 3.0, rel=1e-6)
         assert m.rpe_rot_deg == pytest.approx(0, abs=1e-4) and m.rpe_trans == pytest.approx(0, abs=1e-9)
+
+    def test_straight_line_keeps_orientations(self):
+        # collinear centres leave Umeyama's rotation about the line free: orientations decide it
+        p = line_path(8, 30, (0.5, 0, 0))
+        world = make_pose(Rotation.from_rotvec([0.4, -0.2, 0.9]).as_matrix(), [1.0, 2.0, 3.0])
+        e = world @ p
+        e[:, :3, 3] *= 0.3
+        aligned, sim = ev.aligned_estimate(p, e, np.ones(8, bool))
+        np.testing.assert_allclose(aligned, p, atol=1e-9)
+        assert sim.scale == pytest.approx(1 / 0.3)
 
     def test_ate_known_value(self):
         # centres (0,0,0), (1,0,0), (2,0,0) vs estimate with the middle one off by d in y: Umeyama keeps the line
@@ -183,7 +201,9 @@ def room_video():
     plan = camera(line_path(N_FRAMES, PAN_DEG, (TRUCK, 0, 0)))
     frames = ev.render_box_room(plan)
     t0 = time.perf_counter()
-    report = ev.evaluate_video(frames, plan, ev.SfmOptions(), trials=1, text="truck right while panning right")
+    report = ev.evaluate_video(
+        frames, plan, ev.SfmOptions(), trials=1, text="truck right while panning right"
+    )
     return plan, frames, report, time.perf_counter() - t0
 
 
@@ -217,7 +237,8 @@ class TestSyntheticRoom:
         assert bad.rot_err > 10 * good.rot_err
         assert bad.trans_err > 10 * good.trans_err
         assert bad.cam_mc > 10 * good.cam_mc
-        assert bad.ate > 10 * good.ate
+        assert bad.rpe_rot_deg > 10 * good.rpe_rot_deg
+        assert bad.ate > 10 * good.ate  # a straight move: aligned by the orientations, so mirroring shows
 
     def test_estimate_path_is_in_plan_units(self, room_video):
         plan, _, report, _ = room_video
@@ -270,34 +291,23 @@ def test_fit_plan_resamples_with_a_note_or_fails_when_strict():
     assert resized.intrinsics[0, 0] == pytest.approx(2 * plan.intrinsics[0, 0]) and "rescaled" in notes[0]
 
 
-@pytest.fixture
-def evaluated_workspace(tmp_path, cli):
-    """A workspace whose output/shot.mp4 is the room seen along its trajectory.json (shorter video, 10 frames)."""
-    if not HAS_PYCOLMAP:
-        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
+@needs_pycolmap
+def test_evaluate_cli_workspace_and_standalone(tmp_path, cli):
+    """The room seen along a plan in a workspace (10 frames; trajectory.json has 19): metrics, plot, reruns."""
     formats = pytest.importorskip("shotsmith.formats")
+    from shotsmith.camera import resample
     from shotsmith.media import write_video
-    from shotsmith.workspace import OUTPUT_VIDEO, TRAJECTORY, Workspace
+    from shotsmith.workspace import EVAL_METRICS, EVAL_PLOT, OUTPUT_VIDEO, TRAJECTORY, Workspace
 
     ws = Workspace(tmp_path / "ws").create()
     plan = camera(line_path(10, PAN_DEG, (TRUCK, 0, 0)), 256, 192)
     ws.path(OUTPUT_VIDEO).parent.mkdir(parents=True)
     write_video(ws.path(OUTPUT_VIDEO), ev.render_box_room(plan), fps=16, quality=9)
-    # the planned file has more frames than the video: resampled with a note
-    from shotsmith.camera import resample
-
-    formats.write_trajectory(ws.path(TRAJECTORY), resample(plan, 19))
+    formats.write_trajectory(ws.path(TRAJECTORY), resample(plan, 19))  # resampled to the video, with a note
     ws.update_request(prompt="a textured room, truck right while panning right")
-    code, out, err = cli("evaluate", "-w", ws.root, "--trials", "2")
+    code, _, err = cli("evaluate", "-w", ws.root, "--trials", "2")
     assert code == 0, err
-    return ws, plan
 
-
-@needs_pycolmap
-def test_evaluate_workspace_writes_metrics_and_plot(evaluated_workspace, cli):
-    from shotsmith.workspace import EVAL_METRICS, EVAL_PLOT
-
-    ws, plan = evaluated_workspace
     data = json.loads(ws.path(EVAL_METRICS).read_text())
     assert data["ok"] and data["frames"] == 10 and data["ok_trials"] == 2 and len(data["trials"]) == 2
     assert data["metrics"]["rot_err_per_frame"] < 0.01
@@ -317,16 +327,10 @@ def test_evaluate_workspace_writes_metrics_and_plot(evaluated_workspace, cli):
     code, _, err = cli("evaluate", "-w", ws.root, "--strict")
     assert code == 1 and "--strict" in err
 
-
-@needs_pycolmap
-def test_evaluate_standalone(evaluated_workspace, cli, tmp_path):
-    from shotsmith.workspace import OUTPUT_VIDEO, TRAJECTORY
-
-    ws, _ = evaluated_workspace
+    # standalone: any video and camera file, output folder of its own
     out = tmp_path / "out"
-    code, stdout, err = cli(
-        "evaluate", ws.path(OUTPUT_VIDEO), "--trajectory", ws.path(TRAJECTORY), "-o", out, "--mapper", "incremental"
-    )
+    args = ("evaluate", ws.path(OUTPUT_VIDEO), "--trajectory", ws.path(TRAJECTORY), "-o", out)
+    code, stdout, err = cli(*args, "--mapper", "incremental", "--max-features", "1024")
     assert code == 0, err
     data = json.loads((out / "metrics.json").read_text())
     assert data["options"]["mapper"] == "incremental" and "incremental" in data["protocol"]["mapper"]

@@ -8,14 +8,11 @@ points; ground-truth depth comes from ray casting the two planes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import pytest
 
-from shotsmith.backends import inpaint as inpaint_mod
 from shotsmith.backends.generate import GenerateRequest, get_generator, resolve_generator
 from shotsmith.camera import CameraPath, make_pose
 from shotsmith.fill import (
@@ -27,6 +24,7 @@ from shotsmith.fill import (
     unproject,
     warp_sample,
 )
+from shotsmith.render import render_path
 
 W, H, F = 96, 64, 80.0
 Z_BG, Z_FG, HALF = 3.0, 1.5, 0.3
@@ -35,58 +33,7 @@ FG_RED = np.array([220, 40, 30], np.float64)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# A tiny reference splatter (test-only; the real one is shotsmith.render) and the synthetic scene
-
-
-@dataclass
-class _Render:
-    rgb: np.ndarray
-    mask: np.ndarray
-    depth: np.ndarray
-
-
-def splat(points, colors, world_from_camera, intrinsics, width, height, *, radius=None, settings=None):
-    """Z-buffered square splats of half-size radius * f / z pixels (at least half a pixel)."""
-    m = np.linalg.inv(np.asarray(world_from_camera, float))
-    p = points.astype(np.float64) @ m[:3, :3].T + m[:3, 3]
-    fx, fy, cx, cy = intrinsics
-    ok = p[:, 2] > 1e-6
-    p, col = p[ok], colors[ok]
-    rad = np.full(len(p), 0.0) if radius is None else np.asarray(radius, float)[ok]
-    u = fx * p[:, 0] / p[:, 2] + cx
-    v = fy * p[:, 1] / p[:, 2] + cy
-    half = np.maximum(rad * fx / p[:, 2], 0.75)
-    order = np.argsort(-p[:, 2], kind="stable")  # far first, near overwrite
-    rgb = np.zeros((height, width, 3), np.uint8)
-    depth = np.zeros((height, width), np.float32)
-    k = int(math.ceil(half.max())) + 1 if len(p) else 0
-    for dy in range(-k, k + 1):
-        for dx in range(-k, k + 1):
-            x = np.floor(u + dx).astype(int)
-            y = np.floor(v + dy).astype(int)
-            inside = (np.abs(x + 0.5 - u) <= half) & (np.abs(y + 0.5 - v) <= half)
-            inside &= (x >= 0) & (x < width) & (y >= 0) & (y < height)
-            idx = order[inside[order]]
-            z = p[idx, 2]
-            cur = depth[y[idx], x[idx]]
-            # process far to near so the nearest write wins; skip writes behind an already nearer sample
-            keep = (cur == 0) | (z <= cur)
-            idx = idx[keep]
-            rgb[y[idx], x[idx]] = col[idx]
-            depth[y[idx], x[idx]] = p[idx, 2]
-    return _Render(rgb, depth > 0, depth)
-
-
-def splat_path(points, colors, cams: CameraPath, radius=None):
-    frames = [
-        splat(points, colors, cams.world_from_camera[t], cams.intrinsics[t], cams.width, cams.height, radius=radius)
-        for t in range(len(cams))
-    ]
-    return (
-        np.stack([f.rgb for f in frames]),
-        np.stack([f.mask for f in frames]),
-        np.stack([f.depth for f in frames]),
-    )
+# The synthetic scene (guidance rendered with the shared point renderer, shotsmith.render)
 
 
 def texture(x: np.ndarray, y: np.ndarray, base: np.ndarray, stripes: float) -> np.ndarray:
@@ -132,7 +79,7 @@ class Scene:
     gt_depth: np.ndarray
 
 
-def make_scene(frames: int = 10, stripes: float = 12.0, shift: float = 0.25, pan_deg: float = 3.0) -> Scene:
+def make_scene(frames: int = 12, stripes: float = 8.0, shift: float = 0.5, pan_deg: float = 8.0) -> Scene:
     """A request whose guidance is the source view's points rendered along a sliding camera."""
     src_cams = CameraPath(np.eye(4)[None], np.array([F, F, W / 2, H / 2]), W, H)
     src_rgb, src_depth = raycast(src_cams, 0, stripes)
@@ -141,7 +88,8 @@ def make_scene(frames: int = 10, stripes: float = 12.0, shift: float = 0.25, pan
     pts, rc = unproject(src_depth, intr, np.eye(4))
     cols = src_rgb[rc[:, 0], rc[:, 1]]
     rad = src_depth[rc[:, 0], rc[:, 1]] / F * 0.75
-    g_rgb, g_mask, g_depth = splat_path(pts, cols, cams, radius=rad)
+    g = render_path(pts, cols, cams, radius=rad)
+    g_rgb, g_mask, g_depth = g.rgb, g.mask, g.depth
     gt = [raycast(cams, t, stripes) for t in range(frames)]
     req = GenerateRequest(
         guidance_rgb=g_rgb,
@@ -157,31 +105,13 @@ def make_scene(frames: int = 10, stripes: float = 12.0, shift: float = 0.25, pan
     return Scene(req, np.stack([g[0] for g in gt]), np.stack([g[1] for g in gt]))
 
 
-def has_renderer() -> bool:
-    try:
-        import shotsmith.render  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _renderer():
-    """Use shotsmith.render when it exists, else the reference splatter above."""
-    mp = pytest.MonkeyPatch()
-    if not has_renderer():
-        mp.setattr(inpaint_mod, "_render_points", splat)
-    yield
-    mp.undo()
-
-
 @pytest.fixture(scope="module")
 def scene() -> Scene:
     return make_scene()
 
 
 @pytest.fixture(scope="module")
-def filled(scene: Scene, _renderer):
+def filled(scene: Scene):
     gen = get_generator("inpaint")
     return gen.generate(scene.request), gen.last_report
 
@@ -238,13 +168,16 @@ class TestLayers:
 
     def test_flat_depth_has_no_band(self):
         layer = background_layer(
-            np.zeros((20, 20, 3), np.uint8), np.linspace(1, 1.2, 400, dtype=np.float32).reshape(20, 20), [20, 20, 10, 10], 4
+            np.zeros((20, 20, 3), np.uint8),
+            np.linspace(1, 1.2, 400, dtype=np.float32).reshape(20, 20),
+            [20, 20, 10, 10],
+            4,
         )
         assert not layer.mask.any()
 
     def test_outpaint_canvas_extends_frame(self, scene: Scene):
         req = scene.request
-        c = outpaint_canvas(req.source_rgb, req.source_depth, req.source_intrinsics, 10, 6)
+        c = outpaint_canvas(req.source_rgb, req.source_depth, req.source_intrinsics, (10, 6, 10, 6))
         assert c.rgb.shape == (H + 12, W + 20, 3) and c.depth.shape == (H + 12, W + 20)
         assert np.all(c.depth[c.mask] > 0)
         assert np.array_equal(c.rgb[6 : 6 + H, 10 : 10 + W], req.source_rgb)
@@ -325,7 +258,9 @@ class TestInpaintGenerator:
         from shotsmith.errors import ShotsmithError
 
         req = scene.request
-        bad = GenerateRequest(req.guidance_rgb[:3], req.guidance_mask[:3], req.guidance_depth[:3], req.cameras)
+        bad = GenerateRequest(
+            req.guidance_rgb[:3], req.guidance_mask[:3], req.guidance_depth[:3], req.cameras
+        )
         with pytest.raises(ShotsmithError, match="do not match the guidance"):
             get_generator("inpaint").generate(bad)
 
@@ -335,10 +270,3 @@ def test_per_frame_baseline_keeps_covered_pixels(scene: Scene):
     out = per_frame_inpaint(req.guidance_rgb[:2], req.guidance_mask[:2])
     m = req.guidance_mask[:2]
     assert np.array_equal(out[m], req.guidance_rgb[:2][m])
-
-
-def test_reference_splatter_sanity():
-    """The test splatter itself: a point at the centre lands on the centre pixel with its depth."""
-    r = splat(np.array([[0.0, 0.0, 2.0]], np.float32), np.array([[1, 2, 3]], np.uint8), np.eye(4), [10, 10, 4, 4], 8, 8)
-    assert r.mask[4, 4] and r.depth[4, 4] == pytest.approx(2.0) and tuple(r.rgb[4, 4]) == (1, 2, 3)
-    assert cv2 is not None

@@ -16,7 +16,9 @@ def unproject(depth: np.ndarray, fx: float, world_from_camera: np.ndarray | None
     """(H*W, 3) float32 world points at the pixel centres of a z-depth map (cx = W/2, cy = H/2)."""
     h, w = depth.shape
     ys, xs = np.mgrid[0:h, 0:w]
-    cam = np.stack([(xs + 0.5 - w / 2) / fx * depth, (ys + 0.5 - h / 2) / fx * depth, depth], -1).reshape(-1, 3)
+    cam = np.stack([(xs + 0.5 - w / 2) / fx * depth, (ys + 0.5 - h / 2) / fx * depth, depth], -1).reshape(
+        -1, 3
+    )
     if world_from_camera is not None:
         cam = cam @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
     return cam.astype(np.float32)
@@ -73,8 +75,12 @@ def occluder_scene():
     sx, sy = np.meshgrid(np.arange(-0.2, 0.2 + 1e-9, 0.005), np.arange(-0.2, 0.2 + 1e-9, 0.005))
     near = np.stack([sx, sy, np.ones_like(sx)], -1).reshape(-1, 3)
     points = np.concatenate([far, near]).astype(np.float32)
-    colors = np.concatenate([np.tile([[200, 30, 30]], (len(far), 1)), np.tile([[30, 200, 30]], (len(near), 1))])
-    radius = np.concatenate([np.full(len(far), 0.7 * 0.02), np.full(len(near), 0.7 * 0.005)]).astype(np.float32)
+    colors = np.concatenate(
+        [np.tile([[200, 30, 30]], (len(far), 1)), np.tile([[30, 200, 30]], (len(near), 1))]
+    )
+    radius = np.concatenate([np.full(len(far), 0.7 * 0.02), np.full(len(near), 0.7 * 0.005)]).astype(
+        np.float32
+    )
     return points, colors.astype(np.uint8), radius
 
 
@@ -85,7 +91,14 @@ class TestOcclusion:
         # Camera 0.3 to the right, turned 5 degrees left: the square lands at u in ~[24, 63], v in ~[27, 69].
         cam = pose(yaw_deg=-5.0, t=(0.3, 0.0, 0.0))
         out = render_points(
-            points, colors, cam, [100, 100, 64, 48], 128, 96, radius=radius, settings=RenderSettings(backend=backend)
+            points,
+            colors,
+            cam,
+            [100, 100, 64, 48],
+            128,
+            96,
+            radius=radius,
+            settings=RenderSettings(backend=backend),
         )
         assert out.mask.all()  # the far plane fills the view, the square covers part of it
         # Where the square is seen (centre of its projection) the near surface wins, unblended.
@@ -125,7 +138,9 @@ class TestNoHoles:
     def test_no_holes_inside_the_source_field_of_view(self, cam_kind, footprint):
         f, w, h = 100.0, 128, 96
         points, colors, radius = self._frustum_cache(np.ones((h, w), np.float32), f)
-        cam = {"pan10": pose(yaw_deg=10), "tilt8": pose(pitch_deg=8), "dolly": pose(t=(0.0, 0.0, 0.3))}[cam_kind]
+        cam = {"pan10": pose(yaw_deg=10), "tilt8": pose(pitch_deg=8), "dolly": pose(t=(0.0, 0.0, 0.3))}[
+            cam_kind
+        ]
         out = render_points(
             points, colors, cam, [f, f, w / 2, h / 2], w, h, radius=radius,
             settings=RenderSettings(footprint=footprint),
@@ -141,7 +156,13 @@ class TestNoHoles:
         points = unproject(smooth_depth, f)
         colors = np.full((len(points), 3), 90, np.uint8)
         out = render_points(
-            points, colors, pose(yaw_deg=10), [f, f, w / 2, h / 2], w, h, radius=point_radius(points, np.eye(4), f)
+            points,
+            colors,
+            pose(yaw_deg=10),
+            [f, f, w / 2, h / 2],
+            w,
+            h,
+            radius=point_radius(points, np.eye(4), f),
         )
         # The covered region is one blob without pin-holes: every uncovered pixel is connected to the border.
         from scipy import ndimage
@@ -178,10 +199,14 @@ class TestBackendsAgree:
             np.testing.assert_allclose(out.depth, ref.depth, atol=1e-4, err_msg=b)
 
     def test_no_radius_means_one_pixel_per_point(self):
-        points = np.array([[0.05, 0.05, 1.0], [0.5, 0.1, 2.0]], np.float32)  # at pixel centres (5.5, 5.5), (7.5, 5.5)
+        points = np.array(
+            [[0.05, 0.05, 1.0], [0.5, 0.1, 2.0]], np.float32
+        )  # at pixel centres (5.5, 5.5), (7.5, 5.5)
         colors = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
         for b in BACKENDS:
-            out = render_points(points, colors, np.eye(4), [10, 10, 5, 5], 10, 10, settings=RenderSettings(backend=b))
+            out = render_points(
+                points, colors, np.eye(4), [10, 10, 5, 5], 10, 10, settings=RenderSettings(backend=b)
+            )
             assert out.mask.sum() == 2
             assert out.rgb[5, 5].tolist() == [255, 0, 0] and out.rgb[5, 7].tolist() == [0, 0, 255]
             assert out.depth[5, 7] == pytest.approx(2.0)
@@ -202,7 +227,9 @@ class TestEdgeCases:
         """Points all around the camera (a room) and behind it: renders what is in front, no crash."""
         rng = np.random.default_rng(3)
         d = rng.normal(size=(4000, 3))
-        points = (d / np.linalg.norm(d, axis=1, keepdims=True) * rng.uniform(0.5, 2, (4000, 1))).astype(np.float32)
+        points = (d / np.linalg.norm(d, axis=1, keepdims=True) * rng.uniform(0.5, 2, (4000, 1))).astype(
+            np.float32
+        )
         points[:5] = [[0, 0, 0], [0, 0, 1e-9], [np.nan, 0, 1], [np.inf, 0, 1], [0, 0, -1]]
         colors = rng.integers(0, 256, (4000, 3)).astype(np.uint8)
         radius = np.full(4000, 0.05, np.float32)
@@ -246,7 +273,9 @@ class TestRenderPath:
         np.testing.assert_array_equal(video.mask[2], single.mask)
 
     def test_empty_cache_renders_empty_video(self):
-        cam = CameraPath(world_from_camera=np.eye(4)[None].repeat(2, 0), intrinsics=[20, 20, 8, 8], width=16, height=16)
+        cam = CameraPath(
+            world_from_camera=np.eye(4)[None].repeat(2, 0), intrinsics=[20, 20, 8, 8], width=16, height=16
+        )
         video = render_path(np.zeros((0, 3)), np.zeros((0, 3), np.uint8), cam)
         assert video.rgb.shape == (2, 16, 16, 3) and not video.mask.any()
 
@@ -254,7 +283,9 @@ class TestRenderPath:
 class TestPointRadius:
     def test_one_source_pixel_at_the_point_depth(self):
         points = np.array([[0, 0, 1.0], [1, 1, 4.0]], np.float32)
-        np.testing.assert_allclose(point_radius(points, np.eye(4), 100.0, factor=1.0), [0.01, 0.04], rtol=1e-6)
+        np.testing.assert_allclose(
+            point_radius(points, np.eye(4), 100.0, factor=1.0), [0.01, 0.04], rtol=1e-6
+        )
 
     def test_source_pose_is_honoured(self):
         src = pose(yaw_deg=90, t=(1.0, 0.0, 0.0))  # looks along world +x... from x = 1

@@ -12,7 +12,9 @@ from shotsmith import workspace as W
 from shotsmith.camera import CameraPath
 from shotsmith.ply import write_points
 
-formats = pytest.importorskip("shotsmith.formats", reason="shotsmith.formats (trajectory.json IO) not there yet")
+formats = pytest.importorskip(
+    "shotsmith.formats", reason="shotsmith.formats (trajectory.json IO) not there yet"
+)
 if not hasattr(formats, "write_trajectory"):  # pragma: no cover
     pytest.skip("shotsmith.formats.write_trajectory not there yet", allow_module_level=True)
 
@@ -48,7 +50,9 @@ def make_ws(tmp_path, textured_image):
         }
         ws.path(W.CACHE_JSON).write_text(json.dumps(info))
         poses = np.stack(poses if poses is not None else [_pose(), _pose(3.0), _pose(6.0, (0.05, 0, 0))])
-        cam = CameraPath(world_from_camera=poses, intrinsics=[F, F, WIDTH / 2, H / 2], width=WIDTH, height=H, fps=8)
+        cam = CameraPath(
+            world_from_camera=poses, intrinsics=[F, F, WIDTH / 2, H / 2], width=WIDTH, height=H, fps=8
+        )
         formats.write_trajectory(ws.path(W.TRAJECTORY), cam)
         return ws
 
@@ -143,7 +147,9 @@ def test_layered_object_is_composited_with_its_own_mask(make_ws):
     ws = make_ws()
     g = np.linspace(-0.05, 0.05, 21)
     gx, gy = np.meshgrid(g, g)
-    obj = np.stack([gx, gy, np.full_like(gx, 0.6)], -1).reshape(-1, 3)  # a small square in front of the surface
+    obj = np.stack([gx, gy, np.full_like(gx, 0.6)], -1).reshape(
+        -1, 3
+    )  # a small square in front of the surface
     ws.path(W.OBJECTS_DIR).mkdir()
     write_points(ws.path(W.object_ply("box")), obj, np.tile([[255, 0, 255]], (len(obj), 1)).astype(np.uint8))
     ws.write_json(W.OBJECTS_JSON, {"objects": [{"name": "box", "mode": "layered", "ply": W.object_ply("box"),

@@ -12,7 +12,10 @@ here too: the known-answer scene on which tests and the benchmark check the meas
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -224,20 +227,41 @@ def path_extent(world_from_camera: np.ndarray) -> float:
     return float(np.linalg.norm(m[:, :3, 3] - m[0, :3, 3], axis=1).max())
 
 
-def align_sim3(plan: np.ndarray, estimate: np.ndarray) -> Sim3:
-    """The Sim(3) from the estimate's world to the plan's: Umeyama on camera centres when both paths move,
-    else (pure rotation) the rotation that best maps the estimated orientations onto the planned ones, with
-    the scale matching extents (1 when either path stays put)."""
-    plan_ext, est_ext = path_extent(plan), path_extent(estimate)
-    if plan_ext > MIN_EXTENT and est_ext > MIN_EXTENT * 1e-3 and len(plan) >= 3:
-        return umeyama(estimate[:, :3, 3], plan[:, :3, 3])
-    # Rotation-only alignment: chordal mean of R_plan R_est^T.
+def _is_spread(points: np.ndarray) -> bool:
+    """True when (N, 3) points span at least a plane (Umeyama's rotation is then unique)."""
+    if len(points) < 3:
+        return False
+    sv = np.linalg.svd(points - points.mean(axis=0), compute_uv=False)
+    return bool(sv[0] > 0 and sv[1] > 1e-3 * sv[0])
+
+
+def orientation_rotation(plan: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation R minimising sum |R_plan,i - R R_est,i|^2 (chordal mean of R_plan R_est^T)."""
     m = np.einsum("nij,nkj->ik", plan[:, :3, :3], estimate[:, :3, :3])
     u, _, vt = np.linalg.svd(m)
-    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
-    rot = u @ d @ vt
-    scale = plan_ext / est_ext if plan_ext > MIN_EXTENT and est_ext > 0 else 1.0
-    return Sim3(scale, rot, plan[0, :3, 3] - scale * rot @ estimate[0, :3, 3])
+    return u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+
+
+def align_sim3(plan: np.ndarray, estimate: np.ndarray) -> Sim3:
+    """The Sim(3) from the estimate's world to the plan's, for (N, 4, 4) camera-to-world paths.
+
+    Umeyama on the camera centres when they span at least a plane (the standard ATE alignment). When they lie
+    on a line (a straight move: Umeyama's rotation about the line is then arbitrary) or stay put, the rotation
+    comes from the orientations and the scale and translation from the centres by least squares given it
+    (scale 1 when either path stays put).
+    """
+    c_plan, c_est = plan[:, :3, 3], estimate[:, :3, 3]
+    if path_extent(plan) > MIN_EXTENT and _is_spread(c_est) and _is_spread(c_plan):
+        return umeyama(c_est, c_plan)
+    rot = orientation_rotation(plan, estimate)
+    xs = (c_est - c_est.mean(axis=0)) @ rot.T
+    xd = c_plan - c_plan.mean(axis=0)
+    denom = float((xs**2).sum())
+    moving = path_extent(plan) > MIN_EXTENT and denom > 1e-18
+    scale = float((xs * xd).sum() / denom) if moving else 1.0
+    if scale <= 0:  # the estimate moves against the plan: keep the sizes comparable, the error shows it
+        scale = path_extent(plan) / max(path_extent(estimate), 1e-18)
+    return Sim3(scale, rot, c_plan.mean(axis=0) - scale * rot @ c_est.mean(axis=0))
 
 
 def ate_rmse(plan: np.ndarray, aligned: np.ndarray) -> float:
@@ -542,6 +566,20 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
     )
 
 
+@contextlib.contextmanager
+def _colmap_log_level(pycolmap, level: int = 2):
+    """COLMAP's glog at `level` (2 = errors only; SHOTSMITH_VERBOSE keeps its progress log)."""
+    if os.environ.get("SHOTSMITH_VERBOSE"):
+        yield
+        return
+    old = pycolmap.logging.minloglevel
+    pycolmap.logging.minloglevel = level
+    try:
+        yield
+    finally:
+        pycolmap.logging.minloglevel = old
+
+
 def estimate_poses(
     frames: np.ndarray,
     intrinsics: np.ndarray,
@@ -563,8 +601,11 @@ def estimate_poses(
         raise InputError(f"pose estimation needs at least 2 frames, got {len(frames)}")
     if trials < 1:
         raise InputError(f"--trials must be at least 1, got {trials}")
-    _pycolmap()
-    with tempfile.TemporaryDirectory(prefix="shotsmith-sfm-", dir=workdir) as tmp:
+    pycolmap = _pycolmap()
+    with (
+        _colmap_log_level(pycolmap),
+        tempfile.TemporaryDirectory(prefix="shotsmith-sfm-", dir=workdir) as tmp,
+    ):
         features = build_database(frames, intrinsics, Path(tmp), options)
         results = [run_mapper(features, options, seed + k) for k in range(trials)]
     timings = {
@@ -616,6 +657,7 @@ class BoxRoom:
     """Texture resolution per wall."""
 
 
+@functools.lru_cache(maxsize=4)
 def _wall_textures(room: BoxRoom) -> np.ndarray:
     from scipy.ndimage import zoom
 
@@ -634,6 +676,7 @@ def _wall_textures(room: BoxRoom) -> np.ndarray:
             )
         tex = (tex - tex.min()) / (tex.max() - tex.min())
         out[face] = tex * 255.0
+    out.setflags(write=False)  # cached: shared between calls
     return out
 
 

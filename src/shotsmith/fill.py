@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from shotsmith.camera import CameraPath, invert_rigid
 
@@ -68,25 +67,40 @@ def warp_sample(
     m_now, k_now = cam_now
     m_prev, k_prev = cam_prev
     fx, fy, cx, cy = (float(v) for v in k_now)
-    z = z.astype(np.float64)
-    cam = np.stack([(cols + 0.5 - cx) / fx * z, (rows + 0.5 - cy) / fy * z, z], axis=1)
+    z = np.asarray(z, dtype=np.float32)
     prev_from_now = invert_rigid(np.asarray(m_prev)) @ np.asarray(m_now, dtype=np.float64)
-    p = cam @ prev_from_now[:3, :3].T + prev_from_now[:3, 3]
-    pz = p[:, 2]
+    # p = R @ (z * ray) + t, with ray = ((col + 0.5 - cx) / fx, (row + 0.5 - cy) / fy, 1): float32 is plenty here
+    rx = ((cols + 0.5 - cx) / fx).astype(np.float32)
+    ry = ((rows + 0.5 - cy) / fy).astype(np.float32)
+    r_, t_ = prev_from_now[:3, :3].astype(np.float32), prev_from_now[:3, 3].astype(np.float32)
+    px = z * (r_[0, 0] * rx + r_[0, 1] * ry + r_[0, 2]) + t_[0]
+    py = z * (r_[1, 0] * rx + r_[1, 1] * ry + r_[1, 2]) + t_[1]
+    pz = z * (r_[2, 0] * rx + r_[2, 1] * ry + r_[2, 2]) + t_[2]
     safe = np.where(pz > 1e-9, pz, 1.0)
-    u = k_prev[0] * p[:, 0] / safe + k_prev[2] - 0.5
-    v = k_prev[1] * p[:, 1] / safe + k_prev[3] - 0.5
+    pfx, pfy, pcx, pcy = (float(v) for v in k_prev)
+    u = pfx * px / safe + (pcx - 0.5)
+    v = pfy * py / safe + (pcy - 0.5)
     valid = (pz > 1e-9) & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1) & (z > 0)
     u = np.where(valid, u, 0).astype(np.float32)
     v = np.where(valid, v, 0).astype(np.float32)
-    src = np.asarray(prev, dtype=np.float32)
-    vals = cv2.remap(src, u[None, :], v[None, :], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-    if vals.ndim == 1:
-        vals = vals[:, None]
+    vals = _remap_points(np.asarray(prev, dtype=np.float32), u, v)
     if prev_depth is not None:
         dp = prev_depth[np.clip(np.rint(v).astype(int), 0, h - 1), np.clip(np.rint(u).astype(int), 0, w - 1)]
         valid &= (dp <= 0) | (dp >= pz * (1.0 - occlusion_tol))
     return vals, valid
+
+
+def _remap_points(src: np.ndarray, u: np.ndarray, v: np.ndarray, row: int = 4096) -> np.ndarray:
+    """Bilinear samples (N, C) of src (H, W[, C]) at index coordinates (u, v) (N,) float32 (cv2.remap takes maps
+    of fewer than 32767 columns, so the N samples are laid out as rows of `row`)."""
+    n = len(u)
+    rows = max(1, -(-n // row))
+    pad = rows * row - n
+    mu = np.pad(u, (0, pad)).reshape(rows, row)
+    mv = np.pad(v, (0, pad)).reshape(rows, row)
+    out = cv2.remap(src, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = out.reshape(rows * row, -1)[:n]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,6 +156,8 @@ class SourceLayer:
     """(h, w) bool pixels that belong to the layer."""
     intrinsics: np.ndarray
     """(4,) (fx, fy, cx, cy) of the canvas (the source camera, principal point shifted for a padded canvas)."""
+    fine: np.ndarray | None = None
+    """(h, w) bool layer pixels to keep at full resolution when the layer is subsampled (None: all)."""
 
 
 def depth_edges_near(depth: np.ndarray, tau: float = 0.05, window: int = 5) -> np.ndarray:
@@ -160,13 +176,16 @@ def background_layer(
     band_px: int,
     tau: float = 0.05,
     behind: float = 0.01,
+    fine_px: int = 8,
 ) -> SourceLayer:
     """The background hidden behind the depth edges of the source view, as a layer to render behind it.
 
     rgb (h, w, 3) uint8, depth (h, w) float32 (0 invalid). The near side of every depth jump is marked up to
     `band_px` pixels from the edge (the band); its depth is replaced by the far side's (nearest far-side pixel,
-    smoothed) pushed back by `behind` (relative), and its colour is inpainted once (OpenCV Telea) with the whole
-    near side within 2 * band_px treated as unknown, so band pixels draw their colour from the far side.
+    the local maximum depth across the edge) pushed back by `behind` (relative), and its colour is inpainted once
+    (OpenCV Telea) with the whole near side within 2 * band_px + 4 treated as unknown, so band pixels (nearer the
+    far side than the foreground's interior) draw their colour from the far side. `fine` marks the band within
+    `fine_px` of the edge (kept at full resolution).
     """
     h, w = depth.shape
     band_px = max(1, int(band_px))
@@ -182,58 +201,74 @@ def background_layer(
         return valid & (dist <= r) & (d * (1.0 + tau) < dmax)
 
     band = near_within(band_px)
-    unknown = near_within(2 * band_px) | ~valid
-    if unknown.all():
+    unknown = near_within(2 * band_px + 4) | ~valid
+    if unknown.all() or not band.any():
         return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), np.asarray(intrinsics, float))
-    _, (iy, ix) = ndimage.distance_transform_edt(unknown, return_indices=True)
-    far = d[iy, ix]
-    sigma = max(1.0, band_px / 4.0)
-    far = cv2.GaussianBlur(far, (0, 0), sigma)
-    bg_depth = np.where(band, far * (1.0 + behind), 0.0).astype(np.float32)
+    # the far side's depth: the local maximum over a window that reaches across the edge from any band pixel
+    k = 2 * (band_px + 3) + 1
+    far = cv2.GaussianBlur(cv2.dilate(d, np.ones((k, k), np.uint8)), (0, 0), 1.0)
+    bg_depth = np.where(band, np.maximum(far, d) * (1.0 + behind), 0.0).astype(np.float32)
     colour = cv2.inpaint(np.ascontiguousarray(rgb), unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return SourceLayer(colour, bg_depth, band & (bg_depth > 0), np.asarray(intrinsics, float))
+    fine = dist <= fine_px
+    return SourceLayer(colour, bg_depth, band & (bg_depth > 0), np.asarray(intrinsics, float), fine)
+
+
+def wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of (H, W[, C]) float32/uint8 with a large `sigma`, done at reduced resolution (fast)."""
+    factor = int(sigma // 4) if sigma > 8 else 1
+    if factor <= 1:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def outpaint_canvas(
     rgb: np.ndarray,
     depth: np.ndarray,
     intrinsics: np.ndarray,
-    pad_x: int,
-    pad_y: int,
+    pads: tuple[int, int, int, int],
     overlap: int = 2,
+    fine_px: int = 8,
     behind: float = 0.02,
 ) -> SourceLayer:
-    """The source view extended by (pad_x, pad_y) pixels on each side, on the same camera (a wider field of view).
+    """The source view extended beyond its borders, on the same camera (a wider field of view).
 
-    rgb (h, w, 3) uint8, depth (h, w) float32 (0 invalid, filled first). Colour outside the frame is the
-    mirrored image fading into a strongly blurred copy with the distance from the border; depth is the border
-    depth propagated outwards and smoothed, pushed back by `behind`. The layer is the ring outside the frame plus
-    `overlap` pixels inside it (to close cracks at the border).
+    rgb (h, w, 3) uint8, depth (h, w) float32 (0 invalid, filled first); `pads` = (left, top, right, bottom)
+    pixels. Colour outside the frame is the mirrored image fading into a strongly blurred copy with the distance
+    from the border; depth is the border depth propagated outwards and smoothed, pushed back by `behind`. The
+    layer is the ring outside the frame plus `overlap` pixels inside it (to close cracks at the border); `fine`
+    marks the ring within `fine_px` of the border (kept at full resolution).
     """
     h, w = depth.shape
+    left, top, right, bottom = (max(0, int(p)) for p in pads)
     valid = depth > 0
     d = push_pull_fill(depth.astype(np.float32), valid) if not valid.all() else depth.astype(np.float32)
     if (d <= 0).all():
         d = np.ones_like(d)
-    border = cv2.BORDER_REFLECT_101 if min(h, w) > max(pad_x, pad_y) else cv2.BORDER_REPLICATE
-    ext = cv2.copyMakeBorder(np.ascontiguousarray(rgb), pad_y, pad_y, pad_x, pad_x, border)
-    sigma = max(2.0, max(pad_x, pad_y) / 6.0)
-    blurred = cv2.GaussianBlur(ext, (0, 0), sigma)
-    yy, xx = np.mgrid[0 : h + 2 * pad_y, 0 : w + 2 * pad_x]
-    dx = np.maximum(np.maximum(pad_x - xx, xx - (pad_x + w - 1)), 0)
-    dy = np.maximum(np.maximum(pad_y - yy, yy - (pad_y + h - 1)), 0)
+    reflect = max(left, right) < w and max(top, bottom) < h
+    border = cv2.BORDER_REFLECT_101 if reflect else cv2.BORDER_REPLICATE
+    ext = cv2.copyMakeBorder(np.ascontiguousarray(rgb), top, bottom, left, right, border)
+    big = max(left, top, right, bottom, 1)
+    blurred = wide_blur(ext, max(2.0, big / 6.0))
+    yy, xx = np.mgrid[0 : h + top + bottom, 0 : w + left + right]
+    dx = np.maximum(np.maximum(left - xx, xx - (left + w - 1)), 0)
+    dy = np.maximum(np.maximum(top - yy, yy - (top + h - 1)), 0)
     outside = np.maximum(dx, dy).astype(np.float32)
-    ramp = max(1.0, 0.5 * max(pad_x, pad_y))
-    a = np.clip(outside / ramp, 0.0, 1.0)[..., None]
-    colour = np.clip(ext * (1.0 - a) + blurred * a + 0.5, 0, 255).astype(np.uint8)
-    dext = cv2.copyMakeBorder(d, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
-    dsmooth = cv2.GaussianBlur(dext, (0, 0), max(2.0, max(pad_x, pad_y) / 4.0))
-    b = np.clip(outside / ramp, 0.0, 1.0)
-    dcanvas = (dext * (1.0 - b) + dsmooth * b) * (1.0 + behind)
-    ring = (xx < pad_x + overlap) | (xx >= pad_x + w - overlap) | (yy < pad_y + overlap) | (yy >= pad_y + h - overlap)
+    ramp = max(1.0, 0.5 * big)
+    a = np.clip(outside / ramp, 0.0, 1.0)
+    colour = np.clip(ext * (1.0 - a[..., None]) + blurred * a[..., None] + 0.5, 0, 255).astype(np.uint8)
+    dext = cv2.copyMakeBorder(d, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    dsmooth = wide_blur(dext, max(2.0, big / 4.0))
+    dcanvas = (dext * (1.0 - a) + dsmooth * a) * (1.0 + behind)
+    inner_x = (xx >= left + overlap) & (xx < left + w - overlap)
+    inner_y = (yy >= top + overlap) & (yy < top + h - overlap)
+    ring = ~(inner_x & inner_y)
+    fine = ring & (outside <= fine_px)
     fx, fy, cx, cy = (float(v) for v in intrinsics)
-    intr = np.array([fx, fy, cx + pad_x, cy + pad_y])
-    return SourceLayer(colour, dcanvas.astype(np.float32), ring, intr)
+    intr = np.array([fx, fy, cx + left, cy + top])
+    return SourceLayer(colour, dcanvas.astype(np.float32), ring, intr, fine)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -283,5 +318,7 @@ def per_frame_inpaint(rgb: np.ndarray, mask: np.ndarray, radius: int = 3) -> np.
     (T, H, W) bool covered pixels. Returns (T, H, W, 3) uint8."""
     out = np.empty_like(rgb)
     for t in range(len(rgb)):
-        out[t] = cv2.inpaint(np.ascontiguousarray(rgb[t]), (~mask[t]).astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        out[t] = cv2.inpaint(
+            np.ascontiguousarray(rgb[t]), (~mask[t]).astype(np.uint8), radius, cv2.INPAINT_TELEA
+        )
     return out

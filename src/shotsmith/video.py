@@ -98,7 +98,7 @@ _ROTATION = re.compile(r"rotation of\s*(-?[\d.]+)\s*degrees")
 
 
 def _first_error_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", ln.strip()) for ln in text.splitlines() if ln.strip()]
     for ln in lines:
         if any(k in ln for k in ("Invalid data", "Error", "error", "corrupt", "moov atom not found")):
             return ln[:200]

@@ -25,7 +25,14 @@ import numpy as np
 from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
 from shotsmith.console import track
 from shotsmith.errors import InputError, check_shape
-from shotsmith.fill import SourceLayer, background_layer, outpaint_canvas, push_pull_fill, unproject, warp_sample
+from shotsmith.fill import (
+    SourceLayer,
+    background_layer,
+    outpaint_canvas,
+    push_pull_fill,
+    unproject,
+    warp_sample,
+)
 
 VERSION = "layered-fill-1"
 
@@ -48,8 +55,10 @@ class InpaintSettings:
     """Largest outpaint padding on each side, as a fraction of the source size on that axis."""
     ring_step: int = 2
     """The outpaint ring is unprojected at every `ring_step`-th pixel (it is blurry; fewer points, faster)..."""
-    ring_full_px: int = 8
-    """...except within this many pixels of the source frame's border, kept at full resolution (no seam)."""
+    band_step: int = 2
+    """...and so is the background band (its colour is inpainted, hence smooth)..."""
+    fine_px: int = 8
+    """...except within this many pixels of the frame border / the depth edge: full resolution (no seams)."""
     footprint: float = 0.75
     """World-space splat radius of a layer point, in source pixels at its depth (times its sampling step)."""
     temporal_blend: float = 0.8
@@ -63,7 +72,8 @@ class InpaintReport:
     """Facts about the last `generate` call (recorded by the stage)."""
 
     band_px: int = 0
-    pad_px: tuple[int, int] = (0, 0)
+    pad_px: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """Outpaint padding (left, top, right, bottom) in source pixels."""
     layer_points: int = 0
     hole_fraction: float = 0.0
     """Fraction of all pixels not covered by the guidance."""
@@ -78,7 +88,13 @@ class InpaintReport:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["pad_px"] = list(self.pad_px)
-        for k in ("hole_fraction", "layer_fraction", "temporal_instability", "seconds_layers", "seconds_frames"):
+        for k in (
+            "hole_fraction",
+            "layer_fraction",
+            "temporal_instability",
+            "seconds_layers",
+            "seconds_frames",
+        ):
             v = d[k]
             d[k] = None if isinstance(v, float) and math.isnan(v) else round(float(v), 4)
         return d
@@ -130,9 +146,9 @@ def disocclusion_band_px(request: GenerateRequest, s: InpaintSettings) -> int:
     return int(np.clip(math.ceil(width), s.band_min_px, top))
 
 
-def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, int]:
-    """(pad_x, pad_y) source pixels the canvas must extend so every target frame's border, seen at the near and
-    the median depth, falls inside it (plus 10%)."""
+def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) source pixels the canvas must extend so every target frame's border, seen at
+    the near and the median depth, falls inside it (plus 10%)."""
     depth = request.source_depth
     h, w = depth.shape
     vals = depth[depth > 0]
@@ -141,47 +157,40 @@ def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, 
     W, H = cams.width, cams.height  # noqa: N806 - image sizes
     us = np.array([0, W / 2, W, W, W, W / 2, 0, 0], dtype=np.float64)
     vs = np.array([0, 0, 0, H / 2, H, H, H, H / 2], dtype=np.float64)
-    src = _source_pose(request)
-    src_from_world = np.linalg.inv(src)
+    src_from_world = np.linalg.inv(_source_pose(request))
     sfx, sfy, scx, scy = (float(v) for v in request.source_intrinsics)
-    over_x = over_y = 0.0
+    over = np.zeros(4)  # left, top, right, bottom
     for t in range(len(cams)):
         fx, fy, cx, cy = cams.intrinsics[t]
         m = src_from_world @ cams.world_from_camera[t]
         for z in zs:
             cam = np.stack([(us - cx) / fx * z, (vs - cy) / fy * z, np.full_like(us, z)], axis=1)
             p = cam @ m[:3, :3].T + m[:3, 3]
-            ok = p[:, 2] > 1e-6
-            if not ok.all():  # looking sideways past 90 degrees: as wide as allowed
-                over_x, over_y = float(w), float(h)
+            if not (p[:, 2] > 1e-6).all():  # looking sideways past 90 degrees: as wide as allowed
+                over[:] = np.inf
                 continue
             u = sfx * p[:, 0] / p[:, 2] + scx
             v = sfy * p[:, 1] / p[:, 2] + scy
-            over_x = max(over_x, float(np.max(-u)), float(np.max(u - w)))
-            over_y = max(over_y, float(np.max(-v)), float(np.max(v - h)))
-    px = int(np.clip(math.ceil(over_x * 1.1 + 2), s.pad_min_px, max(s.pad_min_px, s.pad_max_frac * w)))
-    py = int(np.clip(math.ceil(over_y * 1.1 + 2), s.pad_min_px, max(s.pad_min_px, s.pad_max_frac * h)))
-    return px, py
+            over = np.maximum(over, [np.max(-u), np.max(-v), np.max(u - w), np.max(v - h)])
+    pads = []
+    for o, size in zip(over, (w, h, w, h), strict=True):
+        top = max(s.pad_min_px, min(s.pad_max_frac * size, size - 1))
+        pads.append(int(np.clip(math.ceil(min(o, 1e9) * 1.1 + 2), s.pad_min_px, top)))
+    return pads[0], pads[1], pads[2], pads[3]
 
 
 def _layer_points(
-    layer: SourceLayer,
-    world_from_camera: np.ndarray,
-    footprint: float,
-    step: int = 1,
-    full: np.ndarray | None = None,
+    layer: SourceLayer, world_from_camera: np.ndarray, footprint: float, step: int = 1
 ) -> PointLayers:
-    """Unproject a layer's pixels (every `step`-th one, except all of those in `full` (h, w) bool)."""
+    """Unproject a layer's pixels: every `step`-th one, except those in `layer.fine`, all kept."""
     mask = layer.mask
     step_map = np.ones(mask.shape, np.float32)
     if step > 1:
         sub = np.zeros_like(mask)
         sub[::step, ::step] = True
-        if full is not None:
-            sub |= full
-            step_map[~full] = step
-        else:
-            step_map[:] = step
+        fine = layer.fine if layer.fine is not None else np.zeros_like(mask)
+        sub |= fine
+        step_map[~fine] = step
         mask = mask & sub
     pts, rc = unproject(layer.depth, layer.intrinsics, world_from_camera, mask)
     cols = layer.rgb[rc[:, 0], rc[:, 1]]
@@ -206,15 +215,11 @@ def build_layers(request: GenerateRequest, s: InpaintSettings, report: InpaintRe
     band = disocclusion_band_px(request, s)
     pad = outpaint_pad_px(request, s)
     report.band_px, report.pad_px = band, pad
-    bg = background_layer(rgb, depth, intr, band, tau=s.edge_tau)
-    canvas = outpaint_canvas(rgb, depth, intr, pad[0], pad[1])
-    ch, cw = canvas.depth.shape
-    near = np.zeros((ch, cw), bool)
-    k = s.ring_full_px
-    near[max(0, pad[1] - k) : pad[1] + depth.shape[0] + k, max(0, pad[0] - k) : pad[0] + depth.shape[1] + k] = True
+    bg = background_layer(rgb, depth, intr, band, tau=s.edge_tau, fine_px=s.fine_px)
+    canvas = outpaint_canvas(rgb, depth, intr, pad, fine_px=s.fine_px)
     parts = [
-        _layer_points(bg, src, s.footprint),
-        _layer_points(canvas, src, s.footprint, step=s.ring_step, full=near),
+        _layer_points(bg, src, s.footprint, step=s.band_step),
+        _layer_points(canvas, src, s.footprint, step=s.ring_step),
     ]
     layers = PointLayers(
         np.concatenate([p.points for p in parts]),
@@ -227,6 +232,13 @@ def build_layers(request: GenerateRequest, s: InpaintSettings, report: InpaintRe
 
 # ---------------------------------------------------------------------------------------------------------------
 # The generator
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) bounding box of the True pixels of a non-empty (H, W) mask (end exclusive)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 class InpaintGenerator(Generator):
@@ -282,19 +294,22 @@ class InpaintGenerator(Generator):
             holes += n_hole
             have = known[t].copy()
             if n_hole and layers is not None and len(layers.points):
+                y0, y1, x0, x1 = _bbox(hole)
+                intr = cams.intrinsics[t] - np.array([0.0, 0.0, x0, y0])
                 r = _render_points(
                     layers.points,
                     layers.colors,
                     cams.world_from_camera[t],
-                    cams.intrinsics[t],
-                    w_,
-                    h_,
+                    intr,
+                    x1 - x0,
+                    y1 - y0,
                     radius=layers.radius,
                 )
-                use = hole & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
-                frame[use] = np.asarray(r.rgb)[use]
-                dep[use] = np.asarray(r.depth)[use]
-                have |= use
+                crop = (slice(y0, y1), slice(x0, x1))
+                use = hole[crop] & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
+                frame[crop][use] = np.asarray(r.rgb)[use]
+                dep[crop][use] = np.asarray(r.depth)[use]
+                have[crop] |= use
                 layer_px += int(use.sum())
             rest = ~have
             if rest.any():
@@ -313,7 +328,9 @@ class InpaintGenerator(Generator):
                 frame[rows, cols] = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
             if s.measure and prev_rgb is not None and n_hole:
                 rows, cols = np.nonzero(hole & (dep > 0))
-                warped, ok = warp_sample(prev_rgb, rows, cols, dep[rows, cols], *self._cams(cams, t), prev_depth=prev_depth)
+                warped, ok = warp_sample(
+                    prev_rgb, rows, cols, dep[rows, cols], *self._cams(cams, t), prev_depth=prev_depth
+                )
                 if ok.any():
                     cur = frame[rows[ok], cols[ok]].astype(np.float32)
                     diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())

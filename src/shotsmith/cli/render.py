@@ -29,7 +29,9 @@ def render_guidance(
     from shotsmith.stages.render_guidance import GuidanceOptions
     from shotsmith.stages.render_guidance import render_guidance as run
 
-    opts = GuidanceOptions(backend=backend, frames_png=frames_png, footprint=footprint, radius_factor=radius_factor)
+    opts = GuidanceOptions(
+        backend=backend, frames_png=frames_png, footprint=footprint, radius_factor=radius_factor
+    )
     ws = Workspace(workspace)
     rec = run(ws, opts, force=force)
     extra = rec.extra

@@ -33,6 +33,12 @@ from shotsmith.formats.axes import opencv_from_opengl, opengl_from_opencv
 SCHEMA_VERSION = 1
 #: What 1.0 means in files written by shotsmith (docs/CONVENTIONS.md, "Units").
 UNITS = "subject_distance"
+
+
+def _units(meta: dict) -> str:
+    """The path's units for the `shotsmith` block: scene units (1.0 = subject distance) unless meta says metres."""
+    units = str(meta.get("units") or UNITS)
+    return UNITS if units == "scene" else units
 #: nerfstudio `camera_model` values read as a pinhole (distortion coefficients, if any, are ignored).
 PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "SIMPLE_RADIAL", "RADIAL", "FULL_OPENCV")
 _INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy")
@@ -140,7 +146,7 @@ def transforms_from_camera_path(cam: CameraPath) -> dict:
         "cy": cy,
         "fps": cam.fps,
         "frames": frames,
-        "shotsmith": {"schema_version": SCHEMA_VERSION, "units": UNITS, "source": dict(cam.meta)},
+        "shotsmith": {"schema_version": SCHEMA_VERSION, "units": _units(cam.meta), "source": dict(cam.meta)},
     }
 
 

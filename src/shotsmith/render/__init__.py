@@ -64,7 +64,9 @@ def resolve_backend(name: str) -> str:
     if name == "auto":
         return "numba" if numba_available() else "torch"
     if name == "numba" and not numba_available():
-        raise BackendUnavailable("render backend 'numba': numba is not installed; `pip install numba` or use torch")
+        raise BackendUnavailable(
+            "render backend 'numba': numba is not installed; `pip install numba` or use torch"
+        )
     return name
 
 

@@ -3,7 +3,9 @@
 Owns one numba kernel that implements the rule of `shotsmith.render.types` in two passes without atomics: the
 points are split into one contiguous chunk per thread, each chunk writes its own z-buffer (pass 1) and its own
 accumulators (pass 2), and per-pixel reductions over the chunks merge them. Memory is (threads x pixels x 24 bytes),
-a few MB per thread at 832x480. Projection is recomputed in each pass (cheaper than storing it). Compiled once per
+a few MB per thread at 832x480, plus 12 bytes per point: pass 1 keeps the pixel, weight and depth of every
+single-pixel footprint (most points when the cache is denser than the target) so pass 2 only re-projects the
+larger ones. Compiled once per
 machine (`cache=True`, a few seconds), then cached on disk next to this file (or in NUMBA_CACHE_DIR).
 """
 
@@ -18,8 +20,10 @@ from numba import njit, prange
 from shotsmith.render.types import Frame, RenderOutput, RenderSettings
 
 
-@njit(cache=True, inline="always")
-def _project_one(points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height):
+@njit(cache=True, inline="always", error_model="numpy")
+def _project_one(
+    points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
+):
     """(ok, u, v, z, r, reach) of point i; ok is False when it cannot touch the image."""
     x = np.float64(points[i, 0])
     y = np.float64(points[i, 1])
@@ -29,18 +33,29 @@ def _project_one(points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, 
     z = m[2, 0] * x + m[2, 1] * y + m[2, 2] * zw + m[2, 3]
     if not (z > near and z < math.inf):
         return False, 0.0, 0.0, 0.0, 0.0, 0.0
-    u = fx * xc / z + cx
-    v = fy * yc / z + cy
+    iz = 1.0 / z
+    u = fx * xc * iz + cx
+    v = fy * yc * iz + cy
     r = lo
     if has_radius:
-        r = focal * np.float64(radius[i]) / z
+        r = focal * np.float64(radius[i]) * iz
         r = min(max(r, lo), hi)
     e = r * reach_k
     ok = u + e - 0.5 >= 0 and u - e - 0.5 <= width - 1 and v + e - 0.5 >= 0 and v - e - 0.5 <= height - 1
     return ok, u, v, z, r, e
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, inline="always", error_model="numpy")
+def _weight(px, py, u, v, r, sigma_scale):
+    """Gaussian blending weight of pixel (px, py) for a splat at (u, v) of radius r, and dx² + dy²."""
+    dx = (px + 0.5) - u
+    dy = (py + 0.5) - v
+    d2 = dx * dx + dy * dy
+    s = sigma_scale * r
+    return np.float32(math.exp(-0.5 * d2 / (s * s))), d2
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
 def _render_kernel(
     points, colors, radius, has_radius, m, fx, fy, cx, cy, focal, width, height,
     near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks,
@@ -48,6 +63,11 @@ def _render_kernel(
     n_points = points.shape[0]
     n_pix = width * height
     step = (n_points + n_chunks - 1) // n_chunks
+    # Pass 1 keeps, per point, its pixel when the footprint is a single pixel (the common case when the cache is
+    # denser than the target): pass 2 then needs no projection. -1 = not drawn, -2 = several pixels.
+    single = np.empty(n_points, np.int32)
+    single_w = np.empty(n_points, np.float32)
+    single_z = np.empty(n_points, np.float32)
 
     # Pass 1: per-chunk z-buffers, then the visible-surface threshold per pixel.
     zbufs = np.empty((n_chunks, n_pix), np.float32)
@@ -58,6 +78,7 @@ def _render_kernel(
             ok, u, v, z, r, e = _project_one(
                 points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
+            single[i] = -1
             if not ok:
                 continue
             z32 = np.float32(z)
@@ -65,6 +86,18 @@ def _render_kernel(
             x1 = min(math.floor(u + e - 0.5), width - 1)
             y0 = max(math.ceil(v - e - 0.5), 0)
             y1 = min(math.floor(v + e - 0.5), height - 1)
+            if x0 == x1 and y0 == y1:
+                w, d2 = _weight(x0, y0, u, v, r, sigma_scale)
+                if round_fp and d2 > e * e:
+                    continue
+                p = y0 * width + x0
+                single[i] = p
+                single_w[i] = w
+                single_z[i] = z32
+                if z32 < zc[p]:
+                    zc[p] = z32
+                continue
+            single[i] = -2
             for py in range(y0, y1 + 1):
                 dy = (py + 0.5) - v
                 row = py * width
@@ -88,14 +121,24 @@ def _render_kernel(
         a = acc[c]
         a[:] = 0.0
         for i in range(c * step, min(n_points, (c + 1) * step)):
+            p = single[i]
+            if p == -1:
+                continue
+            if p >= 0:
+                z32 = single_z[i]
+                if z32 <= threshold[p]:
+                    w = single_w[i]
+                    k = 5 * p
+                    a[k] += w * np.float32(colors[i, 0])
+                    a[k + 1] += w * np.float32(colors[i, 1])
+                    a[k + 2] += w * np.float32(colors[i, 2])
+                    a[k + 3] += w
+                    a[k + 4] += w * z32
+                continue
             ok, u, v, z, r, e = _project_one(
                 points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
-            if not ok:
-                continue
             z32 = np.float32(z)
-            s = sigma_scale * r
-            inv2s2 = s * s
             cr = np.float32(colors[i, 0])
             cg = np.float32(colors[i, 1])
             cb = np.float32(colors[i, 2])
@@ -104,17 +147,14 @@ def _render_kernel(
             y0 = max(math.ceil(v - e - 0.5), 0)
             y1 = min(math.floor(v + e - 0.5), height - 1)
             for py in range(y0, y1 + 1):
-                dy = (py + 0.5) - v
                 row = py * width
                 for px in range(x0, x1 + 1):
                     p = row + px
                     if z32 > threshold[p]:
                         continue
-                    dx = (px + 0.5) - u
-                    d2 = dx * dx + dy * dy
+                    w, d2 = _weight(px, py, u, v, r, sigma_scale)
                     if round_fp and d2 > e * e:
                         continue
-                    w = np.float32(math.exp(-0.5 * d2 / inv2s2))
                     k = 5 * p
                     a[k] += w * cr
                     a[k + 1] += w * cg
@@ -122,32 +162,31 @@ def _render_kernel(
                     a[k + 3] += w
                     a[k + 4] += w * z32
 
-    # Merge the chunks and normalise.
+    # Merge the chunks and normalise, one image row per task.
     rgb = np.zeros((height, width, 3), np.uint8)
     mask = np.zeros((height, width), np.bool_)
     depth = np.zeros((height, width), np.float32)
     half = np.float32(0.5)
-    for p in prange(n_pix):
-        k = 5 * p
-        sr = acc[0, k]
-        sg = acc[0, k + 1]
-        sb = acc[0, k + 2]
-        sw = acc[0, k + 3]
-        sz = acc[0, k + 4]
-        for c in range(1, n_chunks):
-            sr += acc[c, k]
-            sg += acc[c, k + 1]
-            sb += acc[c, k + 2]
-            sw += acc[c, k + 3]
-            sz += acc[c, k + 4]
-        if sw > 0:
-            py = p // width
-            px = p - py * width
-            mask[py, px] = True
-            rgb[py, px, 0] = np.uint8(min(max(math.floor(sr / sw + half), 0.0), 255.0))
-            rgb[py, px, 1] = np.uint8(min(max(math.floor(sg / sw + half), 0.0), 255.0))
-            rgb[py, px, 2] = np.uint8(min(max(math.floor(sb / sw + half), 0.0), 255.0))
-            depth[py, px] = sz / sw
+    for py in prange(height):
+        for px in range(width):
+            k = 5 * (py * width + px)
+            sr = acc[0, k]
+            sg = acc[0, k + 1]
+            sb = acc[0, k + 2]
+            sw = acc[0, k + 3]
+            sz = acc[0, k + 4]
+            for c in range(1, n_chunks):
+                sr += acc[c, k]
+                sg += acc[c, k + 1]
+                sb += acc[c, k + 2]
+                sw += acc[c, k + 3]
+                sz += acc[c, k + 4]
+            if sw > 0:
+                mask[py, px] = True
+                rgb[py, px, 0] = np.uint8(min(max(math.floor(sr / sw + half), 0.0), 255.0))
+                rgb[py, px, 1] = np.uint8(min(max(math.floor(sg / sw + half), 0.0), 255.0))
+                rgb[py, px, 2] = np.uint8(min(max(math.floor(sb / sw + half), 0.0), 255.0))
+                depth[py, px] = sz / sw
     return rgb, mask, depth
 
 

@@ -23,10 +23,11 @@ def _project(point, rad, frame: Frame, settings: RenderSettings):
     z = m[2][0] * x + m[2][1] * y + m[2][2] * zw + m[2][3]
     if not (z > settings.near and z < math.inf):
         return None
-    u = frame.fx * xc / z + frame.cx
-    v = frame.fy * yc / z + frame.cy
+    iz = 1.0 / z
+    u = frame.fx * xc * iz + frame.cx
+    v = frame.fy * yc * iz + frame.cy
     lo, hi = settings.radius_range
-    r = lo if rad is None else min(max(frame.focal * float(rad) / z, lo), hi)
+    r = lo if rad is None else min(max(frame.focal * float(rad) * iz, lo), hi)
     reach = r * settings.reach_factor
     if not (u + reach - 0.5 >= 0 and u - reach - 0.5 <= frame.width - 1):
         return None

@@ -24,13 +24,14 @@ def _project(points: torch.Tensor, radius: torch.Tensor | None, frame: Frame, se
     xc = m[0, 0] * x + m[0, 1] * y + m[0, 2] * zw + m[0, 3]
     yc = m[1, 0] * x + m[1, 1] * y + m[1, 2] * zw + m[1, 3]
     z = m[2, 0] * x + m[2, 1] * y + m[2, 2] * zw + m[2, 3]
-    u = frame.fx * xc / z + frame.cx
-    v = frame.fy * yc / z + frame.cy
+    iz = 1.0 / z
+    u = frame.fx * xc * iz + frame.cx
+    v = frame.fy * yc * iz + frame.cy
     lo, hi = settings.radius_range
     if radius is None:
         r = torch.full_like(z, lo)
     else:
-        r = (frame.focal * radius / z).clamp(lo, hi)
+        r = (frame.focal * radius * iz).clamp(lo, hi)
     reach = r * settings.reach_factor
     valid = (
         (z > settings.near)

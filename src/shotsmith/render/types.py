@@ -6,8 +6,9 @@ three backends can be checked against each other. It knows nothing of workspaces
 
 The rule, per frame (docs/RENDERING.md has the why):
 1. Project with the target camera (float64): ``x_c = camera_from_world @ X``; keep points with
-   ``near < z < inf``; ``u = fx * x / z + cx``, ``v = fy * y / z + cy`` (pixel centres at integer + 0.5).
-2. Footprint radius in pixels ``r = clamp(f * radius / z, min_radius_px, max_radius_px)`` with
+   ``near < z < inf``; ``u = fx * x * (1 / z) + cx``, ``v = fy * y * (1 / z) + cy`` (pixel centres at
+   integer + 0.5).
+2. Footprint radius in pixels ``r = clamp(f * radius * (1 / z), min_radius_px, max_radius_px)`` with
    ``f = (fx + fy) / 2`` (``r = min_radius_px`` when no radius is given). The point covers the pixels whose
    centre lies in its footprint around ``(u, v)``: the square ``|dx| <= r and |dy| <= r``, or the disc through
    that square's corners, ``dx² + dy² <= 2 r²`` (``reach`` = r or √2 r is how far a footprint extends).

@@ -22,7 +22,7 @@ import numpy as np
 from shotsmith import __version__
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath, resample
-from shotsmith.console import info, note
+from shotsmith.console import console, note
 from shotsmith.errors import InputError, ShotsmithError
 
 STAGE = "evaluate"
@@ -266,10 +266,11 @@ def print_summary(out: EvalOutput) -> None:
     def fmt(v, spec=".4f"):
         return "n/a" if v is None else format(v, spec)
 
-    info(
+    console.print(
         f"RotErr {fmt(m['rot_err'])} rad, TransErr {fmt(m['trans_err'])}, CamMC {fmt(m['cam_mc'])} "
         f"(sums over {n} frames); ATE {fmt(m['ate'])}, RPE {fmt(m['rpe_rot_deg'], '.3f')} deg; "
-        f"registered {fmt(m['registered_fraction'], '.0%')}; F1 vs plan {fmt(m['motion_tag_f1_vs_plan'], '.2f')}"
+        f"registered {fmt(m['registered_fraction'], '.0%')}; F1 vs plan {fmt(m['motion_tag_f1_vs_plan'], '.2f')}",
+        soft_wrap=True,
     )
 
 

@@ -63,7 +63,7 @@ class DepthBackend(abc.ABC):
         """True when the weights are on this machine already (a local folder or the hub cache); no network."""
         return True
 
-    def load(self) -> None:
+    def load(self) -> None:  # noqa: B027 - optional hook, a no-op for backends without weights
         """Load weights (no-op for backends without any)."""
 
     def version(self) -> str:
@@ -133,6 +133,8 @@ def resolve_depth(
         why = f"depth from the file {name} ({depth_kind})"
     elif name == "auto":
         backend, why = _auto(model)
+    elif name == "file":
+        raise InputError("--depth file: give the depth file's path instead, e.g. --depth depth.npy")
     else:
         kwargs = {"model": model} if model and name in ("depth-anything-v2", "moge") else {}
         backend = get_depth_backend(name, **kwargs)

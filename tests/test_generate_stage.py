@@ -1,0 +1,146 @@
+"""Stage and CLI `generate` on tiny workspaces written directly in tmp_path (cache, trajectory, guidance)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from shotsmith import workspace as W
+from shotsmith.backends.generate import Constraints, Generator
+from shotsmith.errors import WorkspaceError
+from shotsmith.media import read_video, write_image, write_video
+from shotsmith.stages import generate as stage
+from test_inpaint import make_scene
+
+formats = pytest.importorskip(
+    "shotsmith.formats", reason="shotsmith.formats (trajectory.json IO) not there yet"
+)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(frames=9)
+
+
+@pytest.fixture
+def make_ws(tmp_path, scene):
+    """Factory: a workspace holding the synthetic scene's cache, trajectory and guidance."""
+
+    def make(name: str = "ws", guidance: bool = True, caption: str | None = None) -> W.Workspace:
+        req = scene.request
+        ws = W.Workspace(tmp_path / name).create()
+        ws.path(W.CACHE_DIR).mkdir()
+        np.save(ws.path(W.CACHE_DEPTH), req.source_depth.astype(np.float32))
+        write_image(ws.path(W.CACHE_IMAGE), req.source_rgb)
+        h, w = req.source_depth.shape
+        info = {
+            "schema_version": 1,
+            "width": w,
+            "height": h,
+            "intrinsics": [float(x) for x in req.source_intrinsics],
+            "world_from_camera": np.eye(4).tolist(),
+        }
+        ws.path(W.CACHE_JSON).write_text(json.dumps(info))
+        formats.write_trajectory(ws.path(W.TRAJECTORY), req.cameras)
+        if caption is not None:
+            ws.path(W.CAPTION).write_text(json.dumps({"prompt": caption, "text": caption}))
+        if guidance:
+            ws.path(W.GUIDANCE_DIR).mkdir()
+            fps = req.cameras.fps
+            write_video(ws.path(W.GUIDANCE_RGB), req.guidance_rgb, fps)
+            write_video(ws.path(W.GUIDANCE_MASK), req.guidance_mask.astype(np.uint8) * 255, fps)
+            np.savez_compressed(
+                ws.path(W.GUIDANCE_DEPTH), depth=req.guidance_depth.astype(np.float16), mask=req.guidance_mask
+            )
+        return ws
+
+    return make
+
+
+def test_writes_shot_with_planned_frames_and_size_then_skips(make_ws, scene):
+    ws = make_ws(caption="a red square in front of a blue wall")
+    rec = stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+    assert rec.status == "ok" and rec.backend == "inpaint"
+    video, fps = read_video(ws.path(W.OUTPUT_VIDEO))
+    cams = scene.request.cameras
+    assert video.shape == (len(cams), cams.height, cams.width, 3)
+    assert fps == pytest.approx(cams.fps, rel=1e-3)
+    assert rec.extra["prompt"] == "a red square in front of a blue wall"
+    assert 0.0 < rec.extra["fill_fraction"] < 0.5
+    assert rec.extra["temporal_instability"] is not None and rec.extra["temporal_instability"] < 5.0
+    # holes are filled: no black pixels left where the guidance was empty
+    holes = ~scene.request.guidance_mask
+    assert (video[holes].max(axis=1) > 30).mean() > 0.99
+    again = stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+    assert again.extra.get("skipped") is True
+    seeded = stage.run(ws, stage.GenerateConfig(generator="inpaint", seed=1))
+    assert not seeded.extra.get("skipped")
+
+
+def test_cli_generate(make_ws, cli):
+    ws = make_ws()
+    code, _, err = cli("generate", "-w", ws.root, "--generator", "inpaint")
+    assert code == 0, err
+    assert str(ws.path(W.OUTPUT_VIDEO)) in err.replace("\n", "")
+    assert ws.stage_state("generate") == "done"
+
+
+def test_missing_guidance_names_the_stage(make_ws, cli):
+    ws = make_ws(guidance=False)
+    with pytest.raises(WorkspaceError, match="render-guidance"):
+        stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+    code, _, err = cli("generate", "-w", ws.root)
+    assert code == 1 and "render-guidance" in err
+    assert not ws.exists(W.OUTPUT_VIDEO)
+
+
+def test_unknown_generator_is_one_clear_error(make_ws, cli):
+    ws = make_ws()
+    code, _, err = cli("generate", "-w", ws.root, "--generator", "sora")
+    assert code == 1 and "sora" in err and "inpaint" in err
+
+
+class _FixedGen(Generator):
+    """A stand-in neural backend: 5 frames at 64x48 only; returns the guidance colour."""
+
+    name = "fixed-test"
+    constraints = Constraints(frame_rule="fixed", frames=5, size=(64, 48))
+
+    def generate(self, request):
+        self.seen = request
+        return request.guidance_rgb.copy()
+
+
+def test_backend_constraints_resample_and_resize(make_ws, scene, monkeypatch):
+    gen = _FixedGen()
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "test stand-in"))
+    ws = make_ws()
+    rec = stage.run(ws, stage.GenerateConfig())
+    cams = scene.request.cameras
+    assert len(gen.seen.cameras) == 5 and gen.seen.guidance_rgb.shape == (5, 48, 64, 3)
+    assert gen.seen.cameras.width == 64 and gen.seen.cameras.intrinsics[0, 0] == pytest.approx(
+        cams.intrinsics[0, 0] * 64 / cams.width
+    )
+    video, fps = read_video(ws.path(W.OUTPUT_VIDEO))
+    assert video.shape == (5, cams.height, cams.width, 3)  # back to the planned size
+    assert fps == pytest.approx(cams.fps * 5 / len(cams), rel=1e-3)  # same duration
+    assert len(rec.extra["notes"]) == 2 and rec.backend == "fixed-test"
+
+
+def test_fit_frames_4k_plus_1_and_nearest_frames():
+    assert Constraints(frame_rule="4k+1").fit_frames(81) == 81
+    assert Constraints(frame_rule="4k+1").fit_frames(12) == 13
+    idx = stage.nearest_frames(9, 5)
+    assert idx.tolist() == [0, 2, 4, 6, 8]
+    assert stage.fitted_size(Constraints(multiple_of=16), 840, 480) == (832, 480)
+
+
+def test_bad_options_rejected():
+    from shotsmith.errors import InputError
+
+    with pytest.raises(InputError, match="strength"):
+        stage.GenerateConfig(strength=2.0).validate()
+    with pytest.raises(InputError, match="steps"):
+        stage.GenerateConfig(steps=0).validate()

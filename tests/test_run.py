@@ -1,0 +1,101 @@
+"""End to end: `shotsmith run` on a tiny input, reruns, and bad input as a new user would try it."""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import numpy as np
+import pytest
+
+from shotsmith import workspace as W
+from shotsmith.media import read_video, write_image
+
+
+@pytest.fixture
+def photo(tmp_path, textured_image):
+    path = tmp_path / "photo.png"
+    # A photo with a near object (bright square, lower middle) in front of a textured background.
+    img = textured_image.copy()
+    img[50:90, 40:90] = [230, 60, 40]
+    write_image(path, img)
+    return path
+
+
+def _run(cli, photo, ws, *extra):
+    return cli(
+        "run", "a red box on a textured wall, dolly in then pan left", "--image", photo, "-w", ws,
+        "--frames", "9", "--size", "64x48", "--depth", "prior", "--generator", "inpaint", *extra,
+    )
+
+
+def test_run_end_to_end_and_rerun_skips(cli, photo, tmp_path):
+    ws = tmp_path / "ws"
+    code, out, err = _run(cli, photo, ws)
+    assert code == 0, err
+    video = ws / W.OUTPUT_VIDEO
+    assert out.strip().splitlines()[-1] == str(video)
+    frames, fps = read_video(video)
+    assert frames.shape == (9, 48, 64, 3) and fps == pytest.approx(16.0)
+    assert (ws / W.TRAJECTORY_PNG).stat().st_size > 1000
+    traj = json.loads((ws / W.TRAJECTORY).read_text())
+    assert traj["shotsmith"]["source"]["source"] == "text"
+    # The camera words of the prompt were planned: it moves forward, then turns left.
+    from shotsmith.formats import read_trajectory
+
+    cam = read_trajectory(ws / W.TRAJECTORY)
+    assert cam.centers[-1, 2] > 0.05
+    assert (cam.rotations[-1] @ np.array([0, 0, 1.0]))[0] < -0.1
+    # Frame 0 looks through the source camera: it reproduces the photo's centre.
+    first = frames[0].astype(float)
+    assert first.std() > 10
+    manifest = json.loads((ws / W.SHOT).read_text())
+    assert {"build-3d-cache", "plan-trajectory", "caption", "render-guidance", "generate"} <= set(manifest["stages"])
+    code, out, err = _run(cli, photo, ws)
+    assert code == 0 and err.count("unchanged, skipping") >= 5
+
+
+@pytest.mark.parametrize(
+    "extra, expect",
+    [
+        (("--cam", "dolly_inn"), "dolly_in"),
+        (("--size", "65x48"), "even"),
+        (("--frames", "0"), "frame"),
+    ],
+)
+def test_run_bad_options(cli, photo, tmp_path, extra, expect):
+    code, out, err = _run(cli, photo, tmp_path / "ws", *extra)
+    assert code == 1 and expect in err and "Traceback" not in err
+    assert not (tmp_path / "ws" / W.OUTPUT_VIDEO).exists()
+
+
+def test_run_missing_image_and_no_camera_words(cli, photo, tmp_path):
+    code, _, err = cli("run", "a cat", "--image", tmp_path / "nope.png", "-w", tmp_path / "ws")
+    assert code == 1 and "nope.png" in err and "no such image" in err
+    code, _, err = cli("run", "a cat on a sofa", "--image", photo, "-w", tmp_path / "ws2", "--frames", "5",
+                       "--size", "64x48", "--generator", "inpaint", "--depth", "prior")
+    assert code == 1 and "--cam" in err
+
+
+def test_run_workspace_is_a_file(cli, photo, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    code, _, err = _run(cli, photo, f)
+    assert code == 1 and "not a folder" in err
+
+
+def test_run_disk_full_leaves_workspace_consistent(cli, photo, tmp_path, monkeypatch):
+    import shotsmith.media
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shotsmith.media, "write_video", full)
+    ws = tmp_path / "ws"
+    code, _, err = _run(cli, photo, ws)
+    assert code == 1 and "No space left" in err
+    leftovers = [p for p in ws.rglob("*") if ".tmp-" in p.name]
+    assert leftovers == [] and not (ws / W.LOCK).exists()
+    monkeypatch.undo()
+    code, _, err = _run(cli, photo, ws)
+    assert code == 0, err
