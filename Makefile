@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[neural,eval,dev]"
 	# MoGe v2 (module `moge`) and its utils3d: their declared deps pull gradio and more, so no deps.
 	$(BIN)/pip install -q --no-deps dlr-moge==2.0.0 dlr-utils3d==1.3
+	# Compile the point renderer's numba kernel once (cached on disk) so the first shot does not wait for it.
+	$(BIN)/python -c "from shotsmith.render import warmup; warmup()"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -52,7 +52,13 @@ def run_case(video: Path, cam: str, ws: Path) -> tuple[float, dict, dict]:
     from shotsmith.workspace import Workspace
 
     opts = RecaptureOptions(
-        video=str(video), cam=cam, frames=FRAMES, width=WIDTH, height=HEIGHT, depth="prior", generator="inpaint"
+        video=str(video),
+        cam=cam,
+        frames=FRAMES,
+        width=WIDTH,
+        height=HEIGHT,
+        depth="prior",
+        generator="inpaint",
     )
     start = time.perf_counter()
     result = recapture(Workspace(ws), opts, force=True)
@@ -82,7 +88,9 @@ def main() -> int:
             total, timings, guidance = run_case(video, cam, Path(tmp) / f"ws-{cam}")
             rows.append((cam, total, timings, guidance))
             ok &= total < TARGET_S
-    print(f"recapture: {FRAMES} frames at {WIDTH}x{HEIGHT}, prior depth, inpaint generator (target < {TARGET_S:.0f} s)")
+    print(
+        f"recapture: {FRAMES} frames at {WIDTH}x{HEIGHT}, prior depth, inpaint generator (target < {TARGET_S:.0f} s)"
+    )
     header = f"{'part':36s}" + "".join(f"{'--cam ' + cam:>16s}" for cam, *_ in rows)
     print(header)
     print("-" * len(header))
@@ -90,7 +98,10 @@ def main() -> int:
         print(f"{label:36s}" + "".join(f"{r[2].get(key, 0.0):>15.2f}s" for r in rows))
     print(f"{'total (whole command)':36s}" + "".join(f"{r[1]:>15.2f}s" for r in rows))
     print(f"{'guidance coverage':36s}" + "".join(f"{100 * r[3].get('coverage', 0):>15.1f}%" for r in rows))
-    print(f"{'points borrowed per frame (mean)':36s}" + "".join(f"{r[3].get('borrowed_points_mean', 0):>16.0f}" for r in rows))
+    print(
+        f"{'points borrowed per frame (mean)':36s}"
+        + "".join(f"{r[3].get('borrowed_points_mean', 0):>16.0f}" for r in rows)
+    )
     print("PASS" if ok else f"FAIL: over {TARGET_S:.0f} s")
     return 0 if ok else 1
 

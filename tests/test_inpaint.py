@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 
@@ -165,6 +166,19 @@ class TestLayers:
         assert np.allclose(layer.depth[layer.mask], Z_BG * 1.01, rtol=0.03)
         col = layer.rgb[layer.mask].astype(float)
         assert np.mean(col[:, 2] > col[:, 0]) > 0.95  # blue, not red
+
+    def test_dropped_edge_pixels_join_the_background(self, scene: Scene):
+        """Pixels a cache builder dropped at a depth edge (depth 0) get the far side's depth and colour."""
+        req = scene.request
+        depth = req.source_depth.copy()
+        fg = depth < 2.0
+        ring = (cv2.dilate(fg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~fg
+        depth[ring] = 0.0
+        layer = background_layer(req.source_rgb, depth, req.source_intrinsics, band_px=6)
+        assert layer.mask[ring].all()
+        assert np.allclose(layer.depth[ring], Z_BG * 1.01, rtol=0.03)
+        col = layer.rgb[ring].astype(float)
+        assert np.mean(col[:, 2] > col[:, 0]) > 0.95
 
     def test_flat_depth_has_no_band(self):
         layer = background_layer(

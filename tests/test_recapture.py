@@ -49,7 +49,11 @@ def _texture(x: np.ndarray, y: np.ndarray, phase: float) -> np.ndarray:
     lum = 120 + 55 * np.sin(two_pi * x / 0.41 + phase) * np.cos(two_pi * y / 0.33)
     lum = lum + 30 * np.sin(two_pi * (x + 0.7 * y) / 0.23 + 2 * phase)
     tint = np.stack(
-        [1 + 0.25 * np.sin(two_pi * x / 1.3 + phase), 1 + 0.2 * np.cos(two_pi * y / 1.1), 1 - 0.25 * np.sin(two_pi * (x - y) / 1.7)],
+        [
+            1 + 0.25 * np.sin(two_pi * x / 1.3 + phase),
+            1 + 0.2 * np.cos(two_pi * y / 1.1),
+            1 - 0.25 * np.sin(two_pi * (x - y) / 1.7),
+        ],
         axis=-1,
     )
     return lum[..., None] * tint
@@ -80,7 +84,10 @@ def raycast(cards: list[Card], world_from_camera: np.ndarray, intrinsics, w: int
 
 def render_scene(scene_at, cam: CameraPath):
     """Frames and depths of a (possibly moving) scene: `scene_at(t)` gives frame t's cards."""
-    out = [raycast(scene_at(t), cam.world_from_camera[t], cam.intrinsics[t], cam.width, cam.height) for t in range(len(cam))]
+    out = [
+        raycast(scene_at(t), cam.world_from_camera[t], cam.intrinsics[t], cam.width, cam.height)
+        for t in range(len(cam))
+    ]
     return np.stack([o[0] for o in out]), np.stack([o[1] for o in out]), np.stack([o[2] for o in out])
 
 
@@ -110,13 +117,20 @@ class TestAlignDepths:
         frames, depths, _ = render_scene(lambda t: _moving_card(t, n), cam)
         rng = np.random.default_rng(1)
         wobble = rng.uniform(0.5, 2.0, n)
-        aligned, report = align_depths(depths * wobble[:, None, None], frames, cam.world_from_camera, cam.intrinsics[0])
+        aligned, report = align_depths(
+            depths * wobble[:, None, None], frames, cam.world_from_camera, cam.intrinsics[0]
+        )
         ratio = aligned[:, 10, 5] / depths[:, 10, 5]  # a background pixel the card never covers
         assert np.std(ratio) / np.mean(ratio) < 1e-3
         assert np.median(aligned[0][aligned[0] > 0]) == pytest.approx(1.0)
         assert np.allclose(np.array(report.scales) * wobble, report.scales[0] * wobble[0], rtol=1e-3)
-        none, _ = align_depths(depths * wobble[:, None, None], frames, cam.world_from_camera, cam.intrinsics[0],
-                               AlignOptions(mode="none"))
+        none, _ = align_depths(
+            depths * wobble[:, None, None],
+            frames,
+            cam.world_from_camera,
+            cam.intrinsics[0],
+            AlignOptions(mode="none"),
+        )
         assert np.allclose([np.median(d[d > 0]) for d in none], 1.0)  # "none": each frame on its own
 
     def test_moving_camera_scale(self):
@@ -193,11 +207,14 @@ def test_background_behind_a_moving_object_is_filled_from_other_frames():
         results[others] = (video, report)
     region_psnr, region_cov, region_cov0 = [], [], []
     for t in (2, 4, 6):  # the revealed band stays inside the source view (later, the card nears the border)
-        rgb_true, depth_true, hit = raycast(_moving_card(t, n), truth_cam.world_from_camera[t], target.intrinsics[t])
+        rgb_true, depth_true, hit = raycast(
+            _moving_card(t, n), truth_cam.world_from_camera[t], target.intrinsics[t]
+        )
         # background seen by the target whose point the card hid from the source camera at time t
         x = -0.55 + 1.1 * t / (n - 1)
         bg = np.abs(hit[..., 2] - 1.0) < 1e-6
-        on_card = 0.6 / hit[..., 2]  # where the source camera's ray to the wall point crosses the card's plane
+        # where the source camera's ray to the wall point crosses the card's plane
+        on_card = 0.6 / hit[..., 2]
         behind = bg & (np.abs(hit[..., 0] * on_card - x) < 0.12) & (np.abs(hit[..., 1] * on_card) < 0.12)
         assert behind.sum() > 100
         v8, v0 = results[8][0], results[0][0]
@@ -252,7 +269,9 @@ def _write_scene_video(tmp_path, scene_at, n=12, fps=12.0, audio=False):
 def _streams(path) -> str:
     from shotsmith.video import ffmpeg_exe
 
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
 
 
 def test_recapture_dolly_in_matches_a_direct_render(tmp_path, cli):

@@ -63,7 +63,19 @@ class TestProbe:
         src = _make_video(tmp_path / "v.mp4")
         rot = tmp_path / "rot.mp4"
         subprocess.run(
-            [ffmpeg_exe(), "-v", "error", "-y", "-display_rotation", "90", "-i", str(src), "-c", "copy", str(rot)],
+            [
+                ffmpeg_exe(),
+                "-v",
+                "error",
+                "-y",
+                "-display_rotation",
+                "90",
+                "-i",
+                str(src),
+                "-c",
+                "copy",
+                str(rot),
+            ],
             check=True,
         )
         info = probe_video(rot)
@@ -89,7 +101,9 @@ class TestFit:
         assert (depth[mask] == 1).all() and (depth[~mask] == 0).all()
 
     def test_pad_decodes_black_bars(self, tmp_path):
-        clip = decode_video(_make_video(tmp_path / "v.mp4", w=48, h=48), DecodeOptions(width=64, height=48, fit="pad"))
+        clip = decode_video(
+            _make_video(tmp_path / "v.mp4", w=48, h=48), DecodeOptions(width=64, height=48, fit="pad")
+        )
         assert clip.frames[:, :, :6].max() < 20 and clip.frames[:, :, 10:54].mean() > 40
 
 
@@ -115,7 +129,9 @@ class TestShort:
         assert len(clip.frames) == 12 and any("12 frames" in n for n in clip.notes)
 
     def test_fps_resampling_by_timestamp(self, tmp_path):
-        clip = decode_video(_make_video(tmp_path / "v.mp4", n=12, fps=12), DecodeOptions(width=64, height=48, fps=6))
+        clip = decode_video(
+            _make_video(tmp_path / "v.mp4", n=12, fps=12), DecodeOptions(width=64, height=48, fps=6)
+        )
         assert len(clip.frames) == 6 and clip.fps == 6
         # frame k at 6 fps shows source frame 2k (green channel encodes the index)
         green = clip.frames[..., 1].mean(axis=(1, 2))

@@ -184,33 +184,40 @@ def background_layer(
     `band_px` pixels from the edge (the band); its depth is replaced by the far side's (nearest far-side pixel,
     the local maximum depth across the edge) pushed back by `behind` (relative), and its colour is inpainted once
     (OpenCV Telea) with the whole near side within 2 * band_px + 4 treated as unknown, so band pixels (nearer the
-    far side than the foreground's interior) draw their colour from the far side. `fine` marks the band within
-    `fine_px` of the edge (kept at full resolution).
+    far side than the foreground's interior) draw their colour from the far side. Invalid pixels next to valid
+    ones (flying pixels a cache builder dropped at depth edges) join the layer at the far side's depth, their
+    colour inpainted with the band's (their own colour mixes both sides and would ghost). `fine` marks the band within `fine_px` of the edge and those pixels (kept at full resolution).
     """
     h, w = depth.shape
     band_px = max(1, int(band_px))
-    valid = depth > 0
-    d = np.where(valid, depth, 0).astype(np.float32)
+    intr = np.asarray(intrinsics, float)
+    d0 = np.where(depth > 0, depth, 0).astype(np.float32)
+    # invalid pixels next to valid ones (flying pixels dropped at depth edges) take the far side's depth
+    k = 2 * (band_px + 3) + 1
+    far0 = cv2.dilate(d0, np.ones((k, k), np.uint8))
+    gap = (d0 <= 0) & (far0 > 0)
+    d = np.where(gap, far0, d0).astype(np.float32)
+    valid = d > 0
     edges = depth_edges_near(d, tau)
-    if not edges.any():
-        return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), np.asarray(intrinsics, float))
     dist = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 5)
 
     def near_within(r: int) -> np.ndarray:
         dmax = cv2.dilate(d, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
-        return valid & (dist <= r) & (d * (1.0 + tau) < dmax)
+        return valid & ~gap & (dist <= r) & (d * (1.0 + tau) < dmax)
 
-    band = near_within(band_px)
-    unknown = near_within(2 * band_px + 4) | ~valid
-    if unknown.all() or not band.any():
-        return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), np.asarray(intrinsics, float))
+    band = near_within(band_px) if edges.any() else np.zeros((h, w), bool)
+    if not band.any() and not gap.any():
+        return SourceLayer(rgb, np.zeros_like(d), np.zeros((h, w), bool), intr)
     # the far side's depth: the local maximum over a window that reaches across the edge from any band pixel
-    k = 2 * (band_px + 3) + 1
     far = cv2.GaussianBlur(cv2.dilate(d, np.ones((k, k), np.uint8)), (0, 0), 1.0)
-    bg_depth = np.where(band, np.maximum(far, d) * (1.0 + behind), 0.0).astype(np.float32)
-    colour = cv2.inpaint(np.ascontiguousarray(rgb), unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    fine = dist <= fine_px
-    return SourceLayer(colour, bg_depth, band & (bg_depth > 0), np.asarray(intrinsics, float), fine)
+    bg_depth = np.where(band, np.maximum(far, d), np.where(gap, d, 0.0)) * (1.0 + behind)
+    unknown = (near_within(2 * band_px + 4) if band.any() else gap) | ~valid | gap
+    colour = np.ascontiguousarray(rgb)
+    if not unknown.all():
+        colour = cv2.inpaint(colour, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    fine = (dist <= fine_px) | gap
+    layer = (band | gap) & (bg_depth > 0)
+    return SourceLayer(colour, bg_depth.astype(np.float32), layer, intr, fine)
 
 
 def wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:

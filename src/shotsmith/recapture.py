@@ -328,7 +328,9 @@ def estimate_cameras(frames: np.ndarray, intrinsics: np.ndarray) -> tuple[np.nda
 # The target path
 
 
-def target_path(plan: CameraPath, source_world_from_camera: np.ndarray, mode: TargetMode = "first") -> CameraPath:
+def target_path(
+    plan: CameraPath, source_world_from_camera: np.ndarray, mode: TargetMode = "first"
+) -> CameraPath:
     """The target cameras in the world (= source camera at frame 0).
 
     `plan` is the planned path (frame 0 at the identity). "first" (ReCamMaster): target frame i is the plan's
@@ -390,16 +392,17 @@ class Cache4D:
     def points(self, t: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Frame t's (P, 3) float32 world points, (P, 3) uint8 colours and (P,) float32 footprint radii
         (`shotsmith.render.point_radius`'s rule), of the pixels with depth > 0 (and in `mask`)."""
+        from shotsmith.geometry import unproject_depth
         from shotsmith.render import DEFAULT_RADIUS_FACTOR
 
         keep = self.depth[t] > 0
         if mask is not None:
             keep &= mask
-        rows, cols = np.nonzero(keep)
-        cam = _unproject_pixels(self.depth[t], rows, cols, self.intrinsics)
-        world = _transform(self.world_from_camera[t], cam).astype(np.float32)
-        radius = (DEFAULT_RADIUS_FACTOR * cam[:, 2] / self.intrinsics[0]).astype(np.float32)
-        return world, self.rgb[t][rows, cols], radius
+        cam = unproject_depth(self.depth[t], self.intrinsics)[keep]
+        m = self.world_from_camera[t]
+        world = cam if _is_identity(m) else _transform(m, cam).astype(np.float32)
+        radius = cam[:, 2] * np.float32(DEFAULT_RADIUS_FACTOR / self.intrinsics[0])
+        return world, self.rgb[t][keep], radius
 
 
 def build_cache4d(
@@ -487,9 +490,7 @@ def fill_frames(t: int, num_frames: int, count: int) -> list[int]:
     return sorted({others[i] for i in pick})
 
 
-def frame_points(
-    cache: Cache4D, t: int, fill: FillOptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Points to render for target frame t: frame t's own plus the accepted points of the other frames.
     Returns (P, 3) float32 world points, (P, 3) uint8 colours, (P,) float32 radii and how many came from
     other frames."""
@@ -498,14 +499,21 @@ def frame_points(
     borrowed = 0
     for s in fill_frames(t, len(cache), fill.other_frames):
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
-            mask = (cache.depth[s] > 0) & _accept(cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance)
+            mask = (cache.depth[s] > 0) & _accept(
+                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance
+            )
             if not mask.any():
                 continue
             p, c, r = cache.points(s, mask)
         else:
             p, c, r = cache.points(s)
             keep = accept_points(
-                p, cache.seen[t], cache.depth[t], cache.world_from_camera[t], cache.intrinsics, fill.depth_tolerance
+                p,
+                cache.seen[t],
+                cache.depth[t],
+                cache.world_from_camera[t],
+                cache.intrinsics,
+                fill.depth_tolerance,
             )
             p, c, r = p[keep], c[keep], r[keep]
         if len(p):
@@ -547,10 +555,14 @@ def render_cache4d(
     fill = fill or FillOptions()
     n = len(target)
     if n != len(cache):
-        raise InputError(f"target path has {n} frames but the 4D cache has {len(cache)}; resample one of them")
+        raise InputError(
+            f"target path has {n} frames but the 4D cache has {len(cache)}; resample one of them"
+        )
     h, w = target.height, target.width
     video = RenderedVideo(
-        rgb=np.zeros((n, h, w, 3), np.uint8), mask=np.zeros((n, h, w), bool), depth=np.zeros((n, h, w), np.float32)
+        rgb=np.zeros((n, h, w, 3), np.uint8),
+        mask=np.zeros((n, h, w), bool),
+        depth=np.zeros((n, h, w), np.float32),
     )
     report = RenderReport()
     frames = range(n)

@@ -38,7 +38,16 @@ LARGE_SOURCE_PIXELS = 3840 * 2160
 #: Frame rate assumed when the container says nothing usable (a note is printed).
 FALLBACK_FPS = 30.0
 #: Formats ffmpeg reports for still images: a still is not a video.
-IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif_pipe", "jpegxl_pipe")
+IMAGE_FORMATS = (
+    "image2",
+    "png_pipe",
+    "jpeg_pipe",
+    "bmp_pipe",
+    "webp_pipe",
+    "tiff_pipe",
+    "gif_pipe",
+    "jpegxl_pipe",
+)
 #: Largest frame (pixels) we let ffmpeg hand over before scaling; also guards nonsense headers.
 MAX_DECODE_PIXELS = 16384 * 16384
 
@@ -121,7 +130,9 @@ def parse_probe(text: str, path: str) -> VideoInfo:
     stream_lines = [ln for ln in text.splitlines() if ln.lstrip().startswith("Stream #")]
     video = [ln for ln in stream_lines if " Video: " in ln]
     if not video:
-        raise InputError(f"{path}: not a readable video ({_first_error_line(text)}); give an mp4, mov, mkv or webm")
+        raise InputError(
+            f"{path}: not a readable video ({_first_error_line(text)}); give an mp4, mov, mkv or webm"
+        )
     line = video[0]
     codec = line.split("Video: ", 1)[1].split()[0].strip(",")
     if container in IMAGE_FORMATS or container.endswith("_pipe"):
@@ -130,7 +141,9 @@ def parse_probe(text: str, path: str) -> VideoInfo:
         )
     size = _SIZE.search(line)
     if not size:
-        raise InputError(f"{path}: ffmpeg reports no frame size for its video stream; the file may be damaged")
+        raise InputError(
+            f"{path}: ffmpeg reports no frame size for its video stream; the file may be damaged"
+        )
     width, height = int(size.group(1)), int(size.group(2))
     fps_m = _FPS.search(line)
     fps = float(fps_m.group(1)) if fps_m else 0.0
@@ -272,7 +285,9 @@ def compute_fit(source_size: tuple[int, int], target_size: tuple[int, int], mode
         s = min(w / w0, h / h0)
         sw, sh = min(w, max(1, int(round(w0 * s)))), min(h, max(1, int(round(h0 * s))))
         offset = ((w - sw) // 2, (h - sh) // 2)
-    return Fit(mode, (int(w0), int(h0)), (int(sw), int(sh)), (int(offset[0]), int(offset[1])), (int(w), int(h)))
+    return Fit(
+        mode, (int(w0), int(h0)), (int(sw), int(sh)), (int(offset[0]), int(offset[1])), (int(w), int(h))
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -327,8 +342,12 @@ class DecodeOptions:
         from shotsmith.media import check_video_size
 
         check_video_size(self.width, self.height)
-        if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) != self.frames or self.frames < 2):
-            raise InputError(f"--frames {self.frames}: a recaptured shot needs a whole number >= 2 of frames, e.g. 81")
+        if self.frames is not None and (
+            isinstance(self.frames, bool) or int(self.frames) != self.frames or self.frames < 2
+        ):
+            raise InputError(
+                f"--frames {self.frames}: a recaptured shot needs a whole number >= 2 of frames, e.g. 81"
+            )
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise InputError(f"--fps {self.fps}: frames per second must be positive, e.g. --fps 16")
         if self.fit not in FIT_MODES:
@@ -450,12 +469,16 @@ def decode_video(path: str | os.PathLike, options: DecodeOptions | None = None) 
             f"(for a still use `shotsmith run --image {path}`)"
         )
     if opts.frames is None and available < wanted:
-        notes.append(f"{path}: {available} frames at {fps:g} fps; the shot is {available} frames long (set --frames)")
+        notes.append(
+            f"{path}: {available} frames at {fps:g} fps; the shot is {available} frames long (set --frames)"
+        )
         wanted = available
     index = shot_frame_indices(available, wanted, opts.short, str(path))
     if available < wanted:
         how = "holding the last frame" if opts.short == "pad" else "looping the clip"
-        notes.append(f"{path}: {available} frames at {fps:g} fps for a {wanted}-frame shot; {how} (--short {opts.short})")
+        notes.append(
+            f"{path}: {available} frames at {fps:g} fps for a {wanted}-frame shot; {how} (--short {opts.short})"
+        )
     return Clip(
         frames=frames[index] if available < wanted else frames,
         fps=fps,

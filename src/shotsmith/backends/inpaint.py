@@ -148,11 +148,11 @@ def disocclusion_band_px(request: GenerateRequest, s: InpaintSettings) -> int:
 
 def outpaint_pad_px(request: GenerateRequest, s: InpaintSettings) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) source pixels the canvas must extend so every target frame's border, seen at
-    the near and the median depth, falls inside it (plus 10%)."""
+    the near, median and far depth (5th, 50th, 95th percentiles), falls inside it (plus 10%)."""
     depth = request.source_depth
     h, w = depth.shape
     vals = depth[depth > 0]
-    zs = np.percentile(vals, [5, 50]) if vals.size else np.array([1.0])
+    zs = np.percentile(vals, [5, 50, 95]) if vals.size else np.array([1.0])
     cams = request.cameras
     W, H = cams.width, cams.height  # noqa: N806 - image sizes
     us = np.array([0, W / 2, W, W, W, W / 2, 0, 0], dtype=np.float64)

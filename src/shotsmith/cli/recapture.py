@@ -14,12 +14,16 @@ from shotsmith.console import info
 def recapture(
     video: Path = typer.Argument(..., help="The source video (mp4, mov, mkv, webm...)."),
     cam: str = typer.Option(
-        ..., "--cam", help='Target camera: a preset (pan_right), ReCamMaster number 1-10, a camera file, or "TEXT".'
+        ...,
+        "--cam",
+        help='Target camera: a preset (pan_right), ReCamMaster number 1-10, a camera file, or "TEXT".',
     ),
     workspace: Path | None = typer.Option(
         None, "-w", "--workspace", help="Workspace folder (default shots/<video>-<cam>/)."
     ),
-    frames: int | None = typer.Option(None, "--frames", help="Shot length in frames (default 81, or the video's)."),
+    frames: int | None = typer.Option(
+        None, "--frames", help="Shot length in frames (default 81, or the video's)."
+    ),
     size: str = typer.Option("832x480", "--size", help="Shot size WIDTHxHEIGHT, even numbers."),
     fps: float | None = typer.Option(None, "--fps", help="Shot frame rate (default: the source's)."),
     fit: str = typer.Option("crop", "--fit", help="crop (centre crop, as ReCamMaster) or pad (letterbox)."),
@@ -27,14 +31,18 @@ def recapture(
     source_camera: str = typer.Option(
         "static", "--source-camera", help="static (tripod), estimate (pycolmap), or a camera file."
     ),
-    depth: str = typer.Option("auto", "--depth", help="Depth backend, or a per-frame depth file (T, H, W) .npz/.npy."),
+    depth: str = typer.Option(
+        "auto", "--depth", help="Depth backend, or a per-frame depth file (T, H, W) .npz/.npy."
+    ),
     model: str | None = typer.Option(None, "--model", help="Hub id or folder of the depth model's weights."),
     fov: float | None = typer.Option(None, "--fov", help="Source horizontal field of view in degrees."),
     generator: str = typer.Option("auto", "--generator", help="Generator: auto, inpaint, wan, cogvideox."),
     target: str = typer.Option(
         "first", "--target", help="first: path relative to the source's first frame; follow: rides with it."
     ),
-    other_frames: int = typer.Option(8, "--other-frames", help="Other source frames that may fill each frame."),
+    other_frames: int = typer.Option(
+        8, "--other-frames", help="Other source frames that may fill each frame."
+    ),
     prompt: str = typer.Option("", "--prompt", help="Text for text-conditioned generators."),
     force: bool = typer.Option(False, "--force", help="Rerun every part even if nothing changed."),
 ) -> None:

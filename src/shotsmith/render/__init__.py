@@ -41,6 +41,7 @@ __all__ = [
     "render_path",
     "render_points",
     "resolve_backend",
+    "warmup",
 ]
 
 #: A point's footprint radius as a fraction of the source pixel it came from (0.5 is the bare minimum for a
@@ -213,3 +214,13 @@ def composite(base, layer, depth_tolerance: float = 0.01):
     out.rgb[won] = layer.rgb[won]
     out.depth[won] = layer.depth[won]
     return out, won
+
+
+def warmup() -> None:
+    """Compile the numba kernel once (it is cached on disk), so the first real render does not pay for it.
+    `make install` calls this."""
+    if not numba_available():
+        return
+    points = np.array([[0.0, 0.0, 1.0]], dtype=np.float32)
+    colors = np.zeros((1, 3), dtype=np.uint8)
+    render_points(points, colors, np.eye(4), np.array([8.0, 8.0, 4.0, 4.0]), 8, 8)

@@ -7,7 +7,7 @@ Runs the pipeline's own stages on a video, each recorded in shot.json under its 
    or `--depth FILE.npz` holding (T, H, W) per-frame depth), the source cameras (static, a camera file, or
    pycolmap's estimate), depth made consistent over time (`shotsmith.recapture.align_depths`), flying pixels
    dropped. Writes cache/frames.npz (the 4D cache: "depth" (T, h, w) float32 z-depth in scene units with 0 = no
-   point, "seen" the same before the flying-pixel filter, "rgb" (T, h, w, 3) uint8, "world_from_camera"
+   point, "seen" the same before the flying-pixel filter (float16), "rgb" (T, h, w, 3) uint8, "world_from_camera"
    (T, 4, 4), "intrinsics" (4,)), and frame 0 as a single-image cache so single-image tools keep working:
    cache/depth.npy, cache/image.png, cache/points.ply, cache/cache.json (`CacheInfo` plus the 4D keys
    `kind: "4d"`, `num_frames`, `fps`, `source_world_from_camera`, `depth_scales`, `source_camera`).
@@ -29,6 +29,7 @@ import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class RecaptureOptions:
         if self.other_frames < 0:
             raise InputError(f"--other-frames {self.other_frames}: must be >= 0")
         if not self.cam or not str(self.cam).strip():
-            raise InputError('--cam is empty; give a preset (pan_right), a number 1-10, a file or a text')
+            raise InputError("--cam is empty; give a preset (pan_right), a number 1-10, a file or a text")
         sc = self.source_camera
         if sc not in ("static", "estimate") and not Path(sc).exists():
             raise InputError(
@@ -136,9 +137,7 @@ def classify_cam(spec: str) -> tuple[str, str]:
     return "preset", s
 
 
-def plan_target(
-    spec: str, frames: int, fps: float, width: int, height: int, intrinsics: np.ndarray
-):
+def plan_target(spec: str, frames: int, fps: float, width: int, height: int, intrinsics: np.ndarray):
     """The planned path (frame 0 at the identity) for a --cam value, with the source's focal length."""
     from shotsmith.camera import fov_from_focal
     from shotsmith.stages.plan_trajectory import PlanTrajectoryConfig, make_path
@@ -269,10 +268,12 @@ def load_cache4d(ws: W.Workspace):
                 rgb=data["rgb"],
                 world_from_camera=data["world_from_camera"],
                 intrinsics=data["intrinsics"],
-                seen=data["seen"] if "seen" in data else None,
+                seen=data["seen"].astype(np.float32) if "seen" in data else None,
             )
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise FormatError(f"{p}: not a readable 4D cache ({exc}); rerun `shotsmith recapture --force`") from exc
+        raise FormatError(
+            f"{p}: not a readable 4D cache ({exc}); rerun `shotsmith recapture --force`"
+        ) from exc
 
 
 @dataclass
@@ -319,7 +320,7 @@ def _build(ws: W.Workspace, opts: RecaptureOptions, video_name: str, backend, me
     from shotsmith.geometry import choose_intrinsics, unproject_depth
     from shotsmith.media import write_image
     from shotsmith.ply import write_points
-    from shotsmith.recapture import AlignOptions, align_depths, build_cache4d
+    from shotsmith.recapture import AlignMode, AlignOptions, align_depths, build_cache4d
     from shotsmith.stages.build_cache import CacheInfo
 
     clip = memo.clip
@@ -349,7 +350,7 @@ def _build(ws: W.Workspace, opts: RecaptureOptions, video_name: str, backend, me
     memo.timings["cameras_s"] = round(time.perf_counter() - t1, 3)
     t2 = time.perf_counter()
     aligned, report = align_depths(
-        raw, clip.frames, poses, intrinsics, AlignOptions(mode=opts.align), valid=content  # type: ignore[arg-type]
+        raw, clip.frames, poses, intrinsics, AlignOptions(mode=cast(AlignMode, opts.align)), valid=content
     )
     cache = build_cache4d(aligned, clip.frames, poses, intrinsics, opts.filter_threshold, valid=content)
     memo.timings["align_s"] = round(time.perf_counter() - t2, 3)
@@ -361,7 +362,7 @@ def _build(ws: W.Workspace, opts: RecaptureOptions, video_name: str, backend, me
             tmp,
             {
                 "depth": cache.depth,
-                "seen": cache.seen,
+                "seen": cache.seen.astype(np.float16),
                 "rgb": cache.rgb,
                 "world_from_camera": cache.world_from_camera,
                 "intrinsics": cache.intrinsics,
@@ -447,7 +448,9 @@ def write_guidance(ws: W.Workspace, video, fps: float) -> list[str]:
     with ws.atomic(W.GUIDANCE_RGB) as tmp:
         write_video(tmp, video.rgb, fps, path_for_errors=str(ws.path(W.GUIDANCE_RGB)))
     with ws.atomic(W.GUIDANCE_MASK) as tmp:
-        write_video(tmp, video.mask.astype(np.uint8) * 255, fps, path_for_errors=str(ws.path(W.GUIDANCE_MASK)))
+        write_video(
+            tmp, video.mask.astype(np.uint8) * 255, fps, path_for_errors=str(ws.path(W.GUIDANCE_MASK))
+        )
     with ws.atomic(W.GUIDANCE_DEPTH) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, depth=np.minimum(video.depth, FLOAT16_MAX).astype(np.float16), mask=video.mask)
     return [W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH]
@@ -548,7 +551,9 @@ def _generate(ws: W.Workspace, opts: RecaptureOptions, video_name: str, gen, mem
     extra = {"frames": n, "audio": audio, "seconds": memo.timings["generate_s"]}
     if report is not None and hasattr(report, "as_dict"):
         extra["report"] = report.as_dict()
-    return W.StageResult(outputs=[W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE], backend_version=gen.version(), extra=extra)
+    return W.StageResult(
+        outputs=[W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE], backend_version=gen.version(), extra=extra
+    )
 
 
 @dataclass
@@ -605,7 +610,9 @@ def recapture(ws: W.Workspace, opts: RecaptureOptions, *, force: bool = False) -
     records: dict = {}
     with ws.locked():
         video_name = ws.copy_input(opts.video)
-        ws.update_request(video=video_name, cam=opts.cam, kind="recapture", width=opts.width, height=opts.height)
+        ws.update_request(
+            video=video_name, cam=opts.cam, kind="recapture", width=opts.width, height=opts.height
+        )
         common = {"recapture": True}
         decode_opts = {
             "frames": len(clip.frames),
@@ -674,7 +681,14 @@ def recapture(ws: W.Workspace, opts: RecaptureOptions, *, force: bool = False) -
             "generate",
             lambda: _generate(ws, opts, video_name, gen, memo),
             options={**common, "generator": opts.generator, "prompt": opts.prompt},
-            inputs=[video_name, W.TRAJECTORY, W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH, W.CACHE_FRAMES],
+            inputs=[
+                video_name,
+                W.TRAJECTORY,
+                W.GUIDANCE_RGB,
+                W.GUIDANCE_MASK,
+                W.GUIDANCE_DEPTH,
+                W.CACHE_FRAMES,
+            ],
             backend=gen.name,
             force=force,
         )
