@@ -244,11 +244,13 @@ class TestInpaintGenerator:
         out, _ = filled
         req = scene.request
         holes = ~req.guidance_mask
-        ours = temporal_instability(out, holes, scene.gt_depth, req.cameras)
+        # depth of what both videos display: the guidance's where it covers, the true surface elsewhere
+        shown = np.where(req.guidance_mask, req.guidance_depth, scene.gt_depth)
+        ours = temporal_instability(out, holes, shown, req.cameras)
         naive = per_frame_inpaint(req.guidance_rgb, req.guidance_mask)
-        base = temporal_instability(naive, holes, scene.gt_depth, req.cameras)
+        base = temporal_instability(naive, holes, shown, req.cameras)
         assert np.isfinite(ours) and np.isfinite(base)
-        assert ours * 2.0 <= base, f"inpaint {ours:.2f} vs per-frame cv2.inpaint {base:.2f}"
+        assert ours * 3.0 <= base, f"inpaint {ours:.2f} vs per-frame cv2.inpaint {base:.2f}"  # measured ~4.9x
 
     def test_deterministic(self, scene: Scene, filled):
         out, _ = filled

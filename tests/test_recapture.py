@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 
@@ -28,7 +29,7 @@ from shotsmith.recapture import (
 )
 from shotsmith.render import RenderSettings
 
-W, H = 128, 80
+W, H = 160, 96
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ def test_background_behind_a_moving_object_is_filled_from_other_frames():
         # where the source camera's ray to the wall point crosses the card's plane
         on_card = 0.6 / hit[..., 2]
         behind = bg & (np.abs(hit[..., 0] * on_card - x) < 0.12) & (np.abs(hit[..., 1] * on_card) < 0.12)
+        # leave out the 2 pixels along the card's edge in the target view: splat anti-aliasing, not the fill
+        behind &= cv2.erode(bg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         assert behind.sum() > 100
         v8, v0 = results[8][0], results[0][0]
         region_cov.append(v8.mask[t][behind].mean())

@@ -293,7 +293,8 @@ def temporal_instability(
     frames after warping the previous frame by the known camera motion.
 
     video (T, H, W, 3) uint8; region (T, H, W) bool (e.g. the filled pixels); depth (T, H, W) float32 complete
-    z-depth of each frame (pixels with depth 0 are skipped; so are pixels hidden in the previous frame). A
+    z-depth of what each frame displays: the guidance depth where it covers, the fill's (or the true) depth in
+    the holes (pixels with depth 0 are skipped; so are pixels hidden in the previous frame). A
     video whose fill moves rigidly with the scene scores near its resampling noise; a fill that flickers or
     swims scores higher. Returns NaN when no pixel could be compared.
     """

@@ -65,6 +65,8 @@ class InpaintSettings:
     """Weight of the previous frame (warped by depth) in the final fill of pixels no layer covers."""
     measure: bool = True
     """Measure the temporal instability of the filled pixels (`shotsmith.fill.temporal_instability`)."""
+    keep_depth: bool = False
+    """Keep the completed (T, H, W) depth of the output in `InpaintGenerator.last_depth` (benchmarks)."""
 
 
 @dataclass
@@ -250,6 +252,7 @@ class InpaintGenerator(Generator):
     def __init__(self, settings: InpaintSettings | None = None, **_ignored) -> None:
         self.settings = settings or InpaintSettings()
         self.last_report: InpaintReport | None = None
+        self.last_depth: np.ndarray | None = None
 
     def version(self) -> str:
         return VERSION
@@ -282,6 +285,7 @@ class InpaintGenerator(Generator):
 
         t0 = time.perf_counter()
         out = np.empty((t_, h_, w_, 3), np.uint8)
+        depth_out = np.empty((t_, h_, w_), np.float32) if s.keep_depth else None
         prev_rgb: np.ndarray | None = None
         prev_depth: np.ndarray | None = None
         holes = layer_px = 0
@@ -336,12 +340,15 @@ class InpaintGenerator(Generator):
                     diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())
                     diff_n += int(ok.sum())
             out[t] = frame
+            if depth_out is not None:
+                depth_out[t] = dep
             prev_rgb, prev_depth = frame, dep
         report.seconds_frames = time.perf_counter() - t0
         report.hole_fraction = holes / float(t_ * h_ * w_)
         report.layer_fraction = layer_px / holes if holes else 1.0
         report.temporal_instability = diff_sum / diff_n if diff_n else float("nan")
         self.last_report = report
+        self.last_depth = depth_out
         return out
 
     @staticmethod

@@ -40,8 +40,6 @@ from shotsmith.errors import FormatError, InputError
 STAGE = "recapture"
 #: Stage names recorded in shot.json (the pipeline's own).
 PARTS = ("build-3d-cache", "plan-trajectory", "render-guidance", "generate")
-#: Largest z-depth float16 holds (guidance/depth.npz is float16, as render-guidance writes it).
-FLOAT16_MAX = 65504.0
 
 
 @dataclass
@@ -441,21 +439,6 @@ def _plan(ws: W.Workspace, opts: RecaptureOptions, memo: _Memo) -> W.StageResult
     )
 
 
-def write_guidance(ws: W.Workspace, video, fps: float) -> list[str]:
-    """guidance/rgb.mp4, mask.mp4 and depth.npz of a rendered video, in render-guidance's formats."""
-    from shotsmith.media import write_video
-
-    with ws.atomic(W.GUIDANCE_RGB) as tmp:
-        write_video(tmp, video.rgb, fps, path_for_errors=str(ws.path(W.GUIDANCE_RGB)))
-    with ws.atomic(W.GUIDANCE_MASK) as tmp:
-        write_video(
-            tmp, video.mask.astype(np.uint8) * 255, fps, path_for_errors=str(ws.path(W.GUIDANCE_MASK))
-        )
-    with ws.atomic(W.GUIDANCE_DEPTH) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, depth=np.minimum(video.depth, FLOAT16_MAX).astype(np.float16), mask=video.mask)
-    return [W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH]
-
-
 def _render(ws: W.Workspace, opts: RecaptureOptions, memo: _Memo) -> W.StageResult:
     from shotsmith.formats import read_trajectory
     from shotsmith.recapture import FillOptions, render_cache4d
@@ -474,6 +457,8 @@ def _render(ws: W.Workspace, opts: RecaptureOptions, memo: _Memo) -> W.StageResu
     memo.timings["render_s"] = round(time.perf_counter() - t0, 3)
     memo.video = video
     t1 = time.perf_counter()
+    from shotsmith.stages.render_guidance import write_guidance
+
     outputs = write_guidance(ws, video, target.fps)
     memo.timings["write_guidance_s"] = round(time.perf_counter() - t1, 3)
     return W.StageResult(
@@ -717,5 +702,4 @@ __all__ = [
     "load_depth_video",
     "plan_target",
     "recapture",
-    "write_guidance",
 ]

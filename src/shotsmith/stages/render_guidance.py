@@ -145,7 +145,11 @@ def render_workspace(ws: W.Workspace, opts: GuidanceOptions) -> tuple[RenderedVi
     return video, object_mask, cam.fps
 
 
-def _write_outputs(ws: W.Workspace, video: RenderedVideo, object_mask, fps: float, frames_png: bool) -> list[str]:
+def write_guidance(
+    ws: W.Workspace, video: RenderedVideo, fps: float, object_mask=None, frames_png: bool = False
+) -> list[str]:
+    """Write guidance/rgb.mp4, mask.mp4, depth.npz (+ object_mask.mp4, frames/) of a rendered video; returns the
+    workspace names written. Recapture and rigs write their guidance through this too."""
     from shotsmith.media import write_image, write_video
 
     grey = (video.mask.astype(np.uint8)) * 255
@@ -174,7 +178,7 @@ def _run(ws: W.Workspace, opts: GuidanceOptions, backend: str) -> W.StageResult:
     start = time.perf_counter()
     video, object_mask, fps = render_workspace(ws, opts)
     render_s = time.perf_counter() - start
-    outputs = _write_outputs(ws, video, object_mask, fps, opts.frames_png)
+    outputs = write_guidance(ws, video, fps, object_mask, opts.frames_png)
     coverage = float(video.mask.mean()) if video.mask.size else 0.0
     return W.StageResult(
         outputs=outputs,
