@@ -50,6 +50,8 @@ GUIDANCE_DEPTH = "guidance/depth.npz"
 GUIDANCE_OBJECT_MASK = "guidance/object_mask.mp4"
 GUIDANCE_FRAMES = "guidance/frames"
 GUIDANCE_CAMS = "guidance/cams"
+RIG_JSON = "guidance/cams/rig.json"
+RIG_UE_JSON = "guidance/cams/camera_extrinsics.json"
 OUTPUT_DIR = "output"
 OUTPUT_VIDEO = "output/shot.mp4"
 OUTPUT_SIDE_BY_SIDE = "output/side_by_side.mp4"
@@ -68,6 +70,8 @@ STAGES: tuple[str, ...] = (
     "render-guidance",
     "generate",
     "evaluate",
+    "render-guidance-rig",
+    "generate-rig",
 )
 
 
@@ -78,6 +82,11 @@ def object_ply(name: str) -> str:
 
 def guidance_frame(index: int) -> str:
     return f"{GUIDANCE_FRAMES}/{index:05d}.png"
+
+
+def guidance_cam_dir(index: int) -> str:
+    """Workspace name of rig camera `index`'s guidance folder (1-based: guidance/cams/01)."""
+    return f"{GUIDANCE_CAMS}/{index:02d}"
 
 
 def output_cam(index: int) -> str:
@@ -237,7 +246,9 @@ class Workspace:
         try:
             return json.loads(p.read_text())
         except json.JSONDecodeError as exc:
-            raise WorkspaceError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg}); rerun the stage that makes it")
+            raise WorkspaceError(
+                f"{p}: not valid JSON (line {exc.lineno}: {exc.msg}); rerun the stage that makes it"
+            ) from exc
 
     def copy_input(self, source: str | os.PathLike, filename: str | None = None) -> str:
         """Copy a user's file into input/ (never modified afterwards) and return its workspace name."""

@@ -11,7 +11,7 @@ guidance/object_mask.mp4). Writes, each atomically: guidance/rgb.mp4 (empty pixe
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -98,15 +98,7 @@ def load_scene(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR):
     return points, colors, point_radius(points, src.world_from_camera, src.fx, factor=radius_factor)
 
 
-def _object_layers(ws: W.Workspace) -> list[dict]:
-    if not ws.exists(W.OBJECTS_JSON):
-        return []
-    from shotsmith.stages.insert_object import layers
-
-    return layers(ws)
-
-
-def _object_inputs(ws: W.Workspace) -> list[str]:
+def object_inputs(ws: W.Workspace) -> list[str]:
     if not ws.exists(W.OBJECTS_JSON):
         return []
     from shotsmith.stages.insert_object import read_objects
@@ -114,8 +106,52 @@ def _object_inputs(ws: W.Workspace) -> list[str]:
     return [W.OBJECTS_JSON] + [o["ply"] for o in read_objects(ws)["objects"] if "ply" in o]
 
 
-def _with_colors(colors, n: int) -> np.ndarray:
-    return np.full((n, 3), 200, np.uint8) if colors is None else colors
+@dataclass
+class Scene:
+    """What a camera is rendered from: the cache with `fused` objects merged in, and `layered` objects apart."""
+
+    points: np.ndarray
+    """(P, 3) float32 world points."""
+    colors: np.ndarray
+    """(P, 3) uint8 colours."""
+    radius: np.ndarray
+    """(P,) float32 world-space footprint radii."""
+    layered: list = field(default_factory=list)
+    """(points, colors, radius) of each layered object, composited with a depth test and masked."""
+
+
+def load_scene_with_objects(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR) -> Scene:
+    """The cache and the placed objects of a workspace (objects/objects.json when present)."""
+    points, colors, radius = load_scene(ws, radius_factor)
+    scene = Scene(points, colors, radius)
+    if not ws.exists(W.OBJECTS_JSON):
+        return scene
+    from shotsmith.stages.insert_object import layers
+
+    for obj in layers(ws):
+        n = len(obj["points"])
+        cols = np.full((n, 3), 200, np.uint8) if obj["colors"] is None else obj["colors"]
+        rad = np.full(n, obj.get("radius", 0.0), np.float32)
+        if obj.get("mode") == "fused":
+            scene.points = np.concatenate([scene.points, obj["points"]])
+            scene.colors = np.concatenate([scene.colors, cols])
+            scene.radius = np.concatenate([scene.radius, rad])
+        else:
+            scene.layered.append((obj["points"], cols, rad))
+    return scene
+
+
+def render_scene(
+    scene: Scene, cam, settings: RenderSettings, progress: str | None = None
+) -> tuple[RenderedVideo, np.ndarray | None]:
+    """Render a scene along a camera path: the video and the layered objects' (T, H, W) mask (or None)."""
+    video = render_path(scene.points, scene.colors, cam, radius=scene.radius, settings=settings, progress=progress)
+    object_mask = None
+    for pts, cols, rad in scene.layered:
+        layer = render_path(pts, cols, cam, radius=rad, settings=settings)
+        video, won = composite(video, layer, settings.depth_tolerance)
+        object_mask = won if object_mask is None else object_mask | won
+    return video, object_mask
 
 
 def render_workspace(ws: W.Workspace, opts: GuidanceOptions) -> tuple[RenderedVideo, np.ndarray | None, float]:
@@ -125,24 +161,15 @@ def render_workspace(ws: W.Workspace, opts: GuidanceOptions) -> tuple[RenderedVi
 
     settings = opts.settings()
     cam = read_trajectory(ws.require(W.TRAJECTORY, "plan-trajectory"))
-    points, colors, radius = load_scene(ws, opts.radius_factor)
-    layered = []
-    for obj in _object_layers(ws):
-        n = len(obj["points"])
-        obj_radius = np.full(n, obj.get("radius", 0.0), np.float32)
-        if obj.get("mode") == "fused":
-            points = np.concatenate([points, obj["points"]])
-            colors = np.concatenate([colors, _with_colors(obj["colors"], n)])
-            radius = np.concatenate([radius, obj_radius])
-        else:
-            layered.append((obj["points"], _with_colors(obj["colors"], n), obj_radius))
-    video = render_path(points, colors, cam, radius=radius, settings=settings, progress="render-guidance")
-    object_mask = None
-    for pts, cols, rad in layered:
-        layer = render_path(pts, cols, cam, radius=rad, settings=settings)
-        video, won = composite(video, layer, settings.depth_tolerance)
-        object_mask = won if object_mask is None else object_mask | won
+    scene = load_scene_with_objects(ws, opts.radius_factor)
+    video, object_mask = render_scene(scene, cam, settings, progress="render-guidance")
     return video, object_mask, cam.fps
+
+
+def save_depth(path, video: RenderedVideo) -> None:
+    """guidance depth.npz: float16 z-depth (T, H, W) under "depth" (clamped to float16's range) and the mask."""
+    with open(path, "wb") as f:
+        np.savez_compressed(f, depth=np.minimum(video.depth, FLOAT16_MAX).astype(np.float16), mask=video.mask)
 
 
 def write_guidance(
@@ -157,9 +184,8 @@ def write_guidance(
         write_video(tmp, video.rgb, fps, path_for_errors=str(ws.path(W.GUIDANCE_RGB)))
     with ws.atomic(W.GUIDANCE_MASK) as tmp:
         write_video(tmp, grey, fps, path_for_errors=str(ws.path(W.GUIDANCE_MASK)))
-    with ws.atomic(W.GUIDANCE_DEPTH) as tmp, open(tmp, "wb") as f:
-        depth16 = np.minimum(video.depth, FLOAT16_MAX).astype(np.float16)
-        np.savez_compressed(f, depth=depth16, mask=video.mask)
+    with ws.atomic(W.GUIDANCE_DEPTH) as tmp:
+        save_depth(tmp, video)
     outputs = [W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH]
     if object_mask is not None:
         with ws.atomic(W.GUIDANCE_OBJECT_MASK) as tmp:
@@ -215,7 +241,7 @@ def render_guidance(ws: W.Workspace, opts: GuidanceOptions | None = None, *, for
         STAGE,
         lambda: _run(ws, opts, backend),
         options=asdict(opts),
-        inputs=[W.TRAJECTORY, W.CACHE_POINTS, W.CACHE_JSON, *_object_inputs(ws)],
+        inputs=[W.TRAJECTORY, W.CACHE_POINTS, W.CACHE_JSON, *object_inputs(ws)],
         backend=backend,
         force=force,
     )

@@ -34,23 +34,21 @@ from shotsmith.camera import CameraPath, concatenate
 from shotsmith.console import track
 from shotsmith.errors import InputError, WorkspaceError
 from shotsmith.rigs import Rig, check_clear, load_rig, rig_paths, split_spec
-from shotsmith.stages.render_guidance import FLOAT16_MAX, GuidanceOptions
+from shotsmith.stages.render_guidance import GuidanceOptions, object_inputs, save_depth
 
 STAGE_RENDER = "render-guidance-rig"
 STAGE_GENERATE = "generate-rig"
 RIG_SCHEMA_VERSION = 1
 
 # Workspace names of the rig artifacts (all under workspace.GUIDANCE_CAMS / OUTPUT_CAMS).
-RIG_JSON = f"{W.GUIDANCE_CAMS}/rig.json"
-RIG_UE_JSON = f"{W.GUIDANCE_CAMS}/camera_extrinsics.json"
+RIG_JSON = W.RIG_JSON
+RIG_UE_JSON = W.RIG_UE_JSON
 CAM_RGB, CAM_MASK, CAM_DEPTH, CAM_TRAJECTORY = "rgb.mp4", "mask.mp4", "depth.npz", "trajectory.json"
 #: Unreal-JSON centimetres per scene unit when the rig has no metric scale (SynCamMaster divides by 200).
 DEFAULT_UE_SCALE = 200.0
 
 
-def guidance_cam_dir(index: int) -> str:
-    """Workspace name of camera `index`'s guidance folder (1-based: guidance/cams/01)."""
-    return f"{W.GUIDANCE_CAMS}/{index:02d}"
+guidance_cam_dir = W.guidance_cam_dir
 
 
 def guidance_cam(index: int, leaf: str) -> str:
@@ -111,14 +109,6 @@ def _is_4d(ws: W.Workspace) -> bool:
     return data.get("kind") == "4d"
 
 
-def _object_inputs(ws: W.Workspace) -> list[str]:
-    if not ws.exists(W.OBJECTS_JSON):
-        return []
-    from shotsmith.stages.insert_object import read_objects
-
-    return [W.OBJECTS_JSON] + [o["ply"] for o in read_objects(ws)["objects"] if "ply" in o]
-
-
 def _rig_external(spec: str) -> dict[str, str]:
     target, _ = split_spec(spec)
     return {"rig": target} if Path(target).is_file() else {}
@@ -126,39 +116,21 @@ def _rig_external(spec: str) -> dict[str, str]:
 
 @dataclass
 class _Scene:
-    """What every camera is rendered from (loaded once)."""
+    """What every camera is rendered from (loaded once): the point scene, or the 4D cache of a recapture."""
 
-    points: np.ndarray | None = None
-    colors: np.ndarray | None = None
-    radius: np.ndarray | None = None
-    layered: list = field(default_factory=list)
+    scene: object | None = None
     cache4d: object | None = None
 
 
 def _load_scene(ws: W.Workspace, opts: GuidanceOptions) -> _Scene:
-    """The point cache with fused objects merged and layered ones apart (as render-guidance does), or the 4D cache."""
+    """The point cache with its objects (as render-guidance loads it), or the 4D cache."""
     if _is_4d(ws):
         from shotsmith.stages.recapture import load_cache4d
 
         return _Scene(cache4d=load_cache4d(ws))
-    from shotsmith.stages.render_guidance import load_scene
+    from shotsmith.stages.render_guidance import load_scene_with_objects
 
-    points, colors, radius = load_scene(ws, opts.radius_factor)
-    scene = _Scene(points, colors, radius)
-    if ws.exists(W.OBJECTS_JSON):
-        from shotsmith.stages.insert_object import layers
-
-        for obj in layers(ws):
-            n = len(obj["points"])
-            cols = np.full((n, 3), 200, np.uint8) if obj["colors"] is None else obj["colors"]
-            rad = np.full(n, obj.get("radius", 0.0), np.float32)
-            if obj.get("mode") == "fused":
-                scene.points = np.concatenate([scene.points, obj["points"]])
-                scene.colors = np.concatenate([scene.colors, cols])
-                scene.radius = np.concatenate([scene.radius, rad])
-            else:
-                scene.layered.append((obj["points"], cols, rad))
-    return scene
+    return _Scene(scene=load_scene_with_objects(ws, opts.radius_factor))
 
 
 class _Writer:
@@ -187,21 +159,15 @@ class _Writer:
 
 def render_camera(scene: _Scene, cam: CameraPath, opts: GuidanceOptions, label: str | None = None):
     """(RenderedVideo, layered-object mask (T, H, W) bool or None) of one camera path."""
-    from shotsmith.render import composite, render_path
-
     settings = opts.settings()
     if scene.cache4d is not None:
         from shotsmith.recapture import render_cache4d
 
         video, _ = render_cache4d(scene.cache4d, cam, settings=settings, progress=label)
         return video, None
-    video = render_path(scene.points, scene.colors, cam, radius=scene.radius, settings=settings, progress=label)
-    object_mask = None
-    for pts, cols, rad in scene.layered:
-        layer = render_path(pts, cols, cam, radius=rad, settings=settings)
-        video, won = composite(video, layer, settings.depth_tolerance)
-        object_mask = won if object_mask is None else object_mask | won
-    return video, object_mask
+    from shotsmith.stages.render_guidance import render_scene
+
+    return render_scene(scene.scene, cam, settings, progress=label)
 
 
 def write_camera_guidance(folder: Path, video, object_mask, cam: CameraPath) -> None:
@@ -212,8 +178,7 @@ def write_camera_guidance(folder: Path, video, object_mask, cam: CameraPath) -> 
     folder.mkdir(parents=True, exist_ok=True)
     write_video(folder / CAM_RGB, video.rgb, cam.fps)
     write_video(folder / CAM_MASK, video.mask.astype(np.uint8) * 255, cam.fps)
-    with open(folder / CAM_DEPTH, "wb") as f:
-        np.savez_compressed(f, depth=np.minimum(video.depth, FLOAT16_MAX).astype(np.float16), mask=video.mask)
+    save_depth(folder / CAM_DEPTH, video)
     if object_mask is not None:
         write_video(folder / "object_mask.mp4", object_mask.astype(np.uint8) * 255, cam.fps)
     write_trajectory(folder / CAM_TRAJECTORY, cam)
@@ -311,7 +276,7 @@ def render_guidance_rig(ws: W.Workspace, opts: RigRenderOptions, *, force: bool 
     opts.guidance.settings()
     load_rig(opts.rig)  # a bad spec fails before the lock is taken
     backend = resolve_backend(opts.guidance.backend)
-    inputs = [W.TRAJECTORY, W.CACHE_POINTS, W.CACHE_JSON, W.CACHE_DEPTH, *_object_inputs(ws)]
+    inputs = [W.TRAJECTORY, W.CACHE_POINTS, W.CACHE_JSON, W.CACHE_DEPTH, *object_inputs(ws)]
     if ws.exists(W.CACHE_FRAMES):
         inputs.append(W.CACHE_FRAMES)
     return W.run_stage(
