@@ -99,3 +99,19 @@ def test_run_disk_full_leaves_workspace_consistent(cli, photo, tmp_path, monkeyp
     monkeypatch.undo()
     code, _, err = _run(cli, photo, ws)
     assert code == 0, err
+
+
+def test_run_with_a_rig_gives_synchronized_views(cli, photo, tmp_path):
+    ws = tmp_path / "rig"
+    code, out, err = cli(
+        "run", "a red box on a textured wall", "--image", photo, "-w", ws, "--frames", "5", "--size", "64x48",
+        "--depth", "prior", "--generator", "inpaint", "--rig", "ring:n=4,radius=0.3",
+    )
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == str(ws / W.OUTPUT_GRID)
+    lengths = [read_video(ws / W.output_cam(i))[0].shape for i in range(1, 5)]
+    assert lengths == [(5, 48, 64, 3)] * 4
+    grid, _ = read_video(ws / W.OUTPUT_GRID)
+    assert len(grid) == 5
+    code, _, err = cli("run", "x", "--image", photo, "-w", tmp_path / "bad", "--rig", "ring:n=0")
+    assert code == 1 and "ring" in err

@@ -68,6 +68,8 @@ class RunConfig:
     device: str | None = None
     offload: bool = False
     objects: list[ObjectSpec] = field(default_factory=list)
+    rig: str | None = None
+    """Camera rig (`shotsmith rigs`): one video per camera plus output/grid.mp4."""
     evaluate: bool = False
     """Also run `evaluate` on the result."""
     force: bool = False
@@ -119,7 +121,7 @@ def _fit_to_generator(cfg: RunConfig) -> tuple[int | None, int | None, int | Non
 def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
     """Run every stage of a shot; returns the workspace and one line per stage."""
     from shotsmith.media import read_image
-    from shotsmith.stages import build_cache, caption, plan_trajectory, render_guidance
+    from shotsmith.stages import build_cache, caption, plan_trajectory
 
     image = Path(cfg.image)
     read_image(image)  # a bad image fails before anything is written
@@ -128,11 +130,22 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
             raise InputError(f"--object {obj.path}: no such file; check the path")
         if obj.at_pixel is None and obj.at is None:
             raise InputError(f"--object {obj.path}: say where with --at-pixel U,V (or --at X,Y,Z)")
+    if cfg.rig:
+        from shotsmith.rigs import load_rig
+
+        load_rig(cfg.rig)  # a bad rig fails before anything is written
     ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt)).create()
     cam, camera = cfg.cam, cfg.camera
     lenient = False
     if not (cam or camera or cfg.trajectory):
         camera, lenient = cfg.prompt, True  # the camera words of the prompt; its scene words are skipped
+        if cfg.rig:
+            from shotsmith.textplan import parse_text
+
+            try:
+                parse_text(camera, lenient=True)
+            except PlanError:
+                cam, camera, lenient = "static", None, False  # a rig of still cameras
     frames, width, height = _fit_to_generator(cfg)
     lines: list[StageLine] = []
 
@@ -182,27 +195,46 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
                     object_path=obj.path, at_pixel=obj.at_pixel, at=obj.at, height=obj.height, mode=obj.mode
                 )
                 step(lambda icfg=icfg: insert_object.run(ws, icfg, force=cfg.force))
-        step(lambda: render_guidance.render_guidance(ws, render_guidance.GuidanceOptions(), force=cfg.force))
-        from shotsmith.stages import generate
-
-        gen_kwargs = {
-            "generator": cfg.generator,
-            "model": cfg.model,
-            "steps": cfg.steps,
-            "seed": cfg.seed,
-            "strength": cfg.strength,
-            "guidance_scale": cfg.guidance_scale,
-            "dtype": cfg.dtype,
-            "device": cfg.device,
-            "offload": cfg.offload,
-        }
-        gen_cfg = generate.GenerateConfig(**{k: v for k, v in gen_kwargs.items() if v is not None})
-        step(lambda: generate.run(ws, gen_cfg, force=cfg.force))
-        if cfg.evaluate:
+        if cfg.rig:
+            _rig_steps(cfg, ws, step)
+        else:
+            _single_camera_steps(cfg, ws, step)
+        if cfg.evaluate and not cfg.rig:
             from shotsmith.stages import evaluate
 
             step(lambda: evaluate.run(ws, evaluate.EvaluateConfig(), force=cfg.force))
     return ws, lines
+
+
+def _neural_options(cfg: RunConfig) -> dict:
+    options = {
+        "model": cfg.model,
+        "steps": cfg.steps,
+        "strength": cfg.strength,
+        "guidance_scale": cfg.guidance_scale,
+        "dtype": cfg.dtype,
+        "device": cfg.device,
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _rig_steps(cfg: RunConfig, ws: W.Workspace, step) -> None:
+    from shotsmith.stages import rig
+
+    step(lambda: rig.render_guidance_rig(ws, rig.RigRenderOptions(rig=cfg.rig), force=cfg.force))
+    options = {k: v for k, v in _neural_options(cfg).items() if k in ("model", "steps", "strength", "guidance_scale")}
+    gen = rig.RigGenerateOptions(generator=cfg.generator, seed=cfg.seed, **options)
+    step(lambda: rig.generate_rig(ws, gen, force=cfg.force))
+
+
+def _single_camera_steps(cfg: RunConfig, ws: W.Workspace, step) -> None:
+    from shotsmith.stages import generate, render_guidance
+
+    step(lambda: render_guidance.render_guidance(ws, render_guidance.GuidanceOptions(), force=cfg.force))
+    gen_cfg = generate.GenerateConfig(
+        generator=cfg.generator, seed=cfg.seed, offload=cfg.offload, **_neural_options(cfg)
+    )
+    step(lambda: generate.run(ws, gen_cfg, force=cfg.force))
 
 
 def print_summary(ws: W.Workspace, lines: list[StageLine]) -> None:

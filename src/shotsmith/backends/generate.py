@@ -79,7 +79,7 @@ class Generator(abc.ABC):
         """(can run here, reason if not). Cheap: no imports of heavy packages beyond a find_spec."""
         return True, ""
 
-    def load(self) -> None:
+    def load(self) -> None:  # noqa: B027 - optional hook, a no-op for embedded backends
         """Load weights (no-op for embedded backends)."""
 
     def version(self) -> str:

@@ -107,6 +107,7 @@ def presets(
     vocabulary: bool = typer.Option(
         False, "--vocabulary", help="Only the vocabulary, not the compatibility sets."
     ),
+    rigs: bool = typer.Option(False, "--rigs", help="List camera rigs for --rig instead (`shotsmith rigs`)."),
 ) -> None:
     """List camera presets: name, what the camera does, default amount.
 
@@ -114,6 +115,11 @@ def presets(
 
     Example: shotsmith presets --vocabulary
     """
+    if rigs:
+        from shotsmith.cli.rig import rigs_table
+
+        console.print(rigs_table())
+        return
     table = Table("name", "what the camera does", "default amount", title="camera presets (docs/PRESETS.md)")
     for p in list_presets(include_compat=not vocabulary):
         amount = "" if p.amount is None else f"{p.amount:g} {p.unit}"

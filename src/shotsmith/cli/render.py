@@ -20,6 +20,9 @@ def render_guidance(
     radius_factor: float = typer.Option(
         0.7, "--radius-factor", help="Splat radius as a fraction of the source pixel a point came from."
     ),
+    rig: str | None = typer.Option(
+        None, "--rig", help="Render every camera of a rig (`shotsmith rigs`), e.g. ring:n=4,radius=0.3."
+    ),
     force: bool = typer.Option(False, "--force", help="Run even if nothing changed."),
 ) -> None:
     """Render cache/points.ply (and inserted objects) for every frame of trajectory.json into guidance/.
@@ -33,6 +36,12 @@ def render_guidance(
         backend=backend, frames_png=frames_png, footprint=footprint, radius_factor=radius_factor
     )
     ws = Workspace(workspace)
+    if rig:
+        from shotsmith.stages.rig import RigRenderOptions, render_guidance_rig
+
+        rec = render_guidance_rig(ws, RigRenderOptions(rig=rig, guidance=opts), force=force)
+        info(f"rig guidance: {rec.extra.get('cameras')} cameras -> {ws.path('guidance/cams')}")
+        return
     rec = run(ws, opts, force=force)
     extra = rec.extra
     if not extra.get("skipped"):

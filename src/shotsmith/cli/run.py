@@ -49,6 +49,9 @@ def run(
     at_pixel: list[str] = typer.Option([], "--at-pixel", help="U,V where each --object stands."),
     object_height: list[float] = typer.Option([], "--object-height", help="Height of each object."),
     object_mode: str = typer.Option("layered", "--object-mode", help="fused or layered."),
+    rig: str | None = typer.Option(
+        None, "--rig", help="Camera rig (`shotsmith rigs`): one video per camera + output/grid.mp4."
+    ),
     evaluate: bool = typer.Option(False, "--evaluate", help="Also measure the result's camera."),
     force: bool = typer.Option(False, "--force", help="Rerun every stage."),
 ) -> None:
@@ -99,11 +102,12 @@ def run(
         device=device,
         offload=offload,
         objects=specs,
+        rig=rig,
         evaluate=evaluate,
         force=force,
     )
     ws, lines = run_shot(cfg)
     print_summary(ws, lines)
-    from shotsmith.workspace import OUTPUT_VIDEO
+    from shotsmith.workspace import OUTPUT_GRID, OUTPUT_VIDEO
 
-    typer.echo(str(ws.path(OUTPUT_VIDEO)))
+    typer.echo(str(ws.path(OUTPUT_GRID if rig else OUTPUT_VIDEO)))
