@@ -29,6 +29,9 @@ def generate(
         False, "--offload", help="Offload model parts to the CPU (low-memory GPUs)."
     ),
     prompt: str = typer.Option(None, "--prompt", help="Text for the generator instead of caption.json's."),
+    rig: str = typer.Option(
+        None, "--rig", help="Generate every camera of a rig (renders its guidance first when needed)."
+    ),
     force: bool = typer.Option(False, "--force", help="Run even if nothing changed."),
 ) -> None:
     """Turn guidance/ into output/shot.mp4 with a generator (auto prints its choice).
@@ -51,6 +54,18 @@ def generate(
         prompt=prompt,
     )
     ws = Workspace(workspace)
+    if rig:
+        from shotsmith.stages.rig import RigGenerateOptions, RigRenderOptions, generate_rig, render_guidance_rig
+        from shotsmith.workspace import OUTPUT_GRID
+
+        render_guidance_rig(ws, RigRenderOptions(rig=rig), force=False)  # skipped when unchanged
+        neural = {"model": model, "steps": steps, "strength": strength, "guidance_scale": guidance_scale}
+        options = RigGenerateOptions(
+            generator=generator, seed=seed, **{k: v for k, v in neural.items() if v is not None}
+        )
+        generate_rig(ws, options, force=force)
+        typer.echo(str(ws.path(OUTPUT_GRID)))
+        return
     rec = run(ws, cfg, force=force)
     extra = rec.extra
     if not extra.get("skipped"):
