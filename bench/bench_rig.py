@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def prepare(ws: W.Workspace, frames: int, width: int, height: int) -> None:
     from shotsmith.stages import build_cache, plan_trajectory
 
-    build_cache.build_cache(ws, build_cache.CacheOptions(image=str(ROOT / "assets" / "astronaut.png"), depth="prior"))
+    build_cache.build_cache(
+        ws, build_cache.CacheOptions(image=str(ROOT / "assets" / "astronaut.png"), depth="prior")
+    )
     cfg = plan_trajectory.PlanTrajectoryConfig(cam="dolly_in", frames=frames, width=width, height=height)
     plan_trajectory.run(ws, cfg)
 
@@ -55,8 +57,14 @@ def single_camera(ws: W.Workspace) -> float:
     cache = load_cache(ws)
     cam = read_trajectory(ws.path(W.TRAJECTORY))
     request = GenerateRequest(
-        rgb, mask, depth, cam, source_rgb=cache.image, source_depth=cache.depth,
-        source_intrinsics=cache.info.intrinsics_array, source_world_from_camera=cache.info.world_from_camera_array,
+        rgb,
+        mask,
+        depth,
+        cam,
+        source_rgb=cache.image,
+        source_depth=cache.depth,
+        source_intrinsics=cache.info.intrinsics_array,
+        source_world_from_camera=cache.info.world_from_camera_array,
     )
     out = InpaintGenerator().generate(request)
     with ws.atomic(W.OUTPUT_VIDEO) as tmp:
@@ -85,8 +93,15 @@ def full_depth(guidance, layers, settings) -> np.ndarray:
         hole = ~guidance.mask[t]
         if not hole.any() or layers is None:
             continue
-        r = render_points(layers.points, layers.colors, cam.world_from_camera[t], cam.intrinsics[t], cam.width,
-                          cam.height, radius=layers.radius)
+        r = render_points(
+            layers.points,
+            layers.colors,
+            cam.world_from_camera[t],
+            cam.intrinsics[t],
+            cam.width,
+            cam.height,
+            radius=layers.radius,
+        )
         use = hole & r.mask
         depth[t][use] = r.depth[use]
     return depth
@@ -105,7 +120,10 @@ def agreement(videos, guidances, depths, stride: int = 4) -> tuple[float, float]
                 if not len(rows):
                     continue
                 vals, ok = warp_sample(
-                    videos[b][t], rows, cols, depths[a][t][rows, cols],
+                    videos[b][t],
+                    rows,
+                    cols,
+                    depths[a][t][rows, cols],
                     (ga.cameras.world_from_camera[t], ga.cameras.intrinsics[t]),
                     (gb.cameras.world_from_camera[t], gb.cameras.intrinsics[t]),
                     prev_depth=depths[b][t],
@@ -141,7 +159,9 @@ def measure_agreement(ws: W.Workspace) -> dict[str, tuple[float, float]]:
     # baseline: each view sizes its own layers
     videos, depths = [], []
     for g in guidances:
-        req = replace(template, guidance_rgb=g.rgb, guidance_mask=g.mask, guidance_depth=g.depth, cameras=g.cameras)
+        req = replace(
+            template, guidance_rgb=g.rgb, guidance_mask=g.mask, guidance_depth=g.depth, cameras=g.cameras
+        )
         settings = InpaintSettings(measure=False)
         videos.append(InpaintGenerator(settings=settings).generate(req))
         depths.append(full_depth(g, build_layers(req, settings, InpaintReport()), settings))
@@ -170,8 +190,10 @@ def main() -> None:
         print(f"{'single camera':<28}{single:>10.2f}{1.0:>10.2f}")
         print(f"{'rig: render-guidance-rig':<28}{render_s:>10.2f}{render_s / single:>10.2f}")
         print(f"{'rig: generate-rig (+grid)':<28}{gen_s:>10.2f}{gen_s / single:>10.2f}")
-        print(f"{'rig: total':<28}{total:>10.2f}{total / single:>10.2f}   target < 4x: "
-              f"{'met' if total < 4 * single else 'NOT met'}")
+        print(
+            f"{'rig: total':<28}{total:>10.2f}{total / single:>10.2f}   target < 4x: "
+            f"{'met' if total < 4 * single else 'NOT met'}"
+        )
         print("\nview agreement: mean |A - B reprojected| (0-255), all ordered pairs, every 4th frame")
         print(f"{'fill':<22}{'covered px':>12}{'filled px':>12}")
         for name, (cov, fil) in measure_agreement(ws).items():

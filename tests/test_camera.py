@@ -55,7 +55,10 @@ class TestOps:
 
     def test_relative_to_first(self):
         p = _path()
-        shifted = C.make_pose(Rotation.from_euler("x", 20, degrees=True).as_matrix(), [3, 4, 5]) @ p.world_from_camera
+        shifted = (
+            C.make_pose(Rotation.from_euler("x", 20, degrees=True).as_matrix(), [3, 4, 5])
+            @ p.world_from_camera
+        )
         q = C.relative_to_first(C.CameraPath(shifted, p.intrinsics, 64, 48))
         assert np.allclose(q.world_from_camera[0], np.eye(4), atol=1e-12)
         assert np.allclose(q.world_from_camera, C.relative_to_first(p).world_from_camera, atol=1e-9)

@@ -94,7 +94,12 @@ def _cache_ws(tmp_path, h=48, w=64, plane_depth=2.0):
     np.save(ws.path(W.CACHE_DEPTH), depth)
     ws.write_json(
         W.CACHE_JSON,
-        {"width": w, "height": h, "intrinsics": [fx, fx, w / 2, h / 2], "world_from_camera": np.eye(4).tolist()},
+        {
+            "width": w,
+            "height": h,
+            "intrinsics": [fx, fx, w / 2, h / 2],
+            "world_from_camera": np.eye(4).tolist(),
+        },
     )
     return ws
 

@@ -114,7 +114,9 @@ class TestHemi36:
             rows = _ue(m)
             want = 100 * dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
             np.testing.assert_allclose(rows[3, :3], want, atol=1e-9)  # position D (cos E cos A, ...) in cm
-            np.testing.assert_allclose(rows[0, :3], -want / np.linalg.norm(want), atol=1e-12)  # forward -> centre
+            np.testing.assert_allclose(
+                rows[0, :3], -want / np.linalg.norm(want), atol=1e-12
+            )  # forward -> centre
             assert np.linalg.det(rows[:3, :3]) == pytest.approx(1.0)  # proper in the raw UE layout
             assert rows[2, 2] >= -1e-12  # the camera's up keeps world up (no roll)
         np.testing.assert_allclose(_ue(native["B_12_18mm"])[3, 1], 0.0, atol=1e-9)  # B_12 = A 0 degrees
@@ -123,7 +125,9 @@ class TestHemi36:
         rig = load_rig("hemi36:dist=5,elev=30")
         assert rig.metres_per_unit == pytest.approx(5.0)
         ref = rig.names.index("B_12_18mm")
-        np.testing.assert_allclose(rig.poses[ref], np.eye(4), atol=1e-12)  # the reference is the source camera
+        np.testing.assert_allclose(
+            rig.poses[ref], np.eye(4), atol=1e-12
+        )  # the reference is the source camera
         for pose in rig.poses:
             assert np.linalg.norm(pose[:3, 3] - SUBJ) == pytest.approx(1.0)
             assert _looks_at(pose, SUBJ)
@@ -172,7 +176,9 @@ class TestSyncamVal:
         rig = load_rig("syncam-val")
         poses = dict(zip(rig.names, rig.poses, strict=True))
         np.testing.assert_allclose(poses["cam03"], np.eye(4), atol=1e-12)
-        np.testing.assert_allclose(poses["cam01"][:3, 3], [0.5, 0.0, 1 - math.cos(math.radians(30))], atol=1e-12)
+        np.testing.assert_allclose(
+            poses["cam01"][:3, 3], [0.5, 0.0, 1 - math.cos(math.radians(30))], atol=1e-12
+        )
         np.testing.assert_allclose(poses["cam10"][:3, 3], [0.0, 0.0, -2.0 / 3.0], atol=1e-12)
         assert all(_looks_at(p, SUBJ) for p in rig.poses)
 
@@ -180,11 +186,14 @@ class TestSyncamVal:
 class TestParametric:
     def test_ring(self):
         rig = load_rig("ring:n=4,radius=0.3")
-        np.testing.assert_allclose(rig.poses[:, :3, 3], [[0.3, 0, 0], [0, -0.3, 0], [-0.3, 0, 0], [0, 0.3, 0]],
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            rig.poses[:, :3, 3], [[0.3, 0, 0], [0, -0.3, 0], [-0.3, 0, 0], [0, 0.3, 0]], atol=1e-12
+        )
         assert all(_looks_at(p, SUBJ) for p in rig.poses)
         tilted = load_rig("ring:n=8,radius=1,elev=10")
-        axis = np.array([0.0, -math.sin(math.radians(10)), -math.cos(math.radians(10))])  # subject -> axis cam (up = -y)
+        axis = np.array(
+            [0.0, -math.sin(math.radians(10)), -math.cos(math.radians(10))]
+        )  # subject -> axis cam (up = -y)
         for p in tilted.poses:
             off = p[:3, 3] - (SUBJ + axis)
             assert abs(off @ axis) < 1e-9 and np.linalg.norm(off) == pytest.approx(1.0)
@@ -258,7 +267,10 @@ class TestValidation:
 # End to end on a tiny workspace
 
 
-BLOB = (slice(12, 16), slice(44, 48))  # rows, cols of a red 4x4 blob in the source image; centre pixel (46, 14)
+BLOB = (
+    slice(12, 16),
+    slice(44, 48),
+)  # rows, cols of a red 4x4 blob in the source image; centre pixel (46, 14)
 BLOB_DEPTH = 0.6
 
 
@@ -335,7 +347,9 @@ def test_a_3d_point_lands_at_its_projection_in_every_view(cli, rig_ws):
     from shotsmith.stages.rig import guidance_cam
 
     _run_rig(cli, rig_ws, "arc:n=2,span=24")
-    blob = BLOB_DEPTH * np.array([(46.0 - WIDTH / 2) / F, (14.0 - H / 2) / F, 1.0])  # the blob's centre in the world
+    blob = BLOB_DEPTH * np.array(
+        [(46.0 - WIDTH / 2) / F, (14.0 - H / 2) / F, 1.0]
+    )  # the blob's centre in the world
     seen = []
     for i in (1, 2):
         video, _ = read_video(rig_ws.path(W.output_cam(i)))
@@ -363,7 +377,9 @@ def test_inpaint_fills_hidden_regions_once_for_all_views(rig_ws):
         np.testing.assert_array_equal(other.points, layers[0].points)
         np.testing.assert_array_equal(other.colors, layers[0].colors)
     alone = [build_layers(_with(template, cameras=p), InpaintSettings(), InpaintReport()) for p in paths]
-    assert len({len(layer.points) for layer in alone}) > 1  # per-view sizing would give each view its own fill
+    assert (
+        len({len(layer.points) for layer in alone}) > 1
+    )  # per-view sizing would give each view its own fill
 
 
 def _with(request, **kw):

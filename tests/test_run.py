@@ -24,8 +24,21 @@ def photo(tmp_path, textured_image):
 
 def _run(cli, photo, ws, *extra):
     return cli(
-        "run", "a red box on a textured wall, dolly in then pan left", "--image", photo, "-w", ws,
-        "--frames", "9", "--size", "64x48", "--depth", "prior", "--generator", "inpaint", *extra,
+        "run",
+        "a red box on a textured wall, dolly in then pan left",
+        "--image",
+        photo,
+        "-w",
+        ws,
+        "--frames",
+        "9",
+        "--size",
+        "64x48",
+        "--depth",
+        "prior",
+        "--generator",
+        "inpaint",
+        *extra,
     )
 
 
@@ -50,7 +63,9 @@ def test_run_end_to_end_and_rerun_skips(cli, photo, tmp_path):
     first = frames[0].astype(float)
     assert first.std() > 10
     manifest = json.loads((ws / W.SHOT).read_text())
-    assert {"build-3d-cache", "plan-trajectory", "caption", "render-guidance", "generate"} <= set(manifest["stages"])
+    assert {"build-3d-cache", "plan-trajectory", "caption", "render-guidance", "generate"} <= set(
+        manifest["stages"]
+    )
     code, out, err = _run(cli, photo, ws)
     assert code == 0 and err.count("unchanged, skipping") >= 5
 
@@ -72,8 +87,22 @@ def test_run_bad_options(cli, photo, tmp_path, extra, expect):
 def test_run_missing_image_and_no_camera_words(cli, photo, tmp_path):
     code, _, err = cli("run", "a cat", "--image", tmp_path / "nope.png", "-w", tmp_path / "ws")
     assert code == 1 and "nope.png" in err and "no such image" in err
-    code, _, err = cli("run", "a cat on a sofa", "--image", photo, "-w", tmp_path / "ws2", "--frames", "5",
-                       "--size", "64x48", "--generator", "inpaint", "--depth", "prior")
+    code, _, err = cli(
+        "run",
+        "a cat on a sofa",
+        "--image",
+        photo,
+        "-w",
+        tmp_path / "ws2",
+        "--frames",
+        "5",
+        "--size",
+        "64x48",
+        "--generator",
+        "inpaint",
+        "--depth",
+        "prior",
+    )
     assert code == 1 and "--cam" in err
 
 
@@ -104,8 +133,22 @@ def test_run_disk_full_leaves_workspace_consistent(cli, photo, tmp_path, monkeyp
 def test_run_with_a_rig_gives_synchronized_views(cli, photo, tmp_path):
     ws = tmp_path / "rig"
     code, out, err = cli(
-        "run", "a red box on a textured wall", "--image", photo, "-w", ws, "--frames", "5", "--size", "64x48",
-        "--depth", "prior", "--generator", "inpaint", "--rig", "ring:n=4,radius=0.3",
+        "run",
+        "a red box on a textured wall",
+        "--image",
+        photo,
+        "-w",
+        ws,
+        "--frames",
+        "5",
+        "--size",
+        "64x48",
+        "--depth",
+        "prior",
+        "--generator",
+        "inpaint",
+        "--rig",
+        "ring:n=4,radius=0.3",
     )
     assert code == 0, err
     assert out.strip().splitlines()[-1] == str(ws / W.OUTPUT_GRID)

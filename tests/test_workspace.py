@@ -70,7 +70,9 @@ def _stage(ws, calls, value="a", force=False, options=None):
         ws.write_json(W.CAPTION, {"text": value})
         return W.StageResult(outputs=[W.CAPTION])
 
-    return W.run_stage(ws, "caption", work, options=options or {"v": value}, inputs=[W.TRAJECTORY], force=force)
+    return W.run_stage(
+        ws, "caption", work, options=options or {"v": value}, inputs=[W.TRAJECTORY], force=force
+    )
 
 
 def test_runner_skips_unchanged_and_reruns_on_change(tmp_path):

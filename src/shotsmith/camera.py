@@ -90,7 +90,9 @@ class CameraPath:
 
     def select(self, indices) -> CameraPath:
         """The frames at `indices` (a slice or integer array)."""
-        return replace(self, world_from_camera=self.world_from_camera[indices], intrinsics=self.intrinsics[indices])
+        return replace(
+            self, world_from_camera=self.world_from_camera[indices], intrinsics=self.intrinsics[indices]
+        )
 
     def with_size(self, width: int, height: int) -> CameraPath:
         """The same cameras for another image size: focal scaled by the width ratio, principal point scaled per
@@ -117,7 +119,9 @@ def validate(path: CameraPath) -> None:
         raise CameraError("a camera path needs at least one frame, got 0")
     intr = path.intrinsics
     if intr.shape != (len(m), 4):
-        raise CameraError(f"intrinsics must have shape ({len(m)}, 4) = (fx, fy, cx, cy) per frame, got {intr.shape}")
+        raise CameraError(
+            f"intrinsics must have shape ({len(m)}, 4) = (fx, fy, cx, cy) per frame, got {intr.shape}"
+        )
     if path.width <= 0 or path.height <= 0:
         raise CameraError(f"image size must be positive, got {path.width}x{path.height}")
     if not (math.isfinite(path.fps) and path.fps > 0):
@@ -131,7 +135,9 @@ def validate(path: CameraPath) -> None:
     bottom = np.abs(m[:, 3, :] - np.array([0.0, 0.0, 0.0, 1.0])).max(axis=1)
     if (bottom > 1e-9).any():
         i = int(np.argmax(bottom > 1e-9))
-        raise CameraError(f"frame {i}: last row of world_from_camera must be [0, 0, 0, 1], got {m[i, 3].tolist()}")
+        raise CameraError(
+            f"frame {i}: last row of world_from_camera must be [0, 0, 0, 1], got {m[i, 3].tolist()}"
+        )
     rot = m[:, :3, :3]
     ortho = np.abs(np.einsum("nji,njk->nik", rot, rot) - np.eye(3)).max(axis=(1, 2))
     if (ortho > ORTHONORMAL_TOL).any():
@@ -369,7 +375,9 @@ def rotation_angles_deg(path: CameraPath) -> np.ndarray:
     return np.degrees(Rotation.from_matrix(rel.rotations).magnitude())
 
 
-def fit_intrinsics(source_intrinsics, source_size: tuple[int, int], target_size: tuple[int, int]) -> np.ndarray:
+def fit_intrinsics(
+    source_intrinsics, source_size: tuple[int, int], target_size: tuple[int, int]
+) -> np.ndarray:
     """(4,) intrinsics that show the source view in a target image of another size, "cover" fit: the source
     image is scaled to fill the target and centre-cropped (as ReCamMaster crops its inputs).
 
@@ -378,4 +386,6 @@ def fit_intrinsics(source_intrinsics, source_size: tuple[int, int], target_size:
     fx, fy, cx, cy = np.asarray(source_intrinsics, dtype=np.float64)
     (sw, sh), (tw, th) = source_size, target_size
     scale = max(tw / sw, th / sh)
-    return np.array([fx * scale, fy * scale, tw / 2.0 + (cx - sw / 2.0) * scale, th / 2.0 + (cy - sh / 2.0) * scale])
+    return np.array(
+        [fx * scale, fy * scale, tw / 2.0 + (cx - sw / 2.0) * scale, th / 2.0 + (cy - sh / 2.0) * scale]
+    )

@@ -42,6 +42,8 @@ class BackendUnavailable(ShotsmithError):
 def check_shape(name: str, array, shape: tuple) -> None:
     """Raise `ShotsmithError` unless `array.shape` matches `shape` (None = any size on that axis)."""
     actual = tuple(getattr(array, "shape", ()))
-    if len(actual) != len(shape) or any(s is not None and s != a for s, a in zip(shape, actual, strict=False)):
+    if len(actual) != len(shape) or any(
+        s is not None and s != a for s, a in zip(shape, actual, strict=False)
+    ):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ShotsmithError(f"{name}: expected an array of shape {want}, got {actual}")

@@ -79,7 +79,9 @@ def check_video_size(width: int, height: int) -> None:
         )
 
 
-def write_video(path: str | os.PathLike, frames, fps: float, quality: int = 8, path_for_errors: str = "") -> None:
+def write_video(
+    path: str | os.PathLike, frames, fps: float, quality: int = 8, path_for_errors: str = ""
+) -> None:
     """Write an iterable of (H, W, 3) or (H, W) uint8 frames as H.264 yuv420p mp4."""
     import imageio_ffmpeg
 

@@ -60,8 +60,9 @@ class Motion:
     """Seed of the handheld shake."""
 
     def is_static(self) -> bool:
-        return self == Motion(ease=self.ease, ease_param=self.ease_param, subject_distance=self.subject_distance,
-                              seed=self.seed)
+        return self == Motion(
+            ease=self.ease, ease_param=self.ease_param, subject_distance=self.subject_distance, seed=self.seed
+        )
 
     def __add__(self, other: Motion) -> Motion:
         """Simultaneous motions: amounts add (zooms multiply); easing and subject distance from `self`
@@ -69,7 +70,16 @@ class Motion:
         return combine(self, other)
 
 
-_ADDITIVE = ("yaw_deg", "pitch_deg", "roll_deg", "orbit_deg", "orbit_elev_deg", "crane", "dolly_zoom", "handheld")
+_ADDITIVE = (
+    "yaw_deg",
+    "pitch_deg",
+    "roll_deg",
+    "orbit_deg",
+    "orbit_elev_deg",
+    "crane",
+    "dolly_zoom",
+    "handheld",
+)
 
 
 def combine(a: Motion, b: Motion) -> Motion:
@@ -114,7 +124,9 @@ class Plan:
             raise PlanError("a plan needs at least one segment")
         for s in self.segments:
             if not (s.weight > 0 and math.isfinite(s.weight)):
-                raise PlanError(f"segment {s.label or s.motion}: duration weight must be positive, got {s.weight}")
+                raise PlanError(
+                    f"segment {s.label or s.motion}: duration weight must be positive, got {s.weight}"
+                )
 
 
 def motion_pose(m: Motion, s: float) -> tuple[np.ndarray, float]:

@@ -64,7 +64,9 @@ def load_object(path: str | os.PathLike) -> ObjectModel:
         raise FormatError(f"{path}: the object file is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix not in MESH_SUFFIXES:
-        raise FormatError(f"{path}: unsupported object type {suffix!r}; use one of {', '.join(MESH_SUFFIXES)}")
+        raise FormatError(
+            f"{path}: unsupported object type {suffix!r}; use one of {', '.join(MESH_SUFFIXES)}"
+        )
     if suffix == ".ply" and not _ply_has_faces(path):
         points, colors = read_points(path)
         if len(points) == 0:
@@ -166,7 +168,9 @@ def point_spacing(points: np.ndarray, sample: int = 2000, seed: int = 0) -> floa
 # Scene up direction
 
 
-def estimate_up(points: np.ndarray, image_rows: np.ndarray | None = None, height: int | None = None, seed: int = 0):
+def estimate_up(
+    points: np.ndarray, image_rows: np.ndarray | None = None, height: int | None = None, seed: int = 0
+):
     """(up (3,), found_ground) of a scene given its points in the source camera frame.
 
     RANSAC a plane through the points seen in the lower 40 % of the image; it is the ground when it holds at
@@ -272,7 +276,9 @@ def placement_transform(vertices: np.ndarray, placement: Placement) -> tuple[np.
         scale = placement.scale
     if not (scale > 0 and math.isfinite(scale)):
         raise InputError(f"--scale {placement.scale}: the scale must be a positive number")
-    user = Rotation.from_euler("YXZ", [placement.yaw, placement.pitch, placement.roll], degrees=True).as_matrix()
+    user = Rotation.from_euler(
+        "YXZ", [placement.yaw, placement.pitch, placement.roll], degrees=True
+    ).as_matrix()
     rot = world_from_canonical(np.asarray(placement.up)) @ user @ canon
     # Anchor point in object-file axes.
     center = (lo + hi) / 2.0

@@ -160,7 +160,9 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
         step(
             lambda: build_cache.build_cache(
                 ws,
-                build_cache.CacheOptions(image=str(image), depth=cfg.depth, model=cfg.depth_model, fov=cfg.fov),
+                build_cache.CacheOptions(
+                    image=str(image), depth=cfg.depth, model=cfg.depth_model, fov=cfg.fov
+                ),
                 force=cfg.force,
             )
         )
@@ -222,7 +224,9 @@ def _rig_steps(cfg: RunConfig, ws: W.Workspace, step) -> None:
     from shotsmith.stages import rig
 
     step(lambda: rig.render_guidance_rig(ws, rig.RigRenderOptions(rig=cfg.rig), force=cfg.force))
-    options = {k: v for k, v in _neural_options(cfg).items() if k in ("model", "steps", "strength", "guidance_scale")}
+    options = {
+        k: v for k, v in _neural_options(cfg).items() if k in ("model", "steps", "strength", "guidance_scale")
+    }
     gen = rig.RigGenerateOptions(generator=cfg.generator, seed=cfg.seed, **options)
     step(lambda: rig.generate_rig(ws, gen, force=cfg.force))
 

@@ -20,7 +20,9 @@ def write_points(path: str | os.PathLike, points: np.ndarray, colors: np.ndarray
         colors = np.full(points.shape, 200, dtype=np.uint8)
     colors = np.asarray(colors).reshape(-1, 3)
     if colors.dtype != np.uint8:
-        colors = np.clip(np.round(colors * (255.0 if colors.max(initial=0) <= 1.0 else 1.0)), 0, 255).astype(np.uint8)
+        colors = np.clip(np.round(colors * (255.0 if colors.max(initial=0) <= 1.0 else 1.0)), 0, 255).astype(
+            np.uint8
+        )
     vertex = np.empty(
         len(points),
         dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")],

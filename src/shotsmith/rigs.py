@@ -214,7 +214,9 @@ def split_spec(spec: str) -> tuple[str, dict[str, str]]:
         key, eq, value = item.partition("=")
         key = key.strip().lower().replace("-", "_")
         if not eq or not key or not value.strip():
-            raise PresetError(f"rig {spec!r}: {item!r} is not KEY=VALUE; write e.g. ring:n=8,radius=1,elev=10")
+            raise PresetError(
+                f"rig {spec!r}: {item!r} is not KEY=VALUE; write e.g. ring:n=8,radius=1,elev=10"
+            )
         if key in options:
             raise PresetError(f"rig {spec!r}: {key!r} given twice")
         options[key] = value.strip()
@@ -231,7 +233,9 @@ def _number(spec: str, key: str, text: str) -> float:
     return value
 
 
-def resolve_params(spec: str, params: dict[str, RigParam], given: dict[str, str], extra: dict[str, str]) -> dict:
+def resolve_params(
+    spec: str, params: dict[str, RigParam], given: dict[str, str], extra: dict[str, str]
+) -> dict:
     """Parameter values: defaults overridden by `given` (raw text), checked against each `RigParam`.
     `extra` names further accepted options (kept as text)."""
     unknown = set(given) - set(params) - set(extra)
@@ -338,7 +342,9 @@ def to_scene(
     ref_pose = native[ref][0] if native[ref].ndim == 3 else native[ref]
     dist = float(np.linalg.norm(ref_pose[:3, 3] - centre)) if ref_dist is None else float(ref_dist)
     if not dist > 1e-9:
-        raise PresetError(f"rig {spec!r}: reference camera {ref} is at the rig's centre; choose another with ref=")
+        raise PresetError(
+            f"rig {spec!r}: reference camera {ref} is at the rig's centre; choose another with ref="
+        )
     r_ref = ref_pose[:3, :3]
     out = {}
     for name, m in native.items():
@@ -390,7 +396,9 @@ def _check_names(names: list[str], spec: str) -> None:
         if not name:
             raise PresetError(f"rig {spec!r}: a camera has an empty name")
         if name in seen:
-            raise PresetError(f"rig {spec!r}: duplicate camera name {name!r}; every camera needs its own name")
+            raise PresetError(
+                f"rig {spec!r}: duplicate camera name {name!r}; every camera needs its own name"
+            )
         seen.add(name)
 
 
@@ -437,7 +445,9 @@ def _parametric(layout: str, p: dict, spec: str) -> dict[str, np.ndarray]:
         else:
             azimuths = [p["az"] + (span * (k / (n - 1) - 0.5) if n > 1 else 0.0) for k in range(n)]
         for k, a in enumerate(azimuths):
-            poses.append(look_at_point(scene_orbit_position(a, p["elev"], p["dist"]), subject, names[k], spec))
+            poses.append(
+                look_at_point(scene_orbit_position(a, p["elev"], p["dist"]), subject, names[k], spec)
+            )
     elif layout == "line":
         axis = np.array([1.0, 0.0, 0.0]) if p["axis"] == "x" else np.array([0.0, 1.0, 0.0])
         for k in range(n):
@@ -509,7 +519,9 @@ def _pick_ref(spec: str, names: list[str], ref: str | None) -> str:
         return ref
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.4)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise PresetError(f"rig {spec!r}: ref={ref!r} is not one of its cameras{hint}; cameras: {', '.join(names)}")
+    raise PresetError(
+        f"rig {spec!r}: ref={ref!r} is not one of its cameras{hint}; cameras: {', '.join(names)}"
+    )
 
 
 def _json_duplicates(path: Path) -> None:
@@ -547,7 +559,9 @@ def _from_file(spec: str, path: Path, given: dict[str, str]) -> Rig:
     first = np.stack([cam.world_from_camera[0] for cam in rig.values()])
     ref_dist = _number(spec, "ref_dist", opts["ref_dist"]) if "ref_dist" in opts else None
     centre = nearest_point_to_axes(first)
-    if centre is None:  # parallel or coincident axes: the subject is ref_dist (default 1) ahead of the reference
+    if (
+        centre is None
+    ):  # parallel or coincident axes: the subject is ref_dist (default 1) ahead of the reference
         ahead = 1.0 if ref_dist is None else ref_dist
         ref_pose = rig[ref].world_from_camera[0]
         centre = ref_pose[:3, 3] + ahead * ref_pose[:3, 2]
@@ -587,7 +601,9 @@ def load_rig(spec: str, *, min_distance: float = MIN_SUBJECT_DISTANCE) -> Rig:
             raise _unknown_rig(target)
         rig = _from_data(spec, name, _load_toml(files[name]), given, f"presets/rigs/{files[name].name}")
     _check_names(rig.names, spec)
-    check_clear(rig, {c.name: c.world_from_camera[None, :3, 3] for c in rig.cameras}, min_distance=min_distance)
+    check_clear(
+        rig, {c.name: c.world_from_camera[None, :3, 3] for c in rig.cameras}, min_distance=min_distance
+    )
     return rig
 
 
@@ -598,8 +614,9 @@ def list_rigs() -> list[RigInfo]:
         raw = _load_toml(path)
         params = _params(raw, str(path))
         rig = load_rig(name)
-        summary = " ".join(f"{p.name}={p.default:g}" if not p.choices else f"{p.name}={p.default}"
-                           for p in params.values())
+        summary = " ".join(
+            f"{p.name}={p.default:g}" if not p.choices else f"{p.name}={p.default}" for p in params.values()
+        )
         units = str(raw.get("rig", {}).get("units", "metres"))
         out.append(RigInfo(name, len(rig), rig.description, summary, units))
     return out
@@ -680,16 +697,30 @@ def rig_paths(rig: Rig, base: CameraPath) -> dict[str, CameraPath]:
     for index, cam in enumerate(rig.cameras, start=1):
         own = np.tile(np.eye(4), (n, 1, 1))
         if cam.motion_spec:
-            p = path_from_spec(cam.motion_spec, frames=n, fps=base.fps, width=base.width, height=base.height,
-                               intrinsics=base.intrinsics[0])
+            p = path_from_spec(
+                cam.motion_spec,
+                frames=n,
+                fps=base.fps,
+                width=base.width,
+                height=base.height,
+                intrinsics=base.intrinsics[0],
+            )
             own = relative_to_first(p).world_from_camera
         elif cam.motion is not None:
             k = len(cam.motion)
-            p = CameraPath(cam.motion, np.tile(base.intrinsics[:1], (k, 1)), base.width, base.height, base.fps)
+            p = CameraPath(
+                cam.motion, np.tile(base.intrinsics[:1], (k, 1)), base.width, base.height, base.fps
+            )
             own = resample(p, n).world_from_camera
         mats = origin @ cam.world_from_camera @ own @ rel
-        meta = {"source": "rig", "rig": rig.spec, "camera": cam.name, "index": index, "units": "scene",
-                "base": base.meta}
+        meta = {
+            "source": "rig",
+            "rig": rig.spec,
+            "camera": cam.name,
+            "index": index,
+            "units": "scene",
+            "base": base.meta,
+        }
         out[cam.name] = CameraPath(mats, base.intrinsics.copy(), base.width, base.height, base.fps, meta=meta)
     return out
 

@@ -118,7 +118,9 @@ def hash_file(path: Path) -> str:
 
 
 def hash_options(options: dict) -> str:
-    return hashlib.blake2b(json.dumps(options, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        json.dumps(options, sort_keys=True, default=str).encode(), digest_size=16
+    ).hexdigest()
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -231,7 +233,9 @@ class Workspace:
                 os.replace(tmp, final)
         except OSError as exc:
             _remove(tmp)
-            raise WorkspaceError(f"{final}: could not write ({exc.strerror or exc}); workspace left as it was") from exc
+            raise WorkspaceError(
+                f"{final}: could not write ({exc.strerror or exc}); workspace left as it was"
+            ) from exc
         except BaseException:
             _remove(tmp)
             raise
@@ -255,7 +259,11 @@ class Workspace:
         source = Path(source)
         name = input_file(filename or source.name)
         dest = self.path(name)
-        if dest.exists() and dest.stat().st_size == source.stat().st_size and hash_file(dest) == hash_file(source):
+        if (
+            dest.exists()
+            and dest.stat().st_size == source.stat().st_size
+            and hash_file(dest) == hash_file(source)
+        ):
             return name
         with self.atomic(name) as tmp:
             shutil.copyfile(source, tmp)
@@ -346,7 +354,7 @@ class Workspace:
         return out
 
     def stage_state(self, stage: str, inputs: list[str] | None = None) -> str:
-        """"done", "stale" (inputs or outputs changed since the run) or "missing"."""
+        """ "done", "stale" (inputs or outputs changed since the run) or "missing"."""
         rec = self.record(stage)
         if rec is None or rec.status != "ok":
             return "missing"

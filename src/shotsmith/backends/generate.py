@@ -140,4 +140,6 @@ def resolve_generator(name: str, **kwargs) -> tuple[Generator, str]:
             ok, _ = gen.available()
             if ok:
                 return gen, f"auto: {candidate} weights found on this machine"
-    return get_generator("inpaint"), "auto: no video-model weights on this machine, using the embedded inpaint"
+    return get_generator(
+        "inpaint"
+    ), "auto: no video-model weights on this machine, using the embedded inpaint"

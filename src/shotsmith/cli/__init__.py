@@ -15,7 +15,7 @@ from shotsmith.errors import ShotsmithError
 
 app = typer.Typer(
     name="shotsmith",
-    help="Camera-directed shots from a still image or a video. Start with: shotsmith run \"PROMPT\" --image IMG",
+    help='Camera-directed shots from a still image or a video. Start with: shotsmith run "PROMPT" --image IMG',
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     code = 0
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="shotsmith", standalone_mode=True)
+        command.main(
+            args=argv if argv is not None else sys.argv[1:], prog_name="shotsmith", standalone_mode=True
+        )
     except ShotsmithError as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         code = 1

@@ -55,7 +55,12 @@ def generate(
     )
     ws = Workspace(workspace)
     if rig:
-        from shotsmith.stages.rig import RigGenerateOptions, RigRenderOptions, generate_rig, render_guidance_rig
+        from shotsmith.stages.rig import (
+            RigGenerateOptions,
+            RigRenderOptions,
+            generate_rig,
+            render_guidance_rig,
+        )
         from shotsmith.workspace import OUTPUT_GRID
 
         render_guidance_rig(ws, RigRenderOptions(rig=rig), force=False)  # skipped when unchanged

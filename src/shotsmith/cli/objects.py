@@ -13,7 +13,7 @@ from shotsmith.workspace import Workspace
 
 
 def parse_numbers(text: str | None, count: int, option: str) -> tuple[float, ...] | None:
-    """"400,300" -> (400.0, 300.0), with a one-line error naming the option."""
+    """ "400,300" -> (400.0, 300.0), with a one-line error naming the option."""
     if text is None:
         return None
     parts = [p for p in text.replace(" ", "").split(",") if p]
@@ -23,16 +23,22 @@ def parse_numbers(text: str | None, count: int, option: str) -> tuple[float, ...
         values = ()
     if len(values) != count:
         example = ",".join(["400", "300", "2"][:count])
-        raise InputError(f"{option} {text!r}: expected {count} comma-separated numbers, e.g. {option} {example}")
+        raise InputError(
+            f"{option} {text!r}: expected {count} comma-separated numbers, e.g. {option} {example}"
+        )
     return values
 
 
 @app.command("insert-object")
 def insert_object(
-    object_file: Path | None = typer.Argument(None, help="Mesh (.obj .glb .gltf .ply .stl) or point cloud (.ply)."),
+    object_file: Path | None = typer.Argument(
+        None, help="Mesh (.obj .glb .gltf .ply .stl) or point cloud (.ply)."
+    ),
     workspace: Path = typer.Option(..., "-w", "--workspace", help="Workspace folder."),
     name: str | None = typer.Option(None, "--name", help="Object name (default: file stem)."),
-    at_pixel: str | None = typer.Option(None, "--at-pixel", help="U,V: stand on the surface seen at this pixel."),
+    at_pixel: str | None = typer.Option(
+        None, "--at-pixel", help="U,V: stand on the surface seen at this pixel."
+    ),
     at: str | None = typer.Option(None, "--at", help="X,Y,Z anchor in scene units."),
     anchor: str = typer.Option("bottom", "--anchor", help="bottom or center."),
     height: float | None = typer.Option(None, "--height", help="Object height in scene units."),
@@ -42,7 +48,9 @@ def insert_object(
     roll: float = typer.Option(0.0, "--roll", help="Degrees."),
     upright: bool = typer.Option(False, "--upright", help="Stand along the scene's gravity (ground plane)."),
     object_up: str = typer.Option("y", "--object-up", help="The file's up axis: y or z."),
-    mode: str = typer.Option("layered", "--mode", help="fused (merged into the scene) or layered (own mask)."),
+    mode: str = typer.Option(
+        "layered", "--mode", help="fused (merged into the scene) or layered (own mask)."
+    ),
     remove: str | None = typer.Option(None, "--remove", help="Remove the object of this name."),
     reapply: bool = typer.Option(False, "--reapply", help="Rebuild all objects from objects.json."),
     force: bool = typer.Option(False, "--force", help="Run even if nothing changed."),

@@ -21,7 +21,9 @@ def rigs_table() -> Table:
     """The table of `shotsmith rigs` (also for `shotsmith presets --rigs`)."""
     from shotsmith.rigs import list_rigs
 
-    table = Table("rig", "cameras", "units", "parameters (defaults)", "what it is", title="camera rigs (docs/RIGS.md)")
+    table = Table(
+        "rig", "cameras", "units", "parameters (defaults)", "what it is", title="camera rigs (docs/RIGS.md)"
+    )
     for r in list_rigs():
         table.add_row(r.name, str(r.cameras), r.units, r.params, r.description)
     return table
@@ -55,8 +57,11 @@ def render_guidance_rig(
     from shotsmith.stages.rig import render_guidance_rig as run
 
     ws = Workspace(workspace)
-    rec = run(ws, RigRenderOptions(rig=rig, guidance=GuidanceOptions(backend=backend, footprint=footprint)),
-              force=force)
+    rec = run(
+        ws,
+        RigRenderOptions(rig=rig, guidance=GuidanceOptions(backend=backend, footprint=footprint)),
+        force=force,
+    )
     extra = rec.extra
     if not extra.get("skipped"):
         w, h = extra.get("size", [0, 0])
@@ -84,7 +89,9 @@ def generate_rig(
     from shotsmith.stages.rig import generate_rig as run
 
     ws = Workspace(workspace)
-    opts = RigGenerateOptions(generator=generator, model=model, seed=seed, steps=steps, grid_max_width=grid_width)
+    opts = RigGenerateOptions(
+        generator=generator, model=model, seed=seed, steps=steps, grid_max_width=grid_width
+    )
     rec = run(ws, opts, force=force)
     if not rec.extra.get("skipped"):
         info(

@@ -26,14 +26,18 @@ def run(
     cam: str | None = typer.Option(None, "--cam", help="Camera preset spec, e.g. dolly_in+pan_left."),
     camera: str | None = typer.Option(None, "--camera", help='Camera in words: "push in, then tilt up".'),
     trajectory: Path | None = typer.Option(None, "--trajectory", help="A camera file (any format)."),
-    workspace: Path | None = typer.Option(None, "-w", "--workspace", help="Workspace (default shots/<slug>/)."),
+    workspace: Path | None = typer.Option(
+        None, "-w", "--workspace", help="Workspace (default shots/<slug>/)."
+    ),
     frames: int | None = typer.Option(None, "--frames", help="Frame count (default 81)."),
     fps: float | None = typer.Option(None, "--fps", help="Frames per second (default 16)."),
     size: str | None = typer.Option(None, "--size", help="WxH (default 832x480)."),
     duration: float | None = typer.Option(None, "--duration", help="Seconds (instead of --frames)."),
     amount: float | None = typer.Option(None, "--amount", help="Amount of a single preset."),
     ease: str | None = typer.Option(None, "--ease", help="Speed curve: linear, ease_in, ease_out, ..."),
-    depth: str = typer.Option("auto", "--depth", help="auto, prior, depth-anything-v2, moge or a depth file."),
+    depth: str = typer.Option(
+        "auto", "--depth", help="auto, prior, depth-anything-v2, moge or a depth file."
+    ),
     depth_model: str | None = typer.Option(None, "--depth-model", help="Depth weights: hub id or folder."),
     fov: float | None = typer.Option(None, "--fov", help="Horizontal field of view of the photo, degrees."),
     generator: str = typer.Option("auto", "--generator", help="auto, inpaint, wan or cogvideox."),
@@ -62,7 +66,9 @@ def run(
     from shotsmith.pipeline import ObjectSpec, RunConfig, print_summary, run_shot
 
     if len(at_pixel) not in (0, len(objects)) or (at_pixel and not objects):
-        raise InputError(f"give one --at-pixel per --object (got {len(objects)} objects, {len(at_pixel)} pixels)")
+        raise InputError(
+            f"give one --at-pixel per --object (got {len(objects)} objects, {len(at_pixel)} pixels)"
+        )
     if object_height and len(object_height) != len(objects):
         raise InputError(f"give one --object-height per --object or none (got {len(object_height)})")
     specs = [

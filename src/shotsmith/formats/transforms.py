@@ -39,6 +39,8 @@ def _units(meta: dict) -> str:
     """The path's units for the `shotsmith` block: scene units (1.0 = subject distance) unless meta says metres."""
     units = str(meta.get("units") or UNITS)
     return UNITS if units == "scene" else units
+
+
 #: nerfstudio `camera_model` values read as a pinhole (distortion coefficients, if any, are ignored).
 PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "SIMPLE_RADIAL", "RADIAL", "FULL_OPENCV")
 _INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy")

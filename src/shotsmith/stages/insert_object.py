@@ -79,7 +79,9 @@ def surface_point(ws: W.Workspace, info: dict, depth: np.ndarray, u: float, v: f
     """World point seen at source-image pixel (u, v), through the cache depth."""
     sw, sh = _source_size(ws, info)
     if not (0 <= u < sw and 0 <= v < sh):
-        raise InputError(f"--at-pixel {u:g},{v:g}: outside the {sw}x{sh} source image; give a pixel inside it")
+        raise InputError(
+            f"--at-pixel {u:g},{v:g}: outside the {sw}x{sh} source image; give a pixel inside it"
+        )
     h, w = depth.shape
     x, y = u * w / sw, v * h / sh
     i, j = min(int(y), h - 1), min(int(x), w - 1)
@@ -179,7 +181,9 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
     if cfg.remove:
         names = [o["name"] for o in data["objects"]]
         if cfg.remove not in names:
-            raise InputError(f"--remove {cfg.remove!r}: no such object; placed objects: {', '.join(names) or 'none'}")
+            raise InputError(
+                f"--remove {cfg.remove!r}: no such object; placed objects: {', '.join(names) or 'none'}"
+            )
         data["objects"] = [o for o in data["objects"] if o["name"] != cfg.remove]
         ws.path(W.object_ply(cfg.remove)).unlink(missing_ok=True)
         ws.write_json(W.OBJECTS_JSON, data)
@@ -241,7 +245,9 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
     ws.copy_input(src, Path(source).name)
     data["objects"] = [o for o in data["objects"] if o["name"] != name] + [record]
     ws.write_json(W.OBJECTS_JSON, data)
-    return W.StageResult(outputs=[W.OBJECTS_JSON, record["ply"]], extra={"name": name, "points": record["num_points"]})
+    return W.StageResult(
+        outputs=[W.OBJECTS_JSON, record["ply"]], extra={"name": name, "points": record["num_points"]}
+    )
 
 
 def run(ws: W.Workspace, cfg: InsertConfig, *, force: bool = False) -> W.StageRecord:
@@ -266,8 +272,15 @@ def layers(ws: W.Workspace) -> list[dict]:
     out = []
     for rec in read_objects(ws)["objects"]:
         pts, colors = read_points(ws.require(rec["ply"], "insert-object --reapply"))
-        out.append({"name": rec["name"], "mode": rec.get("mode", "layered"), "points": pts, "colors": colors,
-                    "radius": float(rec.get("radius", 0.0))})
+        out.append(
+            {
+                "name": rec["name"],
+                "mode": rec.get("mode", "layered"),
+                "points": pts,
+                "colors": colors,
+                "radius": float(rec.get("radius", 0.0)),
+            }
+        )
     return out
 
 

@@ -51,7 +51,9 @@ class GuidanceOptions:
 
     def settings(self) -> RenderSettings:
         if not self.radius_factor > 0:
-            raise InputError(f"--radius-factor {self.radius_factor}: must be positive (default {DEFAULT_RADIUS_FACTOR})")
+            raise InputError(
+                f"--radius-factor {self.radius_factor}: must be positive (default {DEFAULT_RADIUS_FACTOR})"
+            )
         return RenderSettings(
             backend=self.backend,  # type: ignore[arg-type] - validated by RenderSettings
             footprint=self.footprint,  # type: ignore[arg-type]
@@ -145,7 +147,9 @@ def render_scene(
     scene: Scene, cam, settings: RenderSettings, progress: str | None = None
 ) -> tuple[RenderedVideo, np.ndarray | None]:
     """Render a scene along a camera path: the video and the layered objects' (T, H, W) mask (or None)."""
-    video = render_path(scene.points, scene.colors, cam, radius=scene.radius, settings=settings, progress=progress)
+    video = render_path(
+        scene.points, scene.colors, cam, radius=scene.radius, settings=settings, progress=progress
+    )
     object_mask = None
     for pts, cols, rad in scene.layered:
         layer = render_path(pts, cols, cam, radius=rad, settings=settings)
@@ -154,7 +158,9 @@ def render_scene(
     return video, object_mask
 
 
-def render_workspace(ws: W.Workspace, opts: GuidanceOptions) -> tuple[RenderedVideo, np.ndarray | None, float]:
+def render_workspace(
+    ws: W.Workspace, opts: GuidanceOptions
+) -> tuple[RenderedVideo, np.ndarray | None, float]:
     """Render the cache (+ objects) along trajectory.json: the video, the layered objects' (T, H, W) mask or
     None, and the fps."""
     from shotsmith.formats import read_trajectory
@@ -231,7 +237,9 @@ def _backend_version(backend: str) -> str:
     return "reference"
 
 
-def render_guidance(ws: W.Workspace, opts: GuidanceOptions | None = None, *, force: bool = False) -> W.StageRecord:
+def render_guidance(
+    ws: W.Workspace, opts: GuidanceOptions | None = None, *, force: bool = False
+) -> W.StageRecord:
     """Run the stage (skipped when trajectory, cache, objects and options are unchanged)."""
     opts = opts or GuidanceOptions()
     opts.settings()  # validate before taking the lock
@@ -247,4 +255,11 @@ def render_guidance(ws: W.Workspace, opts: GuidanceOptions | None = None, *, for
     )
 
 
-__all__ = ["GuidanceOptions", "STAGE", "load_scene", "read_source_camera", "render_guidance", "render_workspace"]
+__all__ = [
+    "GuidanceOptions",
+    "STAGE",
+    "load_scene",
+    "read_source_camera",
+    "render_guidance",
+    "render_workspace",
+]

@@ -236,7 +236,9 @@ def _render(ws: W.Workspace, rig: Rig, opts: RigRenderOptions) -> W.StageResult:
             render_s += t1 - t0
             write_s += time.perf_counter() - t1
             coverage[name] = round(float(video.mask.mean()), 4)
-            cams.append({"index": index, "name": name, "folder": guidance_cam_dir(index), "coverage": coverage[name]})
+            cams.append(
+                {"index": index, "name": name, "folder": guidance_cam_dir(index), "coverage": coverage[name]}
+            )
         scale = ue_scale_for(rig)
         write_camera_file(tmp / Path(RIG_UE_JSON).name, dict(paths), "ue", ue_scale=scale)
         first = next(iter(paths.values()))
@@ -314,7 +316,9 @@ class CameraGuidance:
 def read_rig_json(ws: W.Workspace) -> dict:
     data = ws.read_json(RIG_JSON, "render-guidance --rig RIG")
     if int(data.get("schema_version", 0)) > RIG_SCHEMA_VERSION:
-        raise WorkspaceError(f"{ws.path(RIG_JSON)}: written by a newer shotsmith; upgrade or rerun render-guidance")
+        raise WorkspaceError(
+            f"{ws.path(RIG_JSON)}: written by a newer shotsmith; upgrade or rerun render-guidance"
+        )
     return data
 
 
@@ -332,7 +336,13 @@ def read_camera_guidance(ws: W.Workspace, entry: dict) -> CameraGuidance:
     obj = ws.path(f"{folder}/object_mask.mp4")
     cam = read_trajectory(ws.require(f"{folder}/{CAM_TRAJECTORY}", hint))
     return CameraGuidance(
-        int(entry["index"]), str(entry["name"]), cam, rgb, mask, depth, read_mask_video(obj) if obj.exists() else None
+        int(entry["index"]),
+        str(entry["name"]),
+        cam,
+        rgb,
+        mask,
+        depth,
+        read_mask_video(obj) if obj.exists() else None,
     )
 
 
@@ -401,12 +411,24 @@ def grid_frames(videos: list[np.ndarray], names: list[str], max_width: int, labe
     for t in range(t_):
         frame = np.zeros((rows * th, cols * tw, 3), np.uint8)
         for k, (video, name) in enumerate(zip(videos, names, strict=True)):
-            tile = video[t] if (tw, th) == (w, h) else cv2.resize(video[t], (tw, th), interpolation=cv2.INTER_AREA)
+            tile = (
+                video[t]
+                if (tw, th) == (w, h)
+                else cv2.resize(video[t], (tw, th), interpolation=cv2.INTER_AREA)
+            )
             if labels:
                 tile = tile.copy()
                 scale = max(0.3, th / 480.0)
-                cv2.putText(tile, name, (4, int(14 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
-                            (255, 255, 255), 1, cv2.LINE_AA)
+                cv2.putText(
+                    tile,
+                    name,
+                    (4, int(14 * scale) + 4),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5 * scale,
+                    (255, 255, 255),
+                    1,
+                    cv2.LINE_AA,
+                )
             r, c = divmod(k, cols)
             frame[r * th : (r + 1) * th, c * tw : (c + 1) * tw] = tile
         yield frame
@@ -481,7 +503,9 @@ def _generate(ws: W.Workspace, opts: RigGenerateOptions, gen, why: str) -> W.Sta
     )
 
 
-def generate_rig(ws: W.Workspace, opts: RigGenerateOptions | None = None, *, force: bool = False) -> W.StageRecord:
+def generate_rig(
+    ws: W.Workspace, opts: RigGenerateOptions | None = None, *, force: bool = False
+) -> W.StageRecord:
     """Run `generate-rig` (skipped when the rig's guidance, the cache and the options are unchanged)."""
     opts = opts or RigGenerateOptions()
     opts.validate()
