@@ -113,9 +113,15 @@ def test_insert_stage_writes_and_removes(tmp_path):
     (rec,) = data["objects"]
     assert rec["name"] == "cone" and rec["num_points"] > 1000
     assert ws.exists(W.object_ply("cone"))
-    # Anchor = the surface point at the pixel's centre on the plane z = 2.
-    at = rec["placement"]["at"]
-    assert at[2] == pytest.approx(2.0) and at[0] == pytest.approx((32.5 - 32) / 60 * 2)
+    # Anchor = the surface point at the pixel's centre on the plane z = 2, pulled toward the camera along that
+    # ray so the cone does not sink into the wall (by half its depth: its base is as deep as it is wide).
+    at = np.array(rec["placement"]["at"])
+    surface = np.array([(32.5 - 32) / 60 * 2, (30.5 - 24) / 60 * 2, 2.0])
+    clearance = rec["placement"]["surface_clearance"]
+    assert np.allclose(at + clearance * surface / np.linalg.norm(surface), surface)
+    assert 0.1 < clearance < 0.3
+    pts = __import__("shotsmith.ply", fromlist=["read_points"]).read_points(ws.path(rec["ply"]))[0]
+    assert pts[:, 2].max() <= 2.0 + 0.01
     run(ws, InsertConfig(remove="cone"))
     assert json.loads(ws.path(W.OBJECTS_JSON).read_text())["objects"] == []
     assert not ws.exists(W.object_ply("cone"))

@@ -44,13 +44,23 @@ class ObjectModel:
 
 
 def _ply_has_faces(path: Path) -> bool:
-    from plyfile import PlyData
-
-    try:
-        ply = PlyData.read(str(path))
-    except Exception as exc:
-        raise FormatError(f"{path}: not a readable PLY file ({exc})") from exc
-    return "face" in ply and ply["face"].count > 0
+    """Whether a PLY file declares a non-empty face element (reads the header only)."""
+    with open(path, "rb") as f:
+        if f.readline().strip() != b"ply":
+            raise FormatError(f"{path}: not a PLY file (no 'ply' magic line)")
+        for _ in range(10000):
+            line = f.readline()
+            if not line:
+                break
+            words = line.split()
+            if words[:1] == [b"end_header"]:
+                return False
+            if words[:2] == [b"element", b"face"] and len(words) >= 3:
+                try:
+                    return int(words[2]) > 0
+                except ValueError:
+                    break
+    raise FormatError(f"{path}: PLY header is truncated or malformed")
 
 
 def load_object(path: str | os.PathLike) -> ObjectModel:
@@ -138,17 +148,33 @@ def object_points(obj: ObjectModel, scale: float, pixels_per_unit: float, seed: 
         pts = obj.vertices
         colors = obj.colors if obj.colors is not None else np.full((len(pts), 3), 200, np.uint8)
         return pts, colors, point_spacing(pts) * scale * 0.6
-    import trimesh
-
     count = sample_count(float(obj.mesh.area) * scale**2, pixels_per_unit)
     rng = np.random.default_rng(seed)
-    pts, face_index = trimesh.sample.sample_surface(obj.mesh, count, seed=rng)
-    # Barycentric coordinates of the samples in their faces.
-    tri = np.asarray(obj.mesh.vertices)[np.asarray(obj.mesh.faces)[face_index]]
-    bary = trimesh.triangles.points_to_barycentric(tri, pts)
-    colors = _sample_colors(obj.mesh, face_index, np.clip(bary, 0, 1))
-    radius = 0.7 * math.sqrt(float(obj.mesh.area) * scale**2 / count)
-    return np.asarray(pts, np.float64), colors, radius
+    pts, face_index, bary = sample_mesh(obj.vertices, obj.faces, count, rng)
+    colors = _sample_colors(obj.mesh, face_index, bary)
+    radius = 0.7 * math.sqrt(float(obj.mesh.area) * scale**2 / max(len(pts), 1))
+    return pts, colors, radius
+
+
+def sample_mesh(vertices: np.ndarray, faces: np.ndarray, count: int, rng: np.random.Generator):
+    """About `count` points spread over a triangle mesh by area: (points (S, 3), face index (S,), barycentric
+    (S, 3)).
+
+    Stratified: every face gets floor(expected) samples plus one more with the remaining probability, so
+    coverage is even (no clumps or gaps of plain random choice) and the cost is linear in faces + samples.
+    """
+    tri = vertices[faces]
+    areas = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    expected = areas / areas.sum() * count
+    per_face = np.floor(expected).astype(np.int64)
+    per_face += rng.random(len(faces)) < (expected - per_face)
+    face_index = np.repeat(np.arange(len(faces)), per_face)
+    r1 = np.sqrt(rng.random(len(face_index)))
+    r2 = rng.random(len(face_index))
+    bary = np.stack([1.0 - r1, r1 * (1.0 - r2), r1 * r2], axis=1)
+    t = tri[face_index]
+    points = np.einsum("sk,skc->sc", bary, t)
+    return points, face_index, bary
 
 
 def point_spacing(points: np.ndarray, sample: int = 2000, seed: int = 0) -> float:
@@ -288,6 +314,34 @@ def placement_transform(vertices: np.ndarray, placement: Placement) -> tuple[np.
     m[:3, :3] = rot * scale
     m[:3, 3] = np.asarray(placement.at, float) - (rot * scale) @ local_anchor
     return m, float(scale)
+
+
+def surface_clearance(
+    points_cam: np.ndarray, anchor_cam: np.ndarray, depth: np.ndarray, intrinsics, same_surface: float = 0.15
+) -> float:
+    """How far (scene units, along the viewing ray) to pull an object toward the camera so that it does not sink
+    into the surface it stands on.
+
+    `points_cam` (P, 3) are the object's points and `anchor_cam` (3,) its anchor in the source camera frame;
+    `depth` (h, w) is the cache's z-depth. Only pixels whose depth is within `same_surface` (relative) of the
+    anchor's count as the supporting surface, so objects the user placed behind another thing stay behind it.
+    """
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    z = points_cam[:, 2]
+    ok = z > 1e-6
+    u = np.floor(fx * points_cam[ok, 0] / z[ok] + cx).astype(np.int64)
+    v = np.floor(fy * points_cam[ok, 1] / z[ok] + cy).astype(np.int64)
+    h, w = depth.shape
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    if not inside.any():
+        return 0.0
+    zc = depth[v[inside], u[inside]]
+    zo = z[ok][inside]
+    surface = (zc > 0) & (np.abs(zc - anchor_cam[2]) < same_surface * anchor_cam[2])
+    if not surface.any():
+        return 0.0
+    sink = zo[surface] - zc[surface]
+    return float(max(0.0, sink.max()))
 
 
 def transform_points(m: np.ndarray, points: np.ndarray) -> np.ndarray:

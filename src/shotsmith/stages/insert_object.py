@@ -132,11 +132,11 @@ def read_objects(ws: W.Workspace) -> dict:
     return data
 
 
-def place_object(ws: W.Workspace, record: dict, seed: int = 0, source_path: Path | None = None) -> dict:
+def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectModel | None = None) -> dict:
     """Build one object's points from its record (source file + placement); write its PLY; return the record.
-    `source_path` reads the object from outside the workspace (before it is copied into input/)."""
+    `obj` is the already loaded object (else the record's source file in input/ is read)."""
     info, depth = _load_cache(ws)
-    obj = O.load_object(source_path or ws.path(record["source"]))
+    obj = obj or O.load_object(ws.path(record["source"]))
     p = dict(record["placement"])
     placement = O.Placement(
         at=tuple(p["at"]),
@@ -202,7 +202,7 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
     if cfg.height is not None and not cfg.height > 0:
         raise InputError(f"--height {cfg.height}: the height must be positive")
     src = Path(cfg.object_path)
-    O.load_object(src)  # validate before anything is written
+    obj = O.load_object(src)  # validated before anything is written
     info, depth = _load_cache(ws)
     if cfg.at is not None:
         at = np.asarray(cfg.at, float)
@@ -220,6 +220,32 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
         # A quarter of the image height at the anchor's depth.
         z = float((np.linalg.inv(np.asarray(info["world_from_camera"], float)) @ np.append(at, 1.0))[2])
         height = 0.25 * int(info["height"]) * max(z, 1e-3) / float(info["intrinsics"][1])
+    clearance = 0.0
+    if at_pixel is not None:
+        # Standing on the surface seen at a pixel: keep the object in front of that surface (on a wall it would
+        # otherwise sink half into it; on a floor seen obliquely nothing moves).
+        placement = O.Placement(
+            at=tuple(at),
+            anchor=cfg.anchor,
+            height=height,
+            scale=cfg.scale or 1.0,
+            yaw=cfg.yaw,
+            pitch=cfg.pitch,
+            roll=cfg.roll,
+            up=tuple(up),
+            up_axis=cfg.up_axis,
+        )
+        m, _ = O.placement_transform(obj.vertices, placement)
+        world = O.transform_points(m, obj.vertices)
+        to_cam = np.linalg.inv(np.asarray(info["world_from_camera"], float))
+        clearance = O.surface_clearance(
+            O.transform_points(to_cam, world),
+            O.transform_points(to_cam, at[None])[0],
+            depth,
+            info["intrinsics"],
+        )
+        ray = at - np.asarray(info["world_from_camera"], float)[:3, 3]
+        at = at - ray / np.linalg.norm(ray) * clearance
     name = _slug(cfg.name or src.stem)
     source = W.input_file(f"object_{name}{src.suffix.lower()}")
     record = {
@@ -239,9 +265,10 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
             "up_axis": cfg.up_axis,
             "upright": cfg.upright,
             "ground_plane_found": ground,
+            "surface_clearance": clearance,
         },
     }
-    record = place_object(ws, record, cfg.seed, source_path=src)
+    record = place_object(ws, record, cfg.seed, obj=obj)
     ws.copy_input(src, Path(source).name)
     data["objects"] = [o for o in data["objects"] if o["name"] != name] + [record]
     ws.write_json(W.OBJECTS_JSON, data)
