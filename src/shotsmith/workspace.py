@@ -280,6 +280,7 @@ class Workspace:
             finally:
                 self._lock_depth -= 1
             return
+        created = not self.root.exists()
         self.create()
         lock = self.path(LOCK)
         for _ in range(2):
@@ -307,6 +308,9 @@ class Workspace:
         finally:
             self._lock_depth = 0
             _remove(lock)
+            if created:  # a run that failed before writing anything leaves no empty folder behind
+                with contextlib.suppress(OSError):
+                    self.root.rmdir()
 
     # -- manifest --------------------------------------------------------------------------------------------
     def manifest(self) -> dict:

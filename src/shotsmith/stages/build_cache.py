@@ -230,7 +230,6 @@ def build_cache(ws: W.Workspace, options: CacheOptions | None = None, force: boo
 
     opts = options or CacheOptions()
     opts.validate()
-    ws.create()
     with ws.locked():
         image_name = resolve_image(ws, opts.image)
         backend, why = resolve_depth(opts.depth, model=opts.model, depth_kind=opts.depth_kind)
