@@ -249,8 +249,12 @@ class InpaintGenerator(Generator):
     name = "inpaint"
     constraints = Constraints()
 
-    def __init__(self, settings: InpaintSettings | None = None, **_ignored) -> None:
+    def __init__(
+        self, settings: InpaintSettings | None = None, layers: PointLayers | None = None, **_ignored
+    ) -> None:
         self.settings = settings or InpaintSettings()
+        self.layers = layers
+        """Fill layers built once elsewhere (a rig shares one set across views); None = build per request."""
         self.last_report: InpaintReport | None = None
         self.last_depth: np.ndarray | None = None
 
@@ -280,7 +284,11 @@ class InpaintGenerator(Generator):
 
         report = InpaintReport()
         t0 = time.perf_counter()
-        layers = build_layers(request, s, report) if (~known).any() else None
+        if self.layers is not None:
+            layers = self.layers
+            report.layer_points = len(layers.points)
+        else:
+            layers = build_layers(request, s, report) if (~known).any() else None
         report.seconds_layers = time.perf_counter() - t0
 
         t0 = time.perf_counter()

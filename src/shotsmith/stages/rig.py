@@ -454,9 +454,17 @@ def _generate(ws: W.Workspace, opts: RigGenerateOptions, gen, why: str) -> W.Sta
         from shotsmith.formats import read_trajectory
 
         paths = [read_trajectory(ws.path(f"{e['folder']}/{CAM_TRAJECTORY}")) for e in entries]
+        from shotsmith.backends.inpaint import InpaintReport, build_layers
+
         shared = shared_inpaint_settings(gen.settings, template, paths)
+        # One fill in 3D for every view: the layers are built once, from all the rig's cameras.
+        union = replace(template, cameras=concatenate(paths, chain=False))
+        layers = build_layers(union, shared, InpaintReport())
         # the temporal-stability measure (a diagnostic) runs on the first view only
-        gens = [InpaintGenerator(settings=shared), InpaintGenerator(settings=replace(shared, measure=False))]
+        gens = [
+            InpaintGenerator(settings=shared, layers=layers),
+            InpaintGenerator(settings=replace(shared, measure=False), layers=layers),
+        ]
     else:
         gen.load()
     videos, names, reports = [], [], {}
