@@ -102,7 +102,7 @@ def write_video(
         pix_fmt_out="yuv420p",
         quality=quality,
         macro_block_size=2,
-        output_params=["-movflags", "+faststart", "-f", "mp4"],
+        output_params=["-preset", X264_PRESET, "-movflags", "+faststart", "-f", "mp4"],
         ffmpeg_log_level="error",
     )
     writer.send(None)
