@@ -79,6 +79,11 @@ def check_video_size(width: int, height: int) -> None:
         )
 
 
+#: x264 speed preset: "veryfast" encodes 2.5x faster than the default "medium" for ~4 % larger files (measured
+#: on 81 frames at 832x480: 0.8 s vs 2.0 s), which matters since every stage writes several videos.
+X264_PRESET = "veryfast"
+
+
 def write_video(
     path: str | os.PathLike, frames, fps: float, quality: int = 8, path_for_errors: str = ""
 ) -> None:
