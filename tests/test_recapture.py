@@ -325,6 +325,20 @@ def test_recapture_prior_depth_and_recammaster_number(tmp_path, cli):
     assert "Audio:" not in _streams(ws / "output" / "shot.mp4")
 
 
+def test_recapture_through_a_rig(tmp_path, cli):
+    from shotsmith.media import read_video
+    from shotsmith.workspace import OUTPUT_GRID, output_cam
+
+    video, _, _ = _write_scene_video(tmp_path, lambda t: _moving_card(t, 12))
+    ws = tmp_path / "ws"
+    code, out, err = cli("recapture", video, "--cam", "dolly_in", "-w", ws, "--depth", "prior", "--size",
+                         "64x48", "--generator", "inpaint", "--rig", "line:n=3,spacing=0.1")  # fmt: skip
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == str(ws / OUTPUT_GRID)
+    shapes = {read_video(ws / output_cam(i))[0].shape for i in (1, 2, 3)}
+    assert len(shapes) == 1 and next(iter(shapes))[1:] == (48, 64, 3)
+
+
 @pytest.mark.parametrize(
     ("make", "args", "message"),
     [

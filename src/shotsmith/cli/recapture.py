@@ -44,6 +44,11 @@ def recapture(
         8, "--other-frames", help="Other source frames that may fill each frame."
     ),
     prompt: str = typer.Option("", "--prompt", help="Text for text-conditioned generators."),
+    rig: str = typer.Option(
+        None,
+        "--rig",
+        help="Also re-shoot through every camera of a rig (`shotsmith rigs`): output/cams, grid.",
+    ),
     force: bool = typer.Option(False, "--force", help="Rerun every part even if nothing changed."),
 ) -> None:
     """Re-shoot VIDEO along a new camera path through a 4D cache; prints the output video's path last.
@@ -76,8 +81,26 @@ def recapture(
         other_frames=other_frames,
         prompt=prompt,
     )
+    if rig:
+        from shotsmith.rigs import load_rig
+
+        load_rig(rig)  # a bad rig fails before anything is written
     ws = Workspace(workspace if workspace is not None else default_workspace(video, cam))
     result = run(ws, opts, force=force)
     parts = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     info(f"recapture: {ws.root} ({parts})")
+    if rig:
+        from shotsmith.stages.rig import (
+            RigGenerateOptions,
+            RigRenderOptions,
+            generate_rig,
+            render_guidance_rig,
+        )
+        from shotsmith.workspace import OUTPUT_GRID
+
+        # The rig's cameras ride the same target path, rendered from the same 4D cache.
+        render_guidance_rig(ws, RigRenderOptions(rig=rig), force=force)
+        generate_rig(ws, RigGenerateOptions(generator=generator), force=force)
+        print(ws.path(OUTPUT_GRID))
+        return
     print(result.output)
