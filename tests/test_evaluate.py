@@ -220,6 +220,9 @@ class TestSyntheticRoom:
         assert m.ate < 0.05 and m.rpe_rot_deg < 0.5
         assert row["reprojection_error_px"] < 1.0
         assert report.summary["rot_err"]["median"] == pytest.approx(m.rot_err)
+        # parallax: the rotation-only model was checked and rejected, the SfM estimate stays
+        assert row["model"] == "sfm" and not row["rotation_model"]["fits"]
+        assert row["rotation_model"]["median_rotation_error_px"] > 2.0
         assert seconds < 60  # ~10 s on a quiet 2-core machine
 
     def test_motion_tag_f1(self, room_video):
@@ -245,6 +248,125 @@ class TestSyntheticRoom:
         est, ref = ev.estimate_path(plan, report.representative)
         assert len(est) == len(ref) == N_FRAMES
         np.testing.assert_allclose(est.centers, ref.centers, atol=0.05 * TRUCK)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rotation-only model (pan, tilt, roll: no parallax)
+
+
+def test_pair_rotation_recovers_r_j_from_i():
+    """H maps frame-i pixels to frame-j pixels with R_{j<-i} = camera_from_world_j @ world_from_camera_i."""
+    k = np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]])
+    world_from_i = Rotation.from_euler("xyz", [3, -10, 2], degrees=True).as_matrix()
+    world_from_j = Rotation.from_euler("xyz", [5, 4, -6], degrees=True).as_matrix()
+    r_ji = world_from_j.T @ world_from_i
+    rng = np.random.default_rng(0)
+    rays_i = np.c_[rng.uniform(-0.4, 0.4, (400, 2)), np.ones(400)]
+    pix_i = rays_i @ k.T
+    pix_j = (rays_i @ r_ji.T) @ k.T
+    pix_i, pix_j = pix_i[:, :2] / pix_i[:, 2:], pix_j[:, :2] / pix_j[:, 2:]
+    pix_j[:40] += rng.uniform(-50, 50, (40, 2))  # 10% outliers
+    pr = ev.pair_rotation(pix_i, pix_j + rng.normal(0, 0.2, pix_j.shape), k)
+    assert pr is not None and pr.usable
+    assert math.degrees(ev.rotation_angles(pr.rotation[None], r_ji[None])[0]) < 0.05
+    assert pr.rot_error_px < 0.5 and 0.85 < pr.rot_inliers / pr.matches < 0.95 and pr.sv_spread < 0.01
+
+
+def test_rotation_model_replaces_trials_by_the_rules():
+    n = 6
+    poses = np.tile(np.eye(4), (n, 1, 1))
+
+    def fit(ok, no_parallax):
+        return ev.RotationFit(ok, no_parallax, np.ones(n, bool), poses, "fits" if ok else "parallax")
+
+    def trial(registered):
+        reg = np.arange(n) < registered
+        return ev.SfmTrial(0, registered >= 2, reg, np.where(reg[:, None, None], poses, np.nan))
+
+    # SfM failed: the rotation model takes over when it fits; with parallax the failure stays, with both reasons
+    (t,) = ev.apply_rotation_model([trial(0)], fit(True, False))
+    assert t.model == "rotation-only" and t.ok and "registered 0/6" in t.model_reason and t.sfm["ok"] is False
+    (t,) = ev.apply_rotation_model([trial(0)], fit(False, False))
+    assert t.model == "sfm" and not t.ok and "parallax" in t.error
+    # SfM succeeded: replaced only when the video shows no measurable parallax
+    (t,) = ev.apply_rotation_model([trial(6)], fit(True, False))
+    assert t.model == "sfm" and t.rotation_fit["fits"]
+    (t,) = ev.apply_rotation_model([trial(6)], fit(True, True))
+    assert t.model == "rotation-only" and "no measurable parallax" in t.model_reason
+
+
+PAN_FRAMES = 14
+PAN_YAW = 45.0  # GenDoP labels a whole-shot turn under 34 degrees "static": 20 degrees would make F1 trivial
+
+
+@pytest.fixture(scope="module")
+def pan_video():
+    """A pure pan right of 45 degrees from a fixed centre (no parallax: SfM cannot measure it)."""
+    if not HAS_PYCOLMAP:
+        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
+    plan = camera(line_path(PAN_FRAMES, PAN_YAW))
+    report = ev.evaluate_video(ev.render_box_room(plan), plan, text="pan right")
+    return plan, report
+
+
+@needs_pycolmap
+class TestRotationOnly:
+    def test_pan_is_measured_by_the_rotation_model(self, pan_video):
+        _, report = pan_video
+        assert report.ok_trials == 1, report.notes
+        row = report.trials[0]
+        m = row["metrics"]
+        assert row["model"] == "rotation-only" and "fits a pure rotation" in row["model_reason"]
+        assert row["registered_fraction"] == 1.0
+        assert m.rot_err_per_frame < 0.01 and max(m.per_frame_rot_err) < 0.01  # measured: ~1e-4 rad
+        assert m.trans_err == 0.0 and "zero translation" in row["translation_metrics"]
+        assert row["rotation_model"]["median_rotation_error_px"] < 0.5
+        assert any(n.startswith("rotation-only model in 1 of 1") for n in report.notes)
+        est, _ = ev.estimate_path(pan_video[0], report.representative)
+        assert np.abs(est.centers).max() == 0.0
+
+    def test_pan_motion_tag_f1(self, pan_video):
+        _, report = pan_video
+        assert report.trials[0]["motion_tag_f1_vs_plan"] >= 0.9
+        assert report.trials[0]["motion_tag_f1_vs_text"] >= 0.9
+
+    def test_the_mirrored_pan_scores_far_worse(self, pan_video):
+        plan, report = pan_video
+        trial = report.representative
+        good = report.trials[0]["metrics"]
+        bad = ev.pose_metrics(line_path(PAN_FRAMES, -PAN_YAW), trial.world_from_camera, trial.registered)
+        assert bad.rot_err > 10 * good.rot_err and bad.rpe_rot_deg > 10 * good.rpe_rot_deg
+        assert bad.rot_err_per_frame > 0.1  # ~0.35 rad: twice the pan on average
+
+    def test_a_moving_plan_has_translation_not_measurable(self, pan_video):
+        _, report = pan_video
+        moving = line_path(PAN_FRAMES, PAN_YAW, (0.5, 0, 0))  # the plan trucks, the video only pans
+        m, why = ev.rotation_only_metrics(moving, report.representative)
+        assert m.trans_err is None and m.cam_mc is None and m.ate is None and m.rpe_trans is None
+        assert why.startswith("not measurable") and m.rot_err_per_frame < 0.01
+        tiny = line_path(PAN_FRAMES, PAN_YAW, (0.005, 0, 0))  # under 1% of the subject distance: zero
+        m, why = ev.rotation_only_metrics(tiny, report.representative)
+        assert m.trans_err == 0.0 and "taken as zero" in why
+
+    def test_roll(self):
+        # roll clockwise 60 degrees (about +z) over 10 frames at 256x192
+        s = np.linspace(0.0, 1.0, 10)
+        mats = make_pose(
+            Rotation.from_euler("z", 60 * s[:, None], degrees=True).as_matrix(), np.zeros((10, 3))
+        )
+        plan = camera(mats, 256, 192)
+        report = ev.evaluate_video(ev.render_box_room(plan), plan, ev.SfmOptions(max_num_features=2048))
+        row = report.trials[0]
+        assert row["model"] == "rotation-only" and row["registered_fraction"] == 1.0
+        assert max(row["metrics"].per_frame_rot_err) < 0.01
+        assert row["motion_tag_f1_vs_plan"] >= 0.9
+        mirror = make_pose(
+            Rotation.from_euler("z", -60 * s[:, None], degrees=True).as_matrix(), np.zeros((10, 3))
+        )
+        bad = ev.pose_metrics(
+            mirror, report.representative.world_from_camera, report.representative.registered
+        )
+        assert bad.rot_err > 10 * row["metrics"].rot_err
 
 
 @needs_pycolmap

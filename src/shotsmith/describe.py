@@ -28,7 +28,7 @@ This module knows nothing of text parsing (`shotsmith.textplan`) or files (`shot
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -139,13 +139,13 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(np.abs(a) - np.abs(b), m, out=np.zeros_like(m), where=m != 0)
 
 
-def translation_classes(v: np.ndarray) -> np.ndarray:
+def translation_classes(v: np.ndarray, static: float = TRANS_STATIC) -> np.ndarray:
     """(M,) translation class 0..26 of velocities (M, 3), GenDoP's rules (static threshold, dominance)."""
     v = np.asarray(v, dtype=np.float64).reshape(-1, 3)
     xy, xz, yz = _ratio(v[:, 0], v[:, 1]), _ratio(v[:, 0], v[:, 2]), _ratio(v[:, 1], v[:, 2])
     out = np.zeros(len(v), dtype=np.int64)
     for i, vel in enumerate(v):
-        p = (np.abs(vel) > TRANS_STATIC).astype(int)
+        p = (np.abs(vel) > static).astype(int)
         key = tuple(p)
         if key == (1, 1, 0):
             p = (
@@ -183,12 +183,12 @@ def translation_classes(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def rotation_classes(w: np.ndarray) -> np.ndarray:
+def rotation_classes(w: np.ndarray, static: float = ROT_STATIC) -> np.ndarray:
     """(M,) rotation class 0..6 of angular velocities (M, 3): static, or the strictly dominant axis."""
     w = np.asarray(w, dtype=np.float64).reshape(-1, 3)
     a = np.abs(w)
     out = np.zeros(len(w), dtype=np.int64)
-    moving = a.max(axis=1) > ROT_STATIC if len(w) else np.zeros(0, bool)
+    moving = a.max(axis=1) > static if len(w) else np.zeros(0, bool)
     for axis in range(3):
         others = np.delete(a, axis, axis=1).max(axis=1)
         dom = moving & (a[:, axis] > others)
@@ -196,10 +196,19 @@ def rotation_classes(w: np.ndarray) -> np.ndarray:
     return out
 
 
-def frame_labels(cam: CameraPath, fps: float = GENDOP_FPS) -> np.ndarray:
-    """(N-1,) raw GenDoP labels 0..188, one per step from frame i to frame i+1 (empty for one frame)."""
+#: Captions (`describe`, `segments`, caption.json) see motion this many times slower than GenDoP's metric
+#: thresholds do: GenDoP calls any whole-shot turn under ~34 degrees "static", which would caption our default
+#: 20-degree pan as a static shot. Metrics (`trajectory_f1`, `text_f1`) keep GenDoP's thresholds exactly.
+CAPTION_SENSITIVITY = 4.0
+
+
+def frame_labels(cam: CameraPath, fps: float = GENDOP_FPS, sensitivity: float = 1.0) -> np.ndarray:
+    """(N-1,) raw GenDoP labels 0..188, one per step from frame i to frame i+1 (empty for one frame).
+    `sensitivity` > 1 divides GenDoP's static thresholds (1.0 = exactly GenDoP's metric)."""
     v, w = step_velocities(cam, fps)
-    return translation_classes(v) * 7 + rotation_classes(w)
+    return translation_classes(v, TRANS_STATIC / sensitivity) * 7 + rotation_classes(
+        w, ROT_STATIC / sensitivity
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -352,9 +361,26 @@ def _zoom_sentence(cam: CameraPath, tol: float = 0.1) -> str:
     return ""
 
 
-def segments(cam: CameraPath, fps: float = GENDOP_FPS) -> list[dict]:
+def on_gendop_clock(cam: CameraPath) -> CameraPath:
+    """The path resampled to GenDoP's 120 poses (its smoothing windows are counted in those poses), so a short
+    or long path is captioned like GenDoP's data; a path of 0-1 or already 120 frames is returned as it is."""
+    if len(cam) < 2 or len(cam) == GENDOP_POSES:
+        return cam
+    from shotsmith.camera import resample
+
+    return resample(cam, GENDOP_POSES)
+
+
+def segments(
+    cam: CameraPath, fps: float = GENDOP_FPS, sensitivity: float = CAPTION_SENSITIVITY
+) -> list[dict]:
     """The smoothed labelled segments of a path: label, names, frames, seconds (at the path's fps), phrase."""
-    segs = label_segments(smooth_labels(frame_labels(cam, fps)))
+    clock = on_gendop_clock(cam)
+    to_frame = (len(cam) - 1) / max(len(clock) - 1, 1)
+    segs = [
+        replace(seg, start_frame=round(seg.start_frame * to_frame), end_frame=round(seg.end_frame * to_frame))
+        for seg in label_segments(smooth_labels(frame_labels(clock, fps, sensitivity)))
+    ]
     out = []
     for i, seg in enumerate(segs):
         out.append(
@@ -373,9 +399,10 @@ def segments(cam: CameraPath, fps: float = GENDOP_FPS) -> list[dict]:
     return out
 
 
-def describe(cam: CameraPath, fps: float = GENDOP_FPS) -> str:
-    """GenDoP-style "Movement" caption of a camera path, plus a sentence on zoom when the focal length changes."""
-    segs = label_segments(smooth_labels(frame_labels(cam, fps)))
+def describe(cam: CameraPath, fps: float = GENDOP_FPS, sensitivity: float = CAPTION_SENSITIVITY) -> str:
+    """GenDoP-style "Movement" caption of a camera path, plus a sentence on zoom when the focal length changes.
+    `sensitivity=1.0` captions with GenDoP's exact thresholds."""
+    segs = label_segments(smooth_labels(frame_labels(on_gendop_clock(cam), fps, sensitivity)))
     return caption_from_segments(segs) + _zoom_sentence(cam)
 
 

@@ -171,8 +171,11 @@ def evaluate_files(
     summary = report.summary
     headline = {k: summary[k]["median"] for k in summary}
     est = ref = None
-    if report.representative is not None:
-        est, ref = estimate_path(plan, report.representative)
+    rep = report.representative
+    if rep is not None:
+        est, ref = estimate_path(plan, rep)
+    rows = [r for r in report.trials if r["ok"]]
+    models = sorted({r["model"] for r in rows})
     metrics = {
         "schema_version": METRICS_SCHEMA,
         "ok": report.ok_trials > 0,
@@ -181,6 +184,13 @@ def evaluate_files(
         "reports them (its numbers are over 16 frames); *_per_frame divide by the frames compared",
         "video": {"frames": t, "width": w, "height": h, "fps": fps},
         "metrics": headline,
+        "model": models[0] if len(models) == 1 else ("mixed" if models else None),
+        "model_reason": rep.model_reason if rep is not None else "",
+        "translation_metrics": next(
+            (r["translation_metrics"] for r in rows if r.get("translation_metrics")), "measured (sfm)"
+        )
+        if rows
+        else None,
         "summary": summary,
         "trials": report.trials,
         "ok_trials": report.ok_trials,
@@ -207,6 +217,8 @@ def write_plot(out: EvalOutput, path: str | os.PathLike) -> None:
         title = f"planned vs estimated: RotErr/frame {r:.4f} rad" + (
             "" if ate is None else f", ATE {ate:.3f}"
         )
+        if out.metrics.get("model") not in (None, "sfm"):
+            title += f" ({out.metrics['model']} model)"
     try:
         from shotsmith.plot import plot_trajectory
     except ImportError:
@@ -266,12 +278,17 @@ def print_summary(out: EvalOutput) -> None:
     def fmt(v, spec=".4f"):
         return "n/a" if v is None else format(v, spec)
 
+    model = out.metrics.get("model") or "sfm"
     console.print(
         f"RotErr {fmt(m['rot_err'])} rad, TransErr {fmt(m['trans_err'])}, CamMC {fmt(m['cam_mc'])} "
         f"(sums over {n} frames); ATE {fmt(m['ate'])}, RPE {fmt(m['rpe_rot_deg'], '.3f')} deg; "
-        f"registered {fmt(m['registered_fraction'], '.0%')}; F1 vs plan {fmt(m['motion_tag_f1_vs_plan'], '.2f')}",
+        f"registered {fmt(m['registered_fraction'], '.0%')}; F1 vs plan {fmt(m['motion_tag_f1_vs_plan'], '.2f')}; "
+        f"model {model}",
         soft_wrap=True,
     )
+    if model != "sfm":
+        note(f"{model} model: {out.metrics.get('model_reason', '')}")
+        note(f"translation measures: {out.metrics.get('translation_metrics')}")
 
 
 def read_plan(path: str | os.PathLike) -> CameraPath:
