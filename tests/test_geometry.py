@@ -79,14 +79,27 @@ class TestFlyingPixels:
 
 
 class TestNormalize:
-    def test_median_is_one(self):
+    def test_subject_is_one(self):
         rng = np.random.default_rng(2)
         depth = rng.uniform(2, 9, (31, 17)).astype(np.float32)
         depth[:3] = 0.0
         out, s = G.normalize_depth(depth)
-        assert np.median(out[out > 0]) == pytest.approx(1.0, abs=1e-6)
+        centre = out[7:24, 4:13]
+        assert np.median(centre[centre > 0]) == pytest.approx(1.0, abs=1e-6)
         np.testing.assert_allclose(out * s, depth, rtol=1e-6)
         assert (out[:3] == 0).all()
+
+    def test_portrait_subject_not_the_wall(self):
+        # A person (depth 1) in the middle third, a wall (depth 3) filling most of the frame.
+        depth = np.full((90, 120), 3.0, np.float32)
+        depth[20:90, 40:80] = 1.0
+        assert np.median(depth) == 3.0
+        assert G.subject_depth(depth) == pytest.approx(1.0)
+        out, s = G.normalize_depth(depth)
+        assert s == pytest.approx(1.0) and out[50, 60] == pytest.approx(1.0)
+        # An empty centre falls back to the whole view.
+        depth[20:70, 30:90] = 0.0
+        assert G.subject_depth(depth) == pytest.approx(np.median(depth[depth > 0]))
 
     def test_sanitize_counts_bad_values(self):
         d = np.array([[1.0, np.nan, -2.0], [np.inf, 0.0, 3.0]], np.float32)

@@ -33,7 +33,7 @@ def pillar_scene(tmp_path):
 @pytest.mark.parametrize("mode", ["layered", "fused"])
 def test_occlusion_both_ways(cli, pillar_scene, mode):
     ws = pillar_scene / "ws"
-    # Scene units: median depth (the wall, 2.0) becomes 1.0, so the pillar is at 0.5.
+    # Scene units: the subject (the pillar in the central box, depth 1) is 1.0, so the wall is at 2.0.
     steps = [
         (
             "build-3d-cache",
@@ -45,18 +45,18 @@ def test_occlusion_both_ways(cli, pillar_scene, mode):
             pillar_scene / "depth.npy",
         ),
         ("plan-trajectory", "-w", ws, "--cam", "static", "--frames", "3", "--size", "64x48"),
-        # A green box between the pillar (0.5) and the wall (1.0), centred on the pillar and wider than it.
+        # A green box between the pillar (1.0) and the wall (2.0), centred on the pillar and wider than it.
         (
             "insert-object",
             pillar_scene / "box.ply",
             "-w",
             ws,
             "--at",
-            "0,0,0.75",
+            "0,0,1.5",
             "--anchor",
             "center",
             "--height",
-            "0.2",
+            "0.4",
             "--mode",
             mode,
         ),
@@ -71,7 +71,7 @@ def test_occlusion_both_ways(cli, pillar_scene, mode):
     def is_color(px, c):
         return np.abs(px - np.array(c)).max() < 40
 
-    # fx = 32 / tan(30 deg) = 55.4: the box (0.4 wide at 0.75) spans columns ~17-47; the pillar hides its middle.
+    # fx = 32 / tan(30 deg) = 55.4: the box (0.8 wide at 1.5) spans columns ~17-47; the pillar hides its middle.
     assert all(is_color(row[c], GREEN) for c in (18, 19, 45, 46)), row[16:48]
     assert all(is_color(row[c], RED) for c in range(24, 40)), row[16:48]
     assert all(is_color(row[c], BLUE) for c in (2, 8, 56, 61))

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose, static_path
+from shotsmith.geometry import subject_depth
 from shotsmith.media import read_mask_video, read_video, write_video
 from shotsmith.recapture import (
     AlignOptions,
@@ -123,7 +124,7 @@ class TestAlignDepths:
         )
         ratio = aligned[:, 10, 5] / depths[:, 10, 5]  # a background pixel the card never covers
         assert np.std(ratio) / np.mean(ratio) < 1e-3
-        assert np.median(aligned[0][aligned[0] > 0]) == pytest.approx(1.0)
+        assert subject_depth(aligned[0]) == pytest.approx(1.0)
         assert np.allclose(np.array(report.scales) * wobble, report.scales[0] * wobble[0], rtol=1e-3)
         none, _ = align_depths(
             depths * wobble[:, None, None],
@@ -132,14 +133,14 @@ class TestAlignDepths:
             cam.intrinsics[0],
             AlignOptions(mode="none"),
         )
-        assert np.allclose([np.median(d[d > 0]) for d in none], 1.0)  # "none": each frame on its own
+        assert np.allclose([subject_depth(d) for d in none], 1.0)  # "none": each frame on its own
 
     def test_moving_camera_scale(self):
         n = 6
         cam = static_path(n, W, H)
         cam.world_from_camera[:, 0, 3] = np.linspace(0, 0.2, n)  # a truck to the right, world units
         frames, depths, _ = render_scene(lambda t: STILL, cam)
-        med = float(np.median(depths[0]))
+        med = subject_depth(depths[0])
         poses = _scaled(cam, 1 / med).world_from_camera
         wobble = np.linspace(1.0, 3.0, n)
         aligned, _ = align_depths(depths * wobble[:, None, None], frames, poses, cam.intrinsics[0])
@@ -153,7 +154,7 @@ def test_match_pose_scale_recovers_the_baseline():
     cam.world_from_camera[:, 0, 3] = np.linspace(0, 0.3, n)
     cam.world_from_camera[:, 2, 3] = np.linspace(0, 0.1, n)
     frames, depths, _ = render_scene(lambda t: STILL, cam)
-    med = float(np.median(depths[0]))
+    med = subject_depth(depths[0])
     up_to_scale = _scaled(cam, 7.3).world_from_camera  # what SfM might return
     s = match_pose_scale(frames, depths[0] / med, up_to_scale, cam.intrinsics[0])
     assert s * 7.3 == pytest.approx(1 / med, rel=0.05)
@@ -197,7 +198,7 @@ def test_background_behind_a_moving_object_is_filled_from_other_frames():
     src = static_path(n, W, H)
     frames, depths, _ = render_scene(lambda t: _moving_card(t, n), src)
     aligned, _ = align_depths(depths, frames, src.world_from_camera, src.intrinsics[0])
-    med = float(np.median(depths[0]))  # scene units = world / med
+    med = subject_depth(depths[0])  # scene units = world / subject depth
     cache = build_cache4d(aligned, frames, src.world_from_camera, src.intrinsics[0], 0.05)
     target = static_path(n, W, H)
     target.world_from_camera[:, 0, 3] = 0.15  # a slightly moved camera: sees past the card's edge
@@ -240,7 +241,7 @@ def test_dolly_in_matches_a_direct_render_domain():
 
     target = path_from_spec("dolly_in", frames=n, width=W, height=H, intrinsics=src.intrinsics[0])
     video, _ = render_cache4d(cache, target, settings=RenderSettings(footprint="round"))
-    truth, _, _ = render_scene(lambda t: STILL, _scaled(target, float(np.median(depths[0]))))
+    truth, _, _ = render_scene(lambda t: STILL, _scaled(target, subject_depth(depths[0])))
     assert psnr(video.rgb, truth, video.mask) >= 30.0
     assert video.mask.mean() > 0.9
 
@@ -295,7 +296,7 @@ def test_recapture_dolly_in_matches_a_direct_render(tmp_path, cli):
     with np.load(ws / "cache" / "frames.npz") as data:
         assert data["depth"].shape == (12, H, W) and data["rgb"].shape == (12, H, W, 3)
     target = read_trajectory(ws / "trajectory.json")
-    truth, _, _ = render_scene(lambda t: STILL, _scaled(target, float(np.median(depths[0]))))
+    truth, _, _ = render_scene(lambda t: STILL, _scaled(target, subject_depth(depths[0])))
     guidance, _ = read_video(ws / "guidance" / "rgb.mp4")
     mask = read_mask_video(ws / "guidance" / "mask.mp4")
     assert psnr(guidance, truth, mask) >= 30.0

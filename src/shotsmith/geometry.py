@@ -215,10 +215,34 @@ def median_valid_depth(depth: np.ndarray) -> float:
     return float(np.median(valid))
 
 
+#: The subject is looked for in the central box covering this fraction of the width and of the height.
+SUBJECT_BOX = 0.5
+
+
+def subject_depth(depth: np.ndarray, box: float = SUBJECT_BOX) -> float:
+    """Distance of the subject: the median valid depth inside the central box (`box` of the width and height),
+    or of the whole view when fewer than 1 % of the box's pixels are valid.
+
+    The central box rather than the whole view, so that a portrait in front of a wall that fills most of the
+    frame gets its subject at 1.0 (the whole-view median there is the wall, and "dolly in halfway to the
+    subject" would fly into the person). On views whose depth is uniform the two agree.
+    """
+    d = np.asarray(depth)
+    h, w = d.shape[:2]
+    y0, y1 = int(h * (1 - box) / 2), int(math.ceil(h * (1 + box) / 2))
+    x0, x1 = int(w * (1 - box) / 2), int(math.ceil(w * (1 + box) / 2))
+    centre = d[y0:y1, x0:x1]
+    valid = centre[np.isfinite(centre) & (centre > 0)]
+    if valid.size >= max(1, 0.01 * centre.size):
+        return float(np.median(valid))
+    return median_valid_depth(d)
+
+
 def normalize_depth(depth: np.ndarray) -> tuple[np.ndarray, float]:
-    """Depth in scene units (median valid depth = 1.0) and the scale s with backend_depth = s * scene_depth."""
+    """Depth in scene units (subject depth = 1.0, `subject_depth`) and the scale s with
+    backend_depth = s * scene_depth."""
     d, _ = sanitize_depth(depth)
-    s = median_valid_depth(d)
+    s = subject_depth(d)
     return (d / np.float32(s)).astype(np.float32), s
 
 

@@ -175,7 +175,7 @@ def align_depths(
     t_, h, w = depths.shape
     check_shape("frames", frames, (t_, h, w, 3))
     check_shape("world_from_camera", world_from_camera, (t_, 4, 4))
-    from shotsmith.geometry import median_valid_depth
+    from shotsmith.geometry import subject_depth
 
     content = np.ones((h, w), bool) if valid is None else np.asarray(valid, bool)
     out = np.zeros_like(depths)
@@ -188,7 +188,7 @@ def align_depths(
         if not (d > 0).any():
             raise InputError(f"frame {t}: the depth backend found no valid depth; try another --depth")
         if t == 0 or opts.mode == "none":
-            scale = 1.0 / median_valid_depth(d)
+            scale = 1.0 / subject_depth(d)
             shared = 1.0 if t == 0 else 0.0
         else:
             rows, cols = np.nonzero(d > 0)

@@ -338,12 +338,12 @@ def _build(ws: W.Workspace, opts: RecaptureOptions, video_name: str, backend, me
         intrinsics, fov_source = choose_intrinsics(w, h, opts.fov, None, model_intr)
     content = clip.content_mask
     t1 = time.perf_counter()
-    from shotsmith.geometry import median_valid_depth
+    from shotsmith.geometry import subject_depth
 
     d0 = np.where(content, raw[0], 0)
     if not (d0 > 0).any():
         raise InputError(f"{ws.path(video_name)}: no valid depth in frame 0; try another --depth")
-    scale0 = median_valid_depth(d0)
+    scale0 = subject_depth(d0)
     poses, cam_facts = _source_cameras(opts, clip, (d0 / scale0).astype(np.float32), intrinsics, notes)
     memo.timings["cameras_s"] = round(time.perf_counter() - t1, 3)
     t2 = time.perf_counter()
