@@ -116,28 +116,37 @@ def check_inputs(ws: W.Workspace) -> None:
 
 def read_guidance(ws: W.Workspace) -> Guidance:
     """guidance/ as arrays; the exact mask stored in depth.npz is preferred over the lossy mask video."""
+    return read_guidance_files(
+        ws, W.GUIDANCE_RGB, W.GUIDANCE_DEPTH, W.GUIDANCE_MASK, W.GUIDANCE_OBJECT_MASK, "render-guidance"
+    )
+
+
+def read_guidance_files(
+    ws: W.Workspace, rgb_name: str, depth_name: str, mask_name: str, object_mask_name: str, hint: str
+) -> Guidance:
+    """One camera's guidance from these workspace files (a rig keeps one set per camera); `hint` is the command
+    that makes them."""
     from shotsmith.media import read_mask_video, read_video
 
-    rgb, _ = read_video(ws.require(W.GUIDANCE_RGB, "render-guidance"))
-    depth_path = ws.require(W.GUIDANCE_DEPTH, "render-guidance")
+    rgb, _ = read_video(ws.require(rgb_name, hint))
+    depth_path = ws.require(depth_name, hint)
     try:
         with np.load(depth_path, allow_pickle=False) as z:
             depth = np.asarray(z["depth"], dtype=np.float32)
             mask = np.asarray(z["mask"], dtype=bool) if "mask" in z.files else None
     except (OSError, ValueError, KeyError) as exc:
-        raise WorkspaceError(
-            f"{depth_path}: not a guidance depth file ({exc}); rerun render-guidance"
-        ) from exc
+        raise WorkspaceError(f"{depth_path}: not a guidance depth file ({exc}); rerun {hint}") from exc
     if mask is None:
-        mask = read_mask_video(ws.require(W.GUIDANCE_MASK, "render-guidance"))
+        mask = read_mask_video(ws.require(mask_name, hint))
     mask = mask & (depth > 0) if mask.shape == depth.shape else mask
-    obj = read_mask_video(ws.path(W.GUIDANCE_OBJECT_MASK)) if ws.exists(W.GUIDANCE_OBJECT_MASK) else None
+    depth = np.where(mask, depth, 0.0).astype(np.float32) if mask.shape == depth.shape else depth
+    obj = read_mask_video(ws.path(object_mask_name)) if ws.exists(object_mask_name) else None
     shapes = {"rgb.mp4": rgb.shape[:3], "depth.npz": depth.shape, "mask": mask.shape}
     if obj is not None:
         shapes["object_mask.mp4"] = obj.shape
     if len(set(shapes.values())) != 1:
         raise WorkspaceError(
-            f"{ws.path(W.GUIDANCE_DIR)}: the guidance files disagree ({shapes}); rerun `shotsmith render-guidance "
+            f"{ws.path(rgb_name).parent}: the guidance files disagree ({shapes}); rerun `shotsmith {hint} "
             f"-w {ws.root} --force`"
         )
     return Guidance(rgb, mask, depth, obj)

@@ -325,25 +325,20 @@ def read_rig_json(ws: W.Workspace) -> dict:
 def read_camera_guidance(ws: W.Workspace, entry: dict) -> CameraGuidance:
     """The guidance of one rig.json camera entry."""
     from shotsmith.formats import read_trajectory
-    from shotsmith.media import read_mask_video, read_video
+    from shotsmith.stages.generate import read_guidance_files
 
     folder = entry["folder"]
     hint = "render-guidance --rig RIG"
-    rgb, _ = read_video(ws.require(f"{folder}/{CAM_RGB}", hint))
-    mask = read_mask_video(ws.require(f"{folder}/{CAM_MASK}", hint))
-    with np.load(ws.require(f"{folder}/{CAM_DEPTH}", hint), allow_pickle=False) as z:
-        depth = np.where(mask, z["depth"].astype(np.float32), 0.0).astype(np.float32)
-    obj = ws.path(f"{folder}/object_mask.mp4")
-    cam = read_trajectory(ws.require(f"{folder}/{CAM_TRAJECTORY}", hint))
-    return CameraGuidance(
-        int(entry["index"]),
-        str(entry["name"]),
-        cam,
-        rgb,
-        mask,
-        depth,
-        read_mask_video(obj) if obj.exists() else None,
+    g = read_guidance_files(
+        ws,
+        f"{folder}/{CAM_RGB}",
+        f"{folder}/{CAM_DEPTH}",
+        f"{folder}/{CAM_MASK}",
+        f"{folder}/object_mask.mp4",
+        hint,
     )
+    cam = read_trajectory(ws.require(f"{folder}/{CAM_TRAJECTORY}", hint))
+    return CameraGuidance(int(entry["index"]), str(entry["name"]), cam, g.rgb, g.mask, g.depth, g.object_mask)
 
 
 def shared_inpaint_settings(settings, request_template, paths: list[CameraPath]):
