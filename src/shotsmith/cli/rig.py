@@ -78,7 +78,7 @@ def generate_rig(
     model: str | None = typer.Option(None, "--model", help="Generator weights: hub id or folder."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same for every view)."),
     steps: int = typer.Option(30, "--steps", help="Denoising steps (neural generators)."),
-    grid_width: int = typer.Option(1920, "--grid-width", help="Largest width of output/grid.mp4."),
+    grid_width: int = typer.Option(1280, "--grid-width", help="Largest width of output/grid.mp4."),
     force: bool = typer.Option(False, "--force", help="Run even if nothing changed."),
 ) -> None:
     """Generate every camera of the rig rendered by render-guidance-rig: output/cams/NN.mp4 and output/grid.mp4.

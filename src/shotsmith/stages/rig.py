@@ -86,14 +86,15 @@ class RigGenerateOptions:
     """Denoising strength (neural)."""
     guidance_scale: float = 5.0
     """Text guidance scale (neural)."""
-    grid_max_width: int = 1920
-    """Largest width of output/grid.mp4 in pixels; tiles are scaled down to fit."""
+    grid_max_width: int = 1280
+    """Largest width of output/grid.mp4 in pixels (an overview; each camera also has its own full-size video);
+    tiles are scaled down to fit."""
     labels: bool = True
     """Write each camera's name on its tile of the grid."""
 
     def validate(self) -> None:
         if self.grid_max_width < 16:
-            raise InputError(f"grid width {self.grid_max_width}: use at least 16 pixels (default 1920)")
+            raise InputError(f"grid width {self.grid_max_width}: use at least 16 pixels (default 1280)")
         if self.steps < 1:
             raise InputError(f"--steps {self.steps}: must be at least 1")
 
