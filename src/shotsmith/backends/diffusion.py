@@ -15,6 +15,7 @@ importing this module is cheap.
 
 from __future__ import annotations
 
+import abc
 import importlib.util
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -196,8 +197,9 @@ class _DiffusionGenerator(Generator):
         return cls(config, pipeline=cls._pipeline_class(components)(**components), **options)
 
     @staticmethod
+    @abc.abstractmethod
     def _pipeline_class(components: dict[str, Any]):  # pragma: no cover - overridden
-        raise NotImplementedError
+        """The diffusers pipeline class that takes these components."""
 
     # -- interface -----------------------------------------------------------------------------------------
     def available(self) -> tuple[bool, str]:
@@ -370,8 +372,9 @@ class _DiffusionGenerator(Generator):
         return filled, video.to(device=device, dtype=dtype)
 
     # -- per family ----------------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _constraints(self) -> Constraints:  # pragma: no cover - overridden
-        raise NotImplementedError
+        """The family's frame-count and size rules."""
 
     def _check_size(self, frames: int, height: int, width: int) -> None:
         c = self.constraints
@@ -403,11 +406,13 @@ class _DiffusionGenerator(Generator):
             )
         return mode
 
+    @abc.abstractmethod
     def _takes_image(self, pipe: Any) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
+        """Whether the loaded checkpoint conditions on a first image (image-to-video)."""
 
+    @abc.abstractmethod
     def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+        """The guided denoising loop of the family: (T, H, W, 3) uint8."""
 
 
 @register("wan")
