@@ -13,6 +13,9 @@ import numpy as np
 
 from shotsmith.errors import InputError
 
+#: Video file name endings: such a file given as a photo gets a pointer to `shotsmith recapture`.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg")
+
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """(H, W, 3) uint8 RGB from any image Pillow reads: grey, 16-bit, palette and alpha are handled (alpha is
@@ -32,6 +35,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             im.load()
             return image_to_rgb(im)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            raise InputError(
+                f"{path}: is a video, not a photo; re-shoot a video with `shotsmith recapture {path} --cam PRESET`"
+            ) from exc
         raise InputError(f"{path}: not a readable image ({exc}); give a png or jpg") from exc
 
 

@@ -124,7 +124,9 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
     from shotsmith.stages import build_cache, caption, plan_trajectory
 
     image = Path(cfg.image)
-    read_image(image)  # a bad image fails before anything is written
+    rgb = read_image(image)  # a bad image fails before anything is written
+    build_cache.check_cache_size(image, rgb.shape[1], rgb.shape[0])
+    del rgb
     for obj in cfg.objects:
         if not Path(obj.path).exists():
             raise InputError(f"--object {obj.path}: no such file; check the path")
@@ -134,7 +136,14 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
         from shotsmith.rigs import load_rig
 
         load_rig(cfg.rig)  # a bad rig fails before anything is written
-    ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt)).create()
+    cache_opts = build_cache.CacheOptions(
+        image=str(image), depth=cfg.depth, model=cfg.depth_model, fov=cfg.fov
+    )
+    cache_opts.validate()
+    from shotsmith.backends.depth import resolve_depth
+
+    resolve_depth(cfg.depth, model=cfg.depth_model, depth_kind=cache_opts.depth_kind, announce=False)
+    ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt))  # made by `locked` below
     cam, camera = cfg.cam, cfg.camera
     lenient = False
     if not (cam or camera or cfg.trajectory):
@@ -147,6 +156,28 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
             except PlanError:
                 cam, camera, lenient = "static", None, False  # a rig of still cameras
     frames, width, height = _fit_to_generator(cfg)
+    plan_cfg = plan_trajectory.PlanTrajectoryConfig(
+        cam=cam,
+        camera=camera,
+        trajectory=cfg.trajectory,
+        frames=frames,
+        fps=cfg.fps,
+        width=width,
+        height=height,
+        amount=cfg.amount,
+        ease=cfg.ease,
+        duration=cfg.duration,
+        lenient=lenient,
+    )
+    try:  # a bad camera option fails before anything is written (the real plan needs the cache's intrinsics)
+        plan_trajectory.make_path(plan_cfg)
+    except PlanError as exc:
+        if lenient:
+            raise PlanError(
+                f"the prompt {cfg.prompt!r} has no camera motion I can read ({exc}); "
+                'add --cam PRESET (see `shotsmith presets`) or --camera "TEXT"'
+            ) from exc
+        raise
     lines: list[StageLine] = []
 
     def step(fn):
@@ -160,34 +191,11 @@ def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
         step(
             lambda: build_cache.build_cache(
                 ws,
-                build_cache.CacheOptions(
-                    image=str(image), depth=cfg.depth, model=cfg.depth_model, fov=cfg.fov
-                ),
+                cache_opts,
                 force=cfg.force,
             )
         )
-        plan_cfg = plan_trajectory.PlanTrajectoryConfig(
-            cam=cam,
-            camera=camera,
-            trajectory=cfg.trajectory,
-            frames=frames,
-            fps=cfg.fps,
-            width=width,
-            height=height,
-            amount=cfg.amount,
-            ease=cfg.ease,
-            duration=cfg.duration,
-            lenient=lenient,
-        )
-        try:
-            step(lambda: plan_trajectory.run(ws, plan_cfg, force=cfg.force))
-        except PlanError as exc:
-            if lenient:
-                raise PlanError(
-                    f"the prompt {cfg.prompt!r} has no camera motion I can read ({exc}); "
-                    'add --cam PRESET (see `shotsmith presets`) or --camera "TEXT"'
-                ) from exc
-            raise
+        step(lambda: plan_trajectory.run(ws, plan_cfg, force=cfg.force))
         step(lambda: caption.run(ws, caption.CaptionConfig(prompt=cfg.prompt), force=cfg.force))
         if cfg.objects:
             from shotsmith.stages import insert_object

@@ -863,6 +863,14 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
     """Read a director's sentence into a plan; `lenient` skips clauses it cannot read instead of failing."""
     if not isinstance(text, str) or not text.strip():
         raise PlanError("empty camera text; describe a motion, e.g. 'slow dolly in, then pan left'")
+    # "0,5 m" would read as a clause break and the amount 5; a prompt's "3,000 books" is a scene phrase.
+    for m in re.finditer(r"(\d+,\d+)\s*([a-z]*)", text.lower()):
+        if lenient and m.group(2) not in UNITS:
+            continue
+        raise PlanError(
+            f"{m.group(1)!r} in {text!r}: write decimals with a point ({m.group(1).replace(',', '.')}) and put "
+            "a space after a comma between numbers"
+        )
     pieces = split_pieces(normalise(text))
     # "X after Y" happens Y first.
     for i in range(1, len(pieces)):
@@ -889,7 +897,7 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
                 unread_clauses.append(words)
         drafts.extend(group_drafts)
     if not drafts:
-        quoted = "; ".join(repr(u) for u in unread_clauses or skipped) or repr(text)
+        quoted = repr(text.strip())  # the user's own words (the tokens lose accents, digits' commas...)
         raise PlanError(
             f"no camera motion in {quoted}; name one (pan left, dolly in, orbit right, tilt up...) "
             "or say 'static' (vocabulary: docs/TEXT.md)"

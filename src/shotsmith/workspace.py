@@ -23,7 +23,7 @@ from typing import Any
 
 from shotsmith import __version__
 from shotsmith.console import info
-from shotsmith.errors import WorkspaceError
+from shotsmith.errors import ShotsmithError, WorkspaceError
 
 SCHEMA_VERSION = 1
 
@@ -303,12 +303,18 @@ class Workspace:
         os.write(fd, f"{os.getpid()}\n".encode())
         os.close(fd)
         self._lock_depth = 1
+        failed = False
         try:
             yield self
+        except ShotsmithError:
+            failed = True
+            raise
         finally:
             self._lock_depth = 0
             _remove(lock)
-            if created:  # a run that failed before writing anything leaves no empty folder behind
+            if created and failed:  # a user error leaves no workspace behind where there was none
+                shutil.rmtree(self.root, ignore_errors=True)
+            elif created:  # a run that failed before writing anything leaves no empty folder behind
                 with contextlib.suppress(OSError):
                     self.root.rmdir()
 

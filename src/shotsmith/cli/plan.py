@@ -6,6 +6,7 @@ Thin wrappers: options become a `PlanTrajectoryConfig` (shotsmith.stages.plan_tr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from shotsmith.cli import app
 from shotsmith.console import console
+from shotsmith.errors import InputError
 from shotsmith.presets import list_presets, parse_size
 from shotsmith.stages.plan_trajectory import PlanTrajectoryConfig, make_path, run, write_outputs
 from shotsmith.workspace import TRAJECTORY, TRAJECTORY_PNG, Workspace
@@ -89,16 +91,26 @@ def plan(
     cam = make_path(cfg)
     json_path = Path(output)
     png_path = json_path.with_suffix(".png")
-    json_path.parent.mkdir(parents=True, exist_ok=True)
+    if json_path.is_dir():
+        raise InputError(f"-o {json_path}: is a folder; give a file name, e.g. -o {json_path / TRAJECTORY}")
     tmp_json = json_path.with_name(f".{json_path.name}.tmp-{os.getpid()}.json")
     tmp_png = png_path.with_name(f".{png_path.name}.tmp-{os.getpid()}.png")
     try:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
         write_outputs(cam, tmp_json, tmp_png)
         os.replace(tmp_json, json_path)
         os.replace(tmp_png, png_path)
+    except OSError as exc:
+        why = (
+            "part of the path is a file"
+            if isinstance(exc, FileExistsError | NotADirectoryError)
+            else exc.strerror
+        )
+        raise InputError(f"-o {json_path}: cannot write it ({why or exc}); choose another path") from exc
     finally:
         for tmp in (tmp_json, tmp_png):
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     console.print(f"wrote {json_path} and {png_path} ({_summary(cam)})", markup=False, soft_wrap=True)
 
 

@@ -103,6 +103,8 @@ def detect_format(path) -> str:
         )
     with open(path, "rb") as f:
         head = f.read(4096)
+    if not head.strip():
+        raise fail(path, "", "the file is empty; give a camera file (trajectory.json, RealEstate10K txt...)")
     if head.startswith(b"PK"):
         keys = _gen3c.npz_keys(path)
         if _gen3c.looks_like(keys):
@@ -118,6 +120,8 @@ def detect_format(path) -> str:
         for name, module in (("transforms", _transforms), ("camera_path", _camera_path), ("ue", _ue)):
             if module.looks_like(data):
                 return name
+        if isinstance(data, dict) and "frames" in data:
+            return "transforms"  # a broken transforms file: its reader names the bad frame or key
         keys = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
         raise fail(
             path,
@@ -227,6 +231,20 @@ def write_camera_file(
     """Write a camera path (or, for "ue", a rig name -> path) to `path` in format `fmt`."""
     path = Path(path)
     name, options = resolve_format(fmt)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_camera_file(path, cam_or_rig, name, options, ue_scale)
+    except OSError as exc:
+        why = "part of the path is a file, not a folder" if _is_file_in_path(exc) else exc.strerror or exc
+        raise fail(path, "", f"cannot write it ({why}); choose another output path") from exc
+
+
+def _is_file_in_path(exc: OSError) -> bool:
+    """True when `exc` says a folder of the path is a file (mkdir's EEXIST, open's ENOTDIR)."""
+    return isinstance(exc, FileExistsError | NotADirectoryError)
+
+
+def _write_camera_file(path: Path, cam_or_rig, name: str, options: dict, ue_scale: float | None) -> None:
     if name == "ue":
         rig = cam_or_rig if isinstance(cam_or_rig, dict) else {"cam01": cam_or_rig}
         _ue.write_ue(path, rig, scale=ue_scale or options.get("ue_scale", _ue.DEFAULT_UE_SCALE))

@@ -40,6 +40,25 @@ STAGE = "build-3d-cache"
 CACHE_SCHEMA_VERSION = 1
 #: Default cache resolution bound: a 1 MP photo keeps its own resolution, a 4K photo is downscaled to ~1.3 MP.
 DEFAULT_MAX_PIXELS = 1_300_000
+#: Smallest cache side in pixels: below it the 5x5 flying-pixel windows span the whole depth range and drop
+#: (nearly) every point.
+MIN_CACHE_SIDE = 16
+
+
+def check_cache_size(path, width: int, height: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """The cache size of a `width` x `height` image, or an InputError naming `path` when it is too small."""
+    w, h = cache_size(width, height, max_pixels)
+    if min(w, h) < MIN_CACHE_SIDE and (w, h) != (width, height):
+        raise InputError(
+            f"{path}: --max-pixels {max_pixels} shrinks the {width}x{height} image to {w}x{h}, too small for a "
+            f"3D cache (at least {MIN_CACHE_SIDE} pixels a side); raise --max-pixels (default {DEFAULT_MAX_PIXELS})"
+        )
+    if min(w, h) < MIN_CACHE_SIDE:
+        raise InputError(
+            f"{path}: {width}x{height} is too small for a 3D cache; give a photo at least "
+            f"{MIN_CACHE_SIDE} pixels on each side (ideally the shot's size, e.g. 832x480)"
+        )
+    return w, h
 
 
 @dataclass
@@ -204,12 +223,13 @@ def load_cache(ws: W.Workspace) -> Cache:
 # The stage
 
 
-def resolve_image(ws: W.Workspace, image: str | None) -> str:
+def resolve_image(ws: W.Workspace, image: str | None, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     """Workspace name of the source image: `image` copied into input/ (and recorded), or shot.json's."""
     from shotsmith.media import read_image
 
     if image is not None:
-        read_image(image)  # fails early with the user's own path in the message
+        rgb = read_image(image)  # fails early with the user's own path in the message
+        check_cache_size(image, rgb.shape[1], rgb.shape[0], max_pixels)
         name = ws.copy_input(image)
         ws.update_request(image=name)
         return name
@@ -231,7 +251,7 @@ def build_cache(ws: W.Workspace, options: CacheOptions | None = None, force: boo
     opts = options or CacheOptions()
     opts.validate()
     with ws.locked():
-        image_name = resolve_image(ws, opts.image)
+        image_name = resolve_image(ws, opts.image, opts.max_pixels)
         backend, why = resolve_depth(opts.depth, model=opts.model, depth_kind=opts.depth_kind)
         external = {"depth": opts.depth} if is_depth_file(opts.depth) else None
         recorded = {k: v for k, v in asdict(opts).items() if k != "image"}
@@ -269,7 +289,7 @@ def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptio
             focal_35 = exif_focal_35mm(im)
     except OSError:
         focal_35 = None
-    w, h = cache_size(src_w, src_h, opts.max_pixels)
+    w, h = check_cache_size(image_path, src_w, src_h, opts.max_pixels)
     rgb = resize_image(rgb_full, w, h)
     del rgb_full
     notes: list[str] = []
