@@ -450,3 +450,170 @@ def test_not_a_wan_folder(tmp_path):
     )
     with pytest.raises(InputError, match="not a wan checkpoint"):
         get_generator("wan", model=str(tmp_path / "cog"), device="cpu").load()
+
+
+# -- batched views with shared noise (multi-camera rigs) --------------------------------------------------------
+PLANE_Z, SHIFT = 2.0, 0.25  # fx = WIDTH = 64 px: a 0.25 sideways step moves a plane at z = 2 by exactly 8 px
+
+
+def plane_view(k: int, frames: int = FRAMES, edge: float = 0.5, holes: bool = True):
+    """(rgb, mask, depth, CameraPath) of a textured plane at z = PLANE_Z seen by a camera moved k * SHIFT to the
+    right: view k's latent cell column c sees what view 0's column c + k sees. Covered where world x < `edge`."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH] + 0.5
+    wx = (x - WIDTH / 2) / WIDTH * PLANE_Z + k * SHIFT
+    wy = (y - HEIGHT / 2) / WIDTH * PLANE_Z
+    tex = np.stack(
+        [128 + 100 * np.sin(9 * wx), 128 + 100 * np.cos(7 * wy), 128 + 90 * np.sin(5 * (wx + wy))], -1
+    )
+    mask = np.broadcast_to((wx < edge) if holes else np.ones_like(wx, bool), (frames, HEIGHT, WIDTH)).copy()
+    rgb = np.where(mask[..., None], np.broadcast_to(tex, (frames, HEIGHT, WIDTH, 3)), 0).astype(np.uint8)
+    depth = np.where(mask, PLANE_Z, 0.0).astype(np.float32)
+    pose = np.eye(4)
+    pose[0, 3] = k * SHIFT
+    cams = CameraPath(np.tile(pose, (frames, 1, 1)), [WIDTH, WIDTH, WIDTH / 2, HEIGHT / 2], WIDTH, HEIGHT)
+    return rgb, mask, depth, cams
+
+
+def plane_requests(n: int, **kw) -> list[GenerateRequest]:
+    out = []
+    for k in range(n):
+        rgb, mask, depth, cams = plane_view(k, **kw)
+        out.append(
+            GenerateRequest(
+                rgb, mask, depth, cams, prompt="the camera moves slowly left", steps=2, guidance_scale=2.0
+            )
+        )
+    return out
+
+
+def views_of(requests):
+    return [(r.guidance_depth, r.cameras.intrinsics, r.cameras.world_from_camera) for r in requests]
+
+
+class TestSharedNoise:
+    def test_representative_frames(self):
+        assert dg.representative_frames(9, 4) == [[0], [2, 1, 3, 4], [6, 5, 7, 8]]
+
+    def test_a_point_seen_in_two_views_gets_the_same_cell_and_noise(self):
+        (_, _, d0, c0), (_, _, d1, c1) = plane_view(0), plane_view(1)
+        p0, ok0 = dg.cell_points(d0, c0.intrinsics, c0.world_from_camera, 4, 8)
+        p1, ok1 = dg.cell_points(d1, c1.intrinsics, c1.world_from_camera, 4, 8)
+        assert ok0.shape == (3, 4, 8) and ok0[..., :6].all() and not ok0[..., 6:].any()
+        assert ok1[..., :5].all() and not ok1[..., 5:].any()
+        # view 1's column c and view 0's column c + 1 are the same 3D points (both on the plane, 8 px apart)
+        np.testing.assert_allclose(p1[..., :5, :], p0[..., 1:6, :], atol=1e-9)
+        assert np.allclose(p0[ok0][:, 2], PLANE_Z)
+        ref = (c0.intrinsics, c0.world_from_camera)
+        frames = [g[0] for g in dg.representative_frames(FRAMES, 4)]
+        k0, v0 = dg.reference_cells(p0, ok0, *ref, pitch=8.0, frames=frames)
+        k1, v1 = dg.reference_cells(p1, ok1, *ref, pitch=8.0, frames=frames)
+        np.testing.assert_array_equal(
+            k0[v0].reshape(3, 4, 6, 3)[..., 2], np.broadcast_to(np.arange(6), (3, 4, 6))
+        )
+        np.testing.assert_array_equal(k1[..., :5, :], k0[..., 1:6, :])
+        noise = dg.shared_view_noise(views_of(plane_requests(2)), 16, 4, 8, seed=3)
+        assert noise.shape == (2, 16, 3, 4, 8) and noise.dtype == np.float32
+        np.testing.assert_array_equal(noise[1][..., :5], noise[0][..., 1:6])  # shared 3D content, same noise
+        # holes (and view 0's uncovered columns) get fresh noise, shared with nothing
+        assert not np.isin(noise[1][..., 5:], noise[0]).any()
+        assert not np.isin(noise[0][..., 6:], noise[1]).any()
+        np.testing.assert_array_equal(
+            dg.shared_view_noise(views_of(plane_requests(2)), 16, 4, 8, seed=3), noise
+        )
+
+    def test_unbounded_grid_shares_content_outside_the_reference_frame(self):
+        # views 1 and 2 both see content beyond view 0's right border: they still share it
+        noise = dg.shared_view_noise(views_of(plane_requests(3, holes=False)), 4, 4, 8, seed=0)
+        np.testing.assert_array_equal(noise[2][..., :7], noise[1][..., 1:8])
+        np.testing.assert_array_equal(noise[2][..., :6], noise[0][..., 2:8])
+
+    def test_unit_variance_and_iid_reference_view(self):
+        noise = dg.shared_view_noise(views_of(plane_requests(3, frames=17)), 16, 4, 8, seed=1)
+        for view in noise:
+            assert abs(view.mean()) < 0.1 and abs(view.std() - 1.0) < 0.05
+        first = noise[0][0].reshape(-1)  # the reference view itself: every cell its own sample
+        assert len(np.unique(first)) == first.size
+
+    def test_rejects_nothing_and_bad_pitch(self):
+        with pytest.raises(InputError, match="no views"):
+            dg.shared_view_noise([], 16, 4, 8)
+        pts, ok = np.zeros((1, 1, 1, 3)), np.ones((1, 1, 1), bool)
+        with pytest.raises(InputError, match="pitch"):
+            dg.reference_cells(pts, ok, [1, 1, 0, 0], np.eye(4), pitch=0.0)
+
+
+def edited(request: GenerateRequest, shift: int) -> GenerateRequest:
+    """The request with its guidance rolled `shift` pixels sideways (another view of the same batch)."""
+    from dataclasses import replace
+
+    return replace(
+        request,
+        guidance_rgb=np.roll(request.guidance_rgb, shift, axis=2),
+        guidance_mask=np.roll(request.guidance_mask, shift, axis=2),
+    )
+
+
+@needs_neural
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_batched_views_equal_sequential_views(family):
+    gen = build(family, family == "wan")
+    gen.load()
+    requests = plane_requests(3)
+    noise = gen.shared_noise(requests, seed=5)
+    assert noise.shape == (3, *gen.latent_shape(FRAMES, HEIGHT, WIDTH))
+    batched = gen.generate_views(requests, noise)
+    runs = gen.last_runs
+    assert len(batched) == 3 and all(
+        v.shape == (FRAMES, HEIGHT, WIDTH, 3) and v.dtype == np.uint8 for v in batched
+    )
+    assert [r.batch_size for r in runs] == [3, 3, 3]
+    for k, request in enumerate(requests):
+        alone = gen.generate_views([request], noise[k : k + 1])[0]
+        np.testing.assert_allclose(runs[k].latents, gen.last_run.latents, atol=1e-5)
+        assert np.abs(alone.astype(int) - batched[k]).max() <= 1
+    # batches of 2 + 1 give the same; without shared noise every view draws its seed's noise, as `generate` does
+    split = gen.generate_views(requests, noise, batch=2)
+    assert [r.batch_size for r in gen.last_runs] == [2, 2, 1]
+    assert max(np.abs(a.astype(int) - b).max() for a, b in zip(split, batched, strict=True)) <= 1
+    seeded = gen.generate_views(requests[:2])
+    assert np.abs(seeded[1].astype(int) - gen.generate(requests[1])).max() <= 1
+
+
+@needs_neural
+def test_views_share_noise_and_follow_their_guidance():
+    gen = build("wan", False)
+    gen.load()
+    requests = plane_requests(2)
+    gen.generate_views(requests, gen.shared_noise(requests, seed=0))
+    run0, run1 = gen.last_runs
+    # the views started (and were re-noised) from the same noise where they see the same plane points
+    np.testing.assert_array_equal(run1.noise[..., :5], run0.noise[..., 1:6])
+    assert not np.isin(run1.noise[..., 5:], run0.noise).any()
+    for run, covered in ((run0, 6), (run1, 5)):
+        assert run.latent_mask[..., :covered].min() == 1 and run.latent_mask[..., covered:].max() == 0
+        cells = np.abs(run.latents - run.guide_latents).mean(axis=0)
+        assert cells[..., :covered].max() < 1e-5  # covered cells end on this view's guidance
+        assert cells[..., covered:].mean() > 0.1  # holes are the model's
+
+
+@needs_neural
+def test_generate_views_rejects_mixed_views():
+    from dataclasses import replace
+
+    gen = build("wan", False)
+    gen.load()
+    a, b = plane_requests(2)
+    with pytest.raises(InputError, match="share prompt"):
+        gen.generate_views([a, replace(b, prompt="a monkey")])
+    with pytest.raises(InputError, match="shared_noise must have shape"):
+        gen.generate_views([a, b], np.zeros((1, 16, 3, 4, 8), np.float32))
+    assert gen.generate_views([]) == []
+
+
+@needs_neural
+def test_memory_estimate_and_default_batch():
+    gen = build("wan", False)
+    gen.load()
+    assert gen.default_batch(5, FRAMES, HEIGHT, WIDTH) == 5  # CPU: every view in one batch
+    small = gen.estimate_view_memory(FRAMES, HEIGHT, WIDTH)
+    assert 0 < small < gen.estimate_view_memory(FRAMES, 2 * HEIGHT, 2 * WIDTH)

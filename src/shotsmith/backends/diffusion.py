@@ -6,6 +6,8 @@ Training-free camera control in the spirit of GEN3C (docs/GENERATORS.md): the re
 latents re-noised to the next timestep with the scheduler's own forward process, so the model only invents
 the holes. Image-to-video checkpoints are also conditioned on the first guidance frame. The loop is driven
 here, with the pipeline's components and prompt encoders, so `strength` works for image-to-video too.
+`generate_views` runs several views (a camera rig) through one loop, batched, from noise shared where the views
+see the same 3D point (`shared_noise`).
 
 This module owns weight location (local folder or hub cache, never a download unless asked), loading
 (safetensors only), devices, dtypes and offload. The pure math lives in `_diffusion_guidance`; the generator
@@ -85,7 +87,8 @@ class DiffusionConfig:
 
 @dataclass
 class GuidedRun:
-    """What the last `generate` did in latent space (for tests, debugging and `make bench`)."""
+    """What the last `generate` did in latent space (for tests, debugging and `make bench`); `generate_views`
+    keeps one per view in `last_runs`."""
 
     guide_latents: np.ndarray
     """The guidance video's clean latents, in the model's (normalised) latent layout."""
@@ -99,6 +102,10 @@ class GuidedRun:
     """How many of them blended the guidance in."""
     mode: str
     """"i2v" or "v2v"."""
+    noise: np.ndarray | None = None
+    """The initial latent noise of this view (same layout), the one the guidance is re-noised with."""
+    batch_size: int = 1
+    """How many views shared this view's denoising loop (`generate_views`)."""
 
 
 def _have(module: str) -> bool:
@@ -186,6 +193,8 @@ class _DiffusionGenerator(Generator):
         self.pipeline = pipeline
         self._mode: str | None = None
         self.last_run: GuidedRun | None = None
+        self.last_runs: list[GuidedRun] = []
+        self._runs: list[GuidedRun] = []
         if pipeline is not None:
             self._check_family(pipeline)
 
@@ -245,27 +254,171 @@ class _DiffusionGenerator(Generator):
         return self._constraints()
 
     def generate(self, request: GenerateRequest) -> np.ndarray:
+        return self.generate_views([request], batch=1)[0]
+
+    def generate_views(
+        self,
+        requests: list[GenerateRequest],
+        shared_noise: np.ndarray | None = None,
+        batch: int | None = None,
+    ) -> list[np.ndarray]:
+        """(T, H, W, 3) uint8 videos of V views, run in batches of up to `batch` through ONE guided denoising loop.
+
+        The views' latents are stacked on the batch axis; the text is encoded once; each view keeps its own
+        guidance latents, latent mask and (i2v) first-frame condition. All requests must share the prompt,
+        steps, strength, guidance scale and video size (a rig's views do). `shared_noise` (V, *latent_shape)
+        in the model's latent layout (`latent_shape`) is each view's initial noise (see `shared_noise`); None =
+        each view draws its noise from its own seed, as `generate` does. `batch` None = every view on CPU, on
+        CUDA as many as the free GPU memory holds by `estimate_view_memory` (docs/GENERATORS.md). A batch gives
+        the same result as running the views one at a time with the same noise, up to float rounding.
+        """
+        if not requests:
+            return []
         if self.pipeline is None or self._mode is None:
             self.load()
-        rgb = np.asarray(request.guidance_rgb)
-        mask = np.asarray(request.guidance_mask, dtype=bool)
-        check_shape("guidance_rgb", rgb, (None, None, None, 3))
-        check_shape("guidance_mask", mask, rgb.shape[:3])
-        self._check_size(*rgb.shape[:3])
+        rgbs, masks = [], []
+        for request in requests:
+            rgb = np.asarray(request.guidance_rgb)
+            mask = np.asarray(request.guidance_mask, dtype=bool)
+            check_shape("guidance_rgb", rgb, (None, None, None, 3))
+            check_shape("guidance_mask", mask, rgb.shape[:3])
+            rgbs.append(rgb)
+            masks.append(mask)
+        frames, height, width = masks[0].shape
+        self._check_size(frames, height, width)
+        if any(m.shape != masks[0].shape for m in masks):
+            raise InputError(
+                f"{self.name}: views of one batch must have the same size; got "
+                f"{sorted({m.shape for m in masks})} (frames, height, width)"
+            )
         cfg = self.config
-        steps = int(cfg.steps if cfg.steps is not None else request.steps)
-        strength = float(cfg.strength if cfg.strength is not None else request.strength)
-        scale = float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale)
-        seed = int(cfg.seed if cfg.seed is not None else request.seed)
+        settings = {
+            (
+                request.prompt or "",
+                int(cfg.steps if cfg.steps is not None else request.steps),
+                float(cfg.strength if cfg.strength is not None else request.strength),
+                float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale),
+            )
+            for request in requests
+        }
+        if len(settings) != 1:
+            raise InputError(
+                f"{self.name}: views run together must share prompt, steps, strength and guidance scale"
+            )
+        prompt, steps, strength, scale = settings.pop()
+        seeds = [int(cfg.seed if cfg.seed is not None else r.seed) for r in requests]
         first = dg.start_step(steps, strength)
         dg.tied_steps(steps - first, cfg.tie_until)
+        shape = self.latent_shape(frames, height, width)
+        if shared_noise is not None:
+            shared_noise = np.asarray(shared_noise, dtype=np.float32)
+            if shared_noise.shape != (len(requests), *shape):
+                raise InputError(
+                    f"{self.name}: shared_noise must have shape {(len(requests), *shape)} "
+                    f"(views, latent layout), got {shared_noise.shape}"
+                )
+        if batch is None:
+            batch = self.default_batch(len(requests), frames, height, width, scale)
+        if batch < 1:
+            raise InputError(f"{self.name}: batch must be at least 1, got {batch}")
         import torch
 
+        videos: list[np.ndarray] = []
+        runs: list[GuidedRun] = []
         with torch.inference_mode():
-            video = self._run(rgb, mask, request.prompt or "", steps, strength, scale, seed)
+            text = self._encode_text(prompt, scale)
+            for lo in range(0, len(requests), batch):
+                part = slice(lo, lo + batch)
+                if shared_noise is not None:
+                    noise = torch.from_numpy(shared_noise[part])
+                else:
+                    noise = torch.cat(
+                        [
+                            torch.randn(
+                                (1, *shape),
+                                generator=torch.Generator("cpu").manual_seed(s),
+                                dtype=torch.float32,
+                            )
+                            for s in seeds[part]
+                        ]
+                    )
+                videos += self._run(
+                    rgbs[part], masks[part], text, steps, strength, scale, noise, seeds[part][0]
+                )
+                runs += self._runs
+        pipe = self.pipeline
+        if hasattr(pipe, "maybe_free_model_hooks"):
+            pipe.maybe_free_model_hooks()
         if cfg.paste_covered:
-            video = np.where(mask[..., None], rgb, video)
-        return video
+            videos = [np.where(m[..., None], r, v) for r, m, v in zip(rgbs, masks, videos, strict=True)]
+        self.last_runs = runs
+        self.last_run = runs[-1]
+        return videos
+
+    def shared_noise(self, views, seed: int = 0, reference=None) -> np.ndarray:
+        """(V, *latent_shape) float32 initial noise for `generate_views`, equal where views see the same 3D point.
+
+        `views`: an iterable (read lazily) of (guidance depth (T, H, W), CameraPath) pairs, or GenerateRequests.
+        `reference`: the CameraPath whose image plane holds the shared noise grid (e.g. the cache's source camera);
+        None = view 0. See `_diffusion_guidance.shared_view_noise`.
+        """
+        if self.pipeline is None or self._mode is None:
+            self.load()
+        temporal, spatial, channels = self._latent_factors()
+
+        def arrays():
+            for view in views:
+                if isinstance(view, GenerateRequest):
+                    depth, cams = view.guidance_depth, view.cameras
+                else:
+                    depth, cams = view
+                yield depth, cams.intrinsics, cams.world_from_camera
+
+        ref = None if reference is None else (reference.intrinsics, reference.world_from_camera)
+        noise = dg.shared_view_noise(arrays(), channels, temporal, spatial, seed=seed, reference=ref)
+        return self._from_channel_first(noise)
+
+    def latent_shape(self, frames: int, height: int, width: int) -> tuple[int, ...]:
+        """The latents of one view, without the batch axis, in the model's layout."""
+        temporal, spatial, channels = self._latent_factors()
+        t = len(dg.latent_frame_groups(frames, temporal))
+        return self._from_channel_first_shape((channels, t, height // spatial, width // spatial))
+
+    def estimate_view_memory(self, frames: int, height: int, width: int, guidance_scale: float = 5.0) -> int:
+        """Estimated extra GPU bytes one more view adds to a batch of the denoising loop (an estimate, not a
+        measurement; docs/GENERATORS.md): the transformer's peak per-block activations for the view's tokens
+        (inference, one block live at a time, flash/memory-efficient attention so no tokens^2 matrix), a few
+        float32 residual copies, the latents and scheduler history in float32, times 1.5 for the allocator.
+        Weights, the text encoder and the VAE (views are encoded and decoded one at a time) are not per view."""
+        import torch
+
+        if self.pipeline is None:
+            self.load()
+        temporal, spatial, channels = self._latent_factors()
+        t = len(dg.latent_frame_groups(frames, temporal))
+        cells = t * (height // spatial) * (width // spatial)
+        tokens, dim, ffn, cfg_factor = self._activation_dims(t, height // spatial, width // spatial)
+        element = 2 if self.pipeline.transformer.dtype in (torch.bfloat16, torch.float16) else 4
+        per_token = element * max(12 * dim, 2 * dim + 2 * ffn) + 8 * dim
+        factor = cfg_factor if guidance_scale > 1.0 else 1
+        latents = 8 * cells * channels * 4
+        return int(1.5 * (factor * tokens * per_token + latents))
+
+    def default_batch(
+        self, views: int, frames: int, height: int, width: int, guidance_scale: float = 5.0
+    ) -> int:
+        """How many views to run together: all of them off CUDA; on CUDA as many as 90 % of the free GPU memory
+        holds by `estimate_view_memory` (with --offload the transformer's weights, moved in for the loop, are
+        subtracted first), at least 1."""
+        import torch
+
+        if views < 1 or self._device() != "cuda" or not torch.cuda.is_available():
+            return max(views, 1)
+        free, _ = torch.cuda.mem_get_info()
+        if self.config.offload:
+            free -= sum(p.numel() * p.element_size() for p in self.pipeline.transformer.parameters())
+        per_view = self.estimate_view_memory(frames, height, width, guidance_scale)
+        return int(min(views, max(1, (0.9 * free) // per_view)))
 
     # -- shared helpers ------------------------------------------------------------------------------------
     def _required_modules(self) -> list[str]:
@@ -351,18 +504,26 @@ class _DiffusionGenerator(Generator):
             return scheduler.scale_noise(clean, t, noise)
         return scheduler.add_noise(clean, noise, t)
 
-    def _record(self, clean, latents, keep, timesteps, n_tied, channel_axis: int) -> None:
-        def arr(x):
-            return x.detach().float().cpu().numpy()[0]
+    def _record(self, clean, latents, keep, noise, timesteps, n_tied, channel_axis: int) -> None:
+        """One GuidedRun per view of the batch into `self._runs`."""
 
-        self.last_run = GuidedRun(
-            guide_latents=arr(clean),
-            latents=arr(latents),
-            latent_mask=arr(keep).squeeze(channel_axis),
-            timesteps=[float(t) for t in timesteps],
-            tied_steps=n_tied,
-            mode=str(self._mode),
-        )
+        def arr(x, b):
+            return x[b].detach().float().cpu().numpy()
+
+        count = latents.shape[0]
+        self._runs = [
+            GuidedRun(
+                guide_latents=arr(clean, b),
+                latents=arr(latents, b),
+                latent_mask=arr(keep, b).squeeze(channel_axis),
+                timesteps=[float(t) for t in timesteps],
+                tied_steps=n_tied,
+                mode=str(self._mode),
+                noise=arr(noise, b),
+                batch_size=count,
+            )
+            for b in range(count)
+        ]
 
     def _guide_frames(self, rgb: np.ndarray, mask: np.ndarray, device, dtype):
         import torch
@@ -411,8 +572,33 @@ class _DiffusionGenerator(Generator):
         """Whether the loaded checkpoint conditions on a first image (image-to-video)."""
 
     @abc.abstractmethod
-    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:  # pragma: no cover
-        """The guided denoising loop of the family: (T, H, W, 3) uint8."""
+    def _latent_factors(self) -> tuple[int, int, int]:  # pragma: no cover - overridden
+        """(temporal, spatial, channels) of the loaded checkpoint's VAE latents."""
+
+    @staticmethod
+    def _from_channel_first(noise: np.ndarray) -> np.ndarray:
+        """(V, C, t, h, w) -> the family's latent layout with the view axis first (default: unchanged)."""
+        return noise
+
+    @staticmethod
+    def _from_channel_first_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
+
+    @abc.abstractmethod
+    def _activation_dims(self, t: int, h: int, w: int) -> tuple[int, int, int, int]:  # pragma: no cover
+        """(transformer tokens of one view, hidden size, feed-forward size, views per view in a forward pass:
+        2 when classifier-free guidance is batched)."""
+
+    @abc.abstractmethod
+    def _encode_text(self, prompt: str, scale: float):  # pragma: no cover - overridden
+        """The prompt's embeddings (and negative ones with classifier-free guidance), computed once per call."""
+
+    @abc.abstractmethod
+    def _run(
+        self, rgbs, masks, text, steps, strength, scale, noise, seed
+    ) -> list[np.ndarray]:  # pragma: no cover
+        """The guided denoising loop of the family over a batch of views: (T, H, W, 3) uint8 each; one
+        GuidedRun per view in `self._runs`. `noise` (B, *latent_shape) float32 on the CPU."""
 
 
 @register("wan")
@@ -448,7 +634,32 @@ class WanGenerator(_DiffusionGenerator):
     def _takes_image(self, pipe) -> bool:
         return pipe.transformer.config.in_channels != pipe.vae.config.z_dim
 
-    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:
+    def _latent_factors(self) -> tuple[int, int, int]:
+        pipe = self.pipeline
+        return pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial, pipe.vae.config.z_dim
+
+    def _activation_dims(self, t: int, h: int, w: int) -> tuple[int, int, int, int]:
+        c = self.pipeline.transformer.config
+        tokens = (t // c.patch_size[0]) * (h // c.patch_size[1]) * (w // c.patch_size[2])
+        # classifier-free guidance runs the conditional and unconditional passes one after the other
+        return tokens, c.num_attention_heads * c.attention_head_dim, c.ffn_dim, 1
+
+    def _encode_text(self, prompt: str, scale: float):
+        pipe, cfg = self.pipeline, self.config
+        tdtype = pipe.transformer.dtype
+        prompt_embeds, negative_embeds = pipe.encode_prompt(
+            prompt=prompt,
+            negative_prompt=cfg.negative_prompt
+            if cfg.negative_prompt is not None
+            else self.default_negative_prompt,
+            do_classifier_free_guidance=scale > 1.0,
+            num_videos_per_prompt=1,
+            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
+            device=pipe._execution_device,
+        )
+        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if negative_embeds is not None else None
+
+    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
         import torch
         from diffusers.utils.torch_utils import get_module_execution_device
 
@@ -458,22 +669,13 @@ class WanGenerator(_DiffusionGenerator):
         device = pipe._execution_device
         vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
         temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
-        frames, height, width = mask.shape
+        count = len(rgbs)
+        frames, height, width = masks[0].shape
         use_cfg = scale > 1.0
         tdtype = transformer.dtype
-
-        prompt_embeds, negative_embeds = pipe.encode_prompt(
-            prompt=prompt,
-            negative_prompt=cfg.negative_prompt
-            if cfg.negative_prompt is not None
-            else self.default_negative_prompt,
-            do_classifier_free_guidance=use_cfg,
-            num_videos_per_prompt=1,
-            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
-            device=device,
-        )
-        prompt_embeds = prompt_embeds.to(tdtype)
-        negative_embeds = negative_embeds.to(tdtype) if negative_embeds is not None else None
+        prompt_embeds, negative_embeds = text
+        prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
+        negative_embeds = negative_embeds.expand(count, -1, -1) if negative_embeds is not None else None
 
         z_dim = vae.config.z_dim
         mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
@@ -484,32 +686,38 @@ class WanGenerator(_DiffusionGenerator):
             lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
             return (lat.to(device, torch.float32) - mean) * inv_std
 
-        filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
-        clean = encode(video)
-        keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
-        keep = keep[None, None].to(device, torch.float32)
+        # Per view (one at a time through the VAE, so its memory does not grow with the batch): guidance
+        # latents, latent mask and, for i2v, the first-frame condition and image embedding.
+        cleans, keeps, conditions, images = [], [], [], []
+        for rgb, mask in zip(rgbs, masks, strict=True):
+            filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
+            clean = encode(video)
+            cleans.append(clean)
+            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
+            keeps.append(keep[None, None].to(device, torch.float32))
+            if self._mode == "i2v":
+                first = video[:, :, :1]
+                cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
+                latent_condition = encode(cond_video)
+                t_lat, h_lat, w_lat = clean.shape[2:]
+                frame_mask = torch.zeros(1, temporal, t_lat, h_lat, w_lat, device=device)
+                frame_mask[:, :, 0] = 1.0
+                conditions.append(torch.cat([frame_mask, latent_condition], dim=1))
+                if transformer.config.image_dim is not None:
+                    from PIL import Image
 
-        condition = image_embeds = None
-        if self._mode == "i2v":
-            first = video[:, :, :1]
-            cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
-            latent_condition = encode(cond_video)
-            t_lat, h_lat, w_lat = clean.shape[2:]
-            frame_mask = torch.zeros(1, temporal, t_lat, h_lat, w_lat, device=device)
-            frame_mask[:, :, 0] = 1.0
-            condition = torch.cat([frame_mask, latent_condition], dim=1)
-            if transformer.config.image_dim is not None:
-                from PIL import Image
+                    images.append(pipe.encode_image(Image.fromarray(filled[0]), device).to(tdtype))
+        clean, keep = torch.cat(cleans), torch.cat(keeps)
+        condition = torch.cat(conditions) if conditions else None
+        image_embeds = torch.cat(images) if images else None
 
-                image_embeds = pipe.encode_image(Image.fromarray(filled[0]), device).to(tdtype)
-
-        generator = torch.Generator("cpu").manual_seed(seed)
-        noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32).to(device)
+        noise = noise.to(device, torch.float32)
         timesteps, _ = self._steps(pipe, steps, strength, device)
         n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
         latents = self._renoise(scheduler, clean, noise, timesteps[0])
 
-        for i, t in enumerate(track(timesteps, f"{self.name}: denoising", total=len(timesteps))):
+        label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
+        for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
             model_in = latents if condition is None else torch.cat([latents, condition], dim=1)
             model_in = model_in.to(tdtype)
             timestep = t.expand(model_in.shape[0])
@@ -535,12 +743,13 @@ class WanGenerator(_DiffusionGenerator):
                 guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
                 latents = dg.blend(latents, guide, keep)
 
-        self._record(clean, latents, keep, timesteps, n_tied, channel_axis=0)
+        self._record(clean, latents, keep, noise, timesteps, n_tied, channel_axis=0)
         latents = latents / inv_std + mean
-        out = vae.decode(latents.to(vae_device, vae.dtype), return_dict=False)[0]
-        if hasattr(pipe, "maybe_free_model_hooks"):
-            pipe.maybe_free_model_hooks()
-        return dg.from_unit_range(out[0].float().cpu().numpy())
+        out = []
+        for b in range(count):
+            decoded = vae.decode(latents[b : b + 1].to(vae_device, vae.dtype), return_dict=False)[0]
+            out.append(dg.from_unit_range(decoded[0].float().cpu().numpy()))
+        return out
 
     def _load_dtypes(self):
         import torch
@@ -592,7 +801,44 @@ class CogVideoXGenerator(_DiffusionGenerator):
     def _takes_image(self, pipe) -> bool:
         return pipe.transformer.config.in_channels == 2 * pipe.vae.config.latent_channels
 
-    def _run(self, rgb, mask, prompt, steps, strength, scale, seed) -> np.ndarray:
+    def _latent_factors(self) -> tuple[int, int, int]:
+        pipe = self.pipeline
+        return pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial, pipe.vae.config.latent_channels
+
+    @staticmethod
+    def _from_channel_first(noise: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(noise.transpose(0, 2, 1, 3, 4))  # (V, C, t, h, w) -> (V, t, C, h, w)
+
+    @staticmethod
+    def _from_channel_first_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, t, h, w = shape
+        return (t, c, h, w)
+
+    def _activation_dims(self, t: int, h: int, w: int) -> tuple[int, int, int, int]:
+        c = self.pipeline.transformer.config
+        pt = c.patch_size_t or 1
+        tokens = -(-t // pt) * (h // c.patch_size) * (w // c.patch_size) + c.max_text_seq_length
+        dim = c.num_attention_heads * c.attention_head_dim
+        # classifier-free guidance doubles the batch of the transformer's forward pass
+        return tokens, dim, 4 * dim, 2
+
+    def _encode_text(self, prompt: str, scale: float):
+        pipe, cfg = self.pipeline, self.config
+        use_cfg = scale > 1.0
+        prompt_embeds, negative_embeds = pipe.encode_prompt(
+            prompt=prompt,
+            negative_prompt=cfg.negative_prompt
+            if cfg.negative_prompt is not None
+            else self.default_negative_prompt,
+            do_classifier_free_guidance=use_cfg,
+            num_videos_per_prompt=1,
+            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
+            device=pipe._execution_device,
+        )
+        tdtype = pipe.transformer.dtype
+        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if use_cfg else None
+
+    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
         import torch
         from diffusers.utils.torch_utils import get_module_execution_device
 
@@ -602,7 +848,8 @@ class CogVideoXGenerator(_DiffusionGenerator):
         device = pipe._execution_device
         vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
         temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
-        frames, height, width = mask.shape
+        count = len(rgbs)
+        frames, height, width = masks[0].shape
         use_cfg = scale > 1.0
         tdtype = transformer.dtype
         tcfg = transformer.config
@@ -611,20 +858,10 @@ class CogVideoXGenerator(_DiffusionGenerator):
                 f"{self.name}: CogVideoX 1.5 checkpoints need latent frames divisible by {tcfg.patch_size_t}; "
                 f"{frames} frames give {(frames - 1) // temporal + 1}"
             )
-
-        prompt_embeds, negative_embeds = pipe.encode_prompt(
-            prompt=prompt,
-            negative_prompt=cfg.negative_prompt
-            if cfg.negative_prompt is not None
-            else self.default_negative_prompt,
-            do_classifier_free_guidance=use_cfg,
-            num_videos_per_prompt=1,
-            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
-            device=device,
-        )
-        if use_cfg:
-            prompt_embeds = torch.cat([negative_embeds, prompt_embeds], dim=0)
-        prompt_embeds = prompt_embeds.to(tdtype)
+        prompt_embeds, negative_embeds = text
+        prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
+        if use_cfg:  # the batch is [unconditional views..., conditional views...]
+            prompt_embeds = torch.cat([negative_embeds.expand(count, -1, -1), prompt_embeds], dim=0)
 
         scaling = vae.config.scaling_factor
         vae_device = get_module_execution_device(vae)
@@ -633,17 +870,22 @@ class CogVideoXGenerator(_DiffusionGenerator):
             lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
             return lat.to(device, torch.float32).permute(0, 2, 1, 3, 4)
 
-        filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
-        clean = encode(video) * scaling
-        keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
-        keep = keep[None, :, None].to(device, torch.float32)  # (1, t, 1, h, w)
-
-        image_latents = None
-        if self._mode == "i2v":
-            first = encode(video[:, :, :1])
-            first = first / scaling if getattr(vae.config, "invert_scale_latents", False) else first * scaling
-            pad = first.new_zeros(1, clean.shape[1] - 1, *first.shape[2:])
-            image_latents = torch.cat([first, pad], dim=1)
+        cleans, keeps, firsts = [], [], []
+        for rgb, mask in zip(rgbs, masks, strict=True):
+            _filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
+            clean = encode(video) * scaling
+            cleans.append(clean)
+            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
+            keeps.append(keep[None, :, None].to(device, torch.float32))  # (1, t, 1, h, w)
+            if self._mode == "i2v":
+                first = encode(video[:, :, :1])
+                first = (
+                    first / scaling if getattr(vae.config, "invert_scale_latents", False) else first * scaling
+                )
+                pad = first.new_zeros(1, clean.shape[1] - 1, *first.shape[2:])
+                firsts.append(torch.cat([first, pad], dim=1))
+        clean, keep = torch.cat(cleans), torch.cat(keeps)
+        image_latents = torch.cat(firsts) if firsts else None
 
         rotary = None
         if tcfg.use_rotary_positional_embeddings:
@@ -651,7 +893,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
         ofs = None if tcfg.ofs_embed_dim is None else clean.new_full((1,), 2.0)
 
         generator = torch.Generator("cpu").manual_seed(seed)
-        noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32).to(device)
+        noise = noise.to(device, torch.float32)
         timesteps, _ = self._steps(pipe, steps, strength, device)
         n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
         latents = self._renoise(scheduler, clean, noise, timesteps[0]) * scheduler.init_noise_sigma
@@ -659,7 +901,8 @@ class CogVideoXGenerator(_DiffusionGenerator):
         dpm = type(scheduler).__name__ == "CogVideoXDPMScheduler"
         old_pred = None
 
-        for i, t in enumerate(track(timesteps, f"{self.name}: denoising", total=len(timesteps))):
+        label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
+        for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
             model_in = torch.cat([latents] * 2) if use_cfg else latents
             model_in = scheduler.scale_model_input(model_in, t)
             if image_latents is not None:
@@ -688,8 +931,10 @@ class CogVideoXGenerator(_DiffusionGenerator):
                 guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
                 latents = dg.blend(latents, guide, keep)
 
-        self._record(clean, latents, keep, timesteps, n_tied, channel_axis=1)
-        out = vae.decode((latents / scaling).permute(0, 2, 1, 3, 4).to(vae_device, vae.dtype)).sample
-        if hasattr(pipe, "maybe_free_model_hooks"):
-            pipe.maybe_free_model_hooks()
-        return dg.from_unit_range(out[0].float().cpu().numpy())
+        self._record(clean, latents, keep, noise, timesteps, n_tied, channel_axis=1)
+        out = []
+        for b in range(count):
+            lat = (latents[b : b + 1] / scaling).permute(0, 2, 1, 3, 4)
+            decoded = vae.decode(lat.to(vae_device, vae.dtype)).sample
+            out.append(dg.from_unit_range(decoded[0].float().cpu().numpy()))
+        return out
