@@ -149,3 +149,16 @@ def test_failed_run_in_existing_workspace_keeps_it(cli, photo, tmp_path):
     write_image(tiny, np.zeros((8, 8, 3), np.uint8))
     code, _, _ = cli("build-3d-cache", "-w", ws, "--image", tiny, "--depth", "prior")
     assert code == 1 and (ws / "keep.txt").exists() and not (ws / W.LOCK).exists()
+
+
+def test_negative_amounts_are_refused_not_flipped_silently():
+    from shotsmith.errors import PlanError
+    from shotsmith.textplan import parse_text
+
+    for text in ("pan left -30 degrees", "dolly in -0.5 m", "tilt up - 10 degrees"):
+        with pytest.raises(PlanError, match="amounts are sizes"):
+            parse_text(text)
+    # Hyphens inside words and ranges are not signs.
+    parse_text("a 2-shot, slow dolly in", lenient=True)
+    parse_text("a night at -10 degrees, slow dolly in", lenient=True)
+    parse_text("pan left 30 degrees")

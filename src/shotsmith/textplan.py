@@ -871,6 +871,13 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
             f"{m.group(1)!r} in {text!r}: write decimals with a point ({m.group(1).replace(',', '.')}) and put "
             "a space after a comma between numbers"
         )
+    # "pan left -30 degrees" would silently pan left 30: amounts are sizes, directions are words. (A prompt read
+    # leniently may say "-10 degrees" of the weather, so only camera text is checked.)
+    for m in re.finditer(r"(?:^|\s)-\s*(\d+(?:\.\d+)?)\s*([a-z]*)", "" if lenient else text.lower()):
+        raise PlanError(
+            f"'-{m.group(1)}' in {text!r}: amounts are sizes, not signs; say the direction in words "
+            f"(e.g. 'pan right {m.group(1)} degrees' rather than 'pan left -{m.group(1)} degrees')"
+        )
     pieces = split_pieces(normalise(text))
     # "X after Y" happens Y first.
     for i in range(1, len(pieces)):
