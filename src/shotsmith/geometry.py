@@ -122,6 +122,12 @@ def pixel_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return np.broadcast_to(u[None, :], (height, width)), np.broadcast_to(v[:, None], (height, width))
 
 
+def pixel_ray(col: int, row: int, intrinsics) -> np.ndarray:
+    """(3,) camera-space point at z = 1 through the centre of pixel (col, row) (pixel centres at +0.5)."""
+    fx, fy, cx, cy = (float(x) for x in np.asarray(intrinsics).reshape(4))
+    return np.array([(col + 0.5 - cx) / fx, (row + 0.5 - cy) / fy, 1.0])
+
+
 def unproject_depth(depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     """(H, W, 3) float32 camera-space points of a (H, W) z-depth map (pixel centres at +0.5).
 

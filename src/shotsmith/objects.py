@@ -326,11 +326,12 @@ def surface_clearance(
     `depth` (h, w) is the cache's z-depth. Only pixels whose depth is within `same_surface` (relative) of the
     anchor's count as the supporting surface, so objects the user placed behind another thing stay behind it.
     """
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    from shotsmith.geometry import project_points
+
     z = points_cam[:, 2]
     ok = z > 1e-6
-    u = np.floor(fx * points_cam[ok, 0] / z[ok] + cx).astype(np.int64)
-    v = np.floor(fy * points_cam[ok, 1] / z[ok] + cy).astype(np.int64)
+    uv, _ = project_points(points_cam[ok], intrinsics)
+    u, v = np.floor(uv[:, 0]).astype(np.int64), np.floor(uv[:, 1]).astype(np.int64)
     h, w = depth.shape
     inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
     if not inside.any():

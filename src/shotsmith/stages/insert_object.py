@@ -90,21 +90,25 @@ def surface_point(ws: W.Workspace, info: dict, depth: np.ndarray, u: float, v: f
         raise InputError(
             f"--at-pixel {u:g},{v:g}: the cache has no depth there (sky, edge or invalid); choose another pixel or --at"
         )
-    fx, fy, cx, cy = info["intrinsics"]
-    cam = np.array([(j + 0.5 - cx) / fx * z, (i + 0.5 - cy) / fy * z, z, 1.0])
-    return (np.asarray(info["world_from_camera"], float) @ cam)[:3]
+    from shotsmith.geometry import pixel_ray
+
+    cam = pixel_ray(j, i, info["intrinsics"]) * z
+    return (
+        np.asarray(info["world_from_camera"], float)[:3, :3] @ cam
+        + np.asarray(info["world_from_camera"], float)[:3, 3]
+    )
 
 
 def _scene_up(info: dict, depth: np.ndarray, upright: bool) -> tuple[np.ndarray, bool]:
     if not upright:
         return np.array([0.0, -1.0, 0.0]), False
+    from shotsmith.geometry import unproject_depth
+
     h, w = depth.shape
     ys, xs = np.nonzero(depth > 0)
     step = max(1, len(ys) // 50000)
     ys, xs = ys[::step], xs[::step]
-    z = depth[ys, xs]
-    fx, fy, cx, cy = info["intrinsics"]
-    pts = np.stack([(xs + 0.5 - cx) / fx * z, (ys + 0.5 - cy) / fy * z, z], axis=1)
+    pts = unproject_depth(depth, info["intrinsics"])[ys, xs].astype(np.float64)
     up, found = O.estimate_up(pts, ys, h)
     rot = np.asarray(info["world_from_camera"], float)[:3, :3]
     return rot @ up, found
