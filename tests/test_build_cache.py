@@ -12,7 +12,14 @@ from shotsmith import workspace as W
 from shotsmith.errors import InputError, ShotsmithError, WorkspaceError
 from shotsmith.geometry import unproject_depth
 from shotsmith.ply import read_points
-from shotsmith.stages.build_cache import CacheInfo, CacheOptions, build_cache, load_cache
+from shotsmith.artifacts import CacheInfo, load_cache, read_cache_info
+from shotsmith.stage import execute
+from shotsmith.stages.build_cache import STAGE
+from shotsmith.stages.build_cache import Config as CacheOptions
+
+
+def build_cache(ws, cfg=None, force=False):
+    return execute(ws, STAGE, cfg, force=force)
 
 
 @pytest.fixture
@@ -32,7 +39,7 @@ def test_writes_all_artifacts(tmp_path, photo):
     assert rec.status == "ok" and rec.backend == "prior"
     for name in (W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_POINTS, W.CACHE_JSON):
         assert ws.exists(name), name
-    info = CacheInfo.read(ws)
+    info = read_cache_info(ws)
     assert (info.width, info.height) == (128, 96)
     assert info.fov_source == "default" and info.backend_units == "relative"
     assert info.image == "input/photo.png" and ws.exists(info.image)
@@ -68,7 +75,7 @@ def test_rerun_skips_and_force_reruns(tmp_path, photo, capsys):
 def test_max_pixels_and_fov(tmp_path, photo):
     ws = _ws(tmp_path)
     build_cache(ws, CacheOptions(image=str(photo), depth="prior", max_pixels=3000, fov=90.0))
-    info = CacheInfo.read(ws)
+    info = read_cache_info(ws)
     assert info.width * info.height <= 3000 and (info.source_width, info.source_height) == (128, 96)
     assert info.fov_source == "user" and info.intrinsics[0] == pytest.approx(info.width / 2)
     img = np.asarray(Image.open(ws.path(W.CACHE_IMAGE)))
@@ -82,7 +89,7 @@ def test_exif_focal_used(tmp_path, textured_image):
     Image.fromarray(textured_image).save(path, exif=exif)
     ws = _ws(tmp_path)
     build_cache(ws, CacheOptions(image=str(path), depth="prior"))
-    info = CacheInfo.read(ws)
+    info = read_cache_info(ws)
     assert info.fov_source == "exif"
     assert info.intrinsics[0] == pytest.approx(24.0 * np.hypot(128, 96) / np.hypot(36, 24))
 
@@ -94,7 +101,7 @@ def test_depth_file_plane(tmp_path, photo):
     ws = _ws(tmp_path)
     rec = build_cache(ws, CacheOptions(image=str(photo), depth=str(tmp_path / "d.npy"), filter_threshold=0))
     assert rec.backend == "file" and "depth" in rec.inputs
-    info = CacheInfo.read(ws)
+    info = read_cache_info(ws)
     depth = np.load(ws.path(W.CACHE_DEPTH))
     np.testing.assert_allclose(depth * info.scale_to_backend_units, plane, rtol=1e-5)
     assert info.model == str(tmp_path / "d.npy")
@@ -144,7 +151,7 @@ class TestBadInput:
         im.save(path)
         ws = _ws(tmp_path)
         build_cache(ws, CacheOptions(image=str(path), depth="prior"))
-        assert CacheInfo.read(ws).num_points > 0
+        assert read_cache_info(ws).num_points > 0
         assert np.asarray(Image.open(ws.path(W.CACHE_IMAGE))).shape == (96, 128, 3)
 
     def test_wrong_size_depth_file(self, tmp_path, photo):
@@ -216,5 +223,5 @@ def test_stage_with_tiny_depth_anything(tmp_path, photo):
     ws = _ws(tmp_path)
     rec = build_cache(ws, CacheOptions(image=str(photo), depth="auto", model=str(folder)))
     assert rec.backend == "depth-anything-v2" and "transformers" in rec.backend_version
-    info = CacheInfo.read(ws)
+    info = read_cache_info(ws)
     assert info.backend_units == "metres" and info.model == str(folder) and info.num_points > 0

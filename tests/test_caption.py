@@ -198,7 +198,8 @@ class TestClipBackend:
             ClipBackend(str(config), other).load()
 
     def test_evaluate_clip_measures(self, tiny_clip):
-        from shotsmith.stages.evaluate import EvaluateConfig, clip_measures
+        from shotsmith.stages.evaluate import Config as EvaluateConfig
+        from shotsmith.stages.evaluate import clip_measures
 
         config, weights = tiny_clip
         frames = np.random.default_rng(2).integers(0, 255, (6, 40, 56, 3), dtype=np.uint8)

@@ -11,6 +11,7 @@ from shotsmith import workspace as W
 from shotsmith.backends.generate import Constraints, Generator
 from shotsmith.errors import WorkspaceError
 from shotsmith.media import read_video, write_image, write_video
+from shotsmith.stage import execute
 from shotsmith.stages import generate as stage
 from test_inpaint import make_scene
 
@@ -61,7 +62,7 @@ def make_ws(tmp_path, scene):
 
 def test_writes_shot_with_planned_frames_and_size_then_skips(make_ws, scene):
     ws = make_ws(caption="a red square in front of a blue wall")
-    rec = stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+    rec = execute(ws, stage.STAGE, stage.Config(generator="inpaint"))
     assert rec.status == "ok" and rec.backend == "inpaint"
     video, fps = read_video(ws.path(W.OUTPUT_VIDEO))
     cams = scene.request.cameras
@@ -73,24 +74,24 @@ def test_writes_shot_with_planned_frames_and_size_then_skips(make_ws, scene):
     # holes are filled: no black pixels left where the guidance was empty
     holes = ~scene.request.guidance_mask
     assert (video[holes].max(axis=1) > 30).mean() > 0.99
-    again = stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+    again = execute(ws, stage.STAGE, stage.Config(generator="inpaint"))
     assert again.extra.get("skipped") is True
-    seeded = stage.run(ws, stage.GenerateConfig(generator="inpaint", seed=1))
+    seeded = execute(ws, stage.STAGE, stage.Config(generator="inpaint", seed=1))
     assert not seeded.extra.get("skipped")
 
 
 def test_cli_generate(make_ws, cli):
     ws = make_ws()
-    code, _, err = cli("generate", "-w", ws.root, "--generator", "inpaint")
+    code, out, err = cli("generate", "-w", ws.root, "--generator", "inpaint")
     assert code == 0, err
-    assert str(ws.path(W.OUTPUT_VIDEO)) in err.replace("\n", "")
+    assert str(ws.path(W.OUTPUT_VIDEO)) == out.strip().splitlines()[-1]  # the output path, last, on stdout
     assert ws.stage_state("generate") == "done"
 
 
 def test_missing_guidance_names_the_stage(make_ws, cli):
     ws = make_ws(guidance=False)
     with pytest.raises(WorkspaceError, match="render-guidance"):
-        stage.run(ws, stage.GenerateConfig(generator="inpaint"))
+        execute(ws, stage.STAGE, stage.Config(generator="inpaint"))
     code, _, err = cli("generate", "-w", ws.root)
     assert code == 1 and "render-guidance" in err
     assert not ws.exists(W.OUTPUT_VIDEO)
@@ -117,7 +118,7 @@ def test_backend_constraints_resample_and_resize(make_ws, scene, monkeypatch):
     gen = _FixedGen()
     monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "test stand-in"))
     ws = make_ws()
-    rec = stage.run(ws, stage.GenerateConfig())
+    rec = execute(ws, stage.STAGE, stage.Config())
     cams = scene.request.cameras
     assert len(gen.seen.cameras) == 5 and gen.seen.guidance_rgb.shape == (5, 48, 64, 3)
     assert gen.seen.cameras.width == 64 and gen.seen.cameras.intrinsics[0, 0] == pytest.approx(
@@ -141,6 +142,6 @@ def test_bad_options_rejected():
     from shotsmith.errors import InputError
 
     with pytest.raises(InputError, match="strength"):
-        stage.GenerateConfig(strength=2.0).validate()
+        stage.Config(strength=2.0).validate()
     with pytest.raises(InputError, match="steps"):
-        stage.GenerateConfig(steps=0).validate()
+        stage.Config(steps=0).validate()

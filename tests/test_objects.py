@@ -105,7 +105,12 @@ def _cache_ws(tmp_path, h=48, w=64, plane_depth=2.0):
 
 
 def test_insert_stage_writes_and_removes(tmp_path):
-    from shotsmith.stages.insert_object import InsertConfig, run
+    from shotsmith.stage import execute
+    from shotsmith.stages.insert_object import STAGE
+    from shotsmith.stages.insert_object import Config as InsertConfig
+
+    def run(ws, cfg):
+        return execute(ws, STAGE, cfg)
 
     ws = _cache_ws(tmp_path)
     run(ws, InsertConfig(object_path=CONE, at_pixel=(32, 30), height=0.4, mode="layered"))
@@ -128,7 +133,12 @@ def test_insert_stage_writes_and_removes(tmp_path):
 
 
 def test_insert_stage_bad_input_leaves_workspace(tmp_path):
-    from shotsmith.stages.insert_object import InsertConfig, run
+    from shotsmith.stage import execute
+    from shotsmith.stages.insert_object import STAGE
+    from shotsmith.stages.insert_object import Config as InsertConfig
+
+    def run(ws, cfg):
+        return execute(ws, STAGE, cfg)
 
     ws = _cache_ws(tmp_path)
     before = sorted(p.name for p in ws.root.rglob("*"))

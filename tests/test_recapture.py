@@ -373,7 +373,8 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, cli, make, args, message):
 
 
 def test_default_workspace_slug():
-    from shotsmith.stages.recapture import classify_cam, default_workspace
+    from shotsmith.pipeline import recapture_workspace as default_workspace
+    from shotsmith.stages.plan_trajectory import classify_cam
 
     assert str(default_workspace("clips/My Clip.mp4", "pan_right")) == "shots/my-clip-pan-right"
     assert classify_cam("5") == ("preset", "recammaster:5:scene")

@@ -21,6 +21,29 @@ if not hasattr(formats, "write_trajectory"):  # pragma: no cover
 H, WIDTH, F = 48, 64, 60.0
 
 
+def render_guidance(ws, cfg=None, force=False):
+    from shotsmith.stage import execute
+    from shotsmith.stages.render_guidance import STAGE
+
+    return execute(ws, STAGE, cfg, force=force)
+
+
+def GuidanceOptions(**kw):  # noqa: N802 - the stage's Config
+    from shotsmith.stages.render_guidance import Config
+
+    return Config(**kw)
+
+
+def render_workspace(ws, cfg):
+    """(video, layered-object mask, fps) of the workspace's plan, rendered without writing."""
+    from shotsmith import artifacts as A
+    from shotsmith.stages.render_guidance import load_scene, render_camera
+
+    cam = A.read_trajectory(ws)
+    video, object_mask = render_camera(load_scene(ws, cfg.radius_factor), cam, cfg)
+    return video, object_mask, cam.fps
+
+
 def _pose(yaw_deg: float = 0.0, t=(0.0, 0.0, 0.0)) -> np.ndarray:
     m = np.eye(4)
     m[:3, :3] = Rotation.from_euler("y", yaw_deg, degrees=True).as_matrix()
@@ -90,7 +113,6 @@ def test_writes_guidance_files(make_ws, cli, textured_image):
 
 def test_png_frames_match_the_render(make_ws):
     from shotsmith.media import read_image
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance, render_workspace
 
     ws = make_ws()
     render_guidance(ws, GuidanceOptions(frames_png=True, backend="torch"))
@@ -101,7 +123,6 @@ def test_png_frames_match_the_render(make_ws):
 
 
 def test_rerun_is_skipped_and_backend_change_reruns(make_ws):
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance
 
     ws = make_ws()
     first = render_guidance(ws, GuidanceOptions(backend="torch"))
@@ -112,7 +133,6 @@ def test_rerun_is_skipped_and_backend_change_reruns(make_ws):
 
 
 def test_camera_inside_the_scene(make_ws):
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance
 
     ws = make_ws(poses=[_pose(), _pose(0, (0, 0, 1.05)), _pose(180.0, (0, 0, 1.1))])  # through the surface
     rec = render_guidance(ws, GuidanceOptions())
@@ -122,7 +142,6 @@ def test_camera_inside_the_scene(make_ws):
 
 
 def test_minimal_cache_json_is_enough(make_ws):
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance
 
     ws = make_ws(cache_json={"width": WIDTH, "height": H, "intrinsics": [F, F, WIDTH / 2, H / 2]})
     assert render_guidance(ws, GuidanceOptions()).status == "ok"
@@ -142,7 +161,6 @@ def test_bad_backend_is_rejected(make_ws, cli):
 
 
 def test_layered_object_is_composited_with_its_own_mask(make_ws):
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance
 
     ws = make_ws()
     g = np.linspace(-0.05, 0.05, 21)

@@ -281,7 +281,7 @@ def rig_ws(tmp_path):
     from shotsmith.formats import write_trajectory
     from shotsmith.media import write_image
     from shotsmith.ply import write_points
-    from shotsmith.stages.build_cache import CacheInfo
+    from shotsmith.artifacts import CacheInfo
 
     rng = np.random.default_rng(0)
     ws = W.Workspace(tmp_path / "ws").create()
@@ -316,17 +316,16 @@ def _run_rig(cli, ws, spec):
 def test_ring_gives_synchronised_views_and_grid(cli, rig_ws):
     from shotsmith.formats import read_camera_rig
     from shotsmith.media import read_video
-    from shotsmith.stages.rig import RIG_JSON, RIG_UE_JSON, guidance_cam
 
     _run_rig(cli, rig_ws, "ring:n=4,radius=0.3")
     videos = [read_video(rig_ws.path(W.output_cam(i))) for i in range(1, 5)]
     assert all(v.shape == (5, H, WIDTH, 3) and fps == pytest.approx(8) for v, fps in videos)
     grid, _ = read_video(rig_ws.path(W.OUTPUT_GRID))
     assert grid.shape == (5, 2 * H, 2 * WIDTH, 3)
-    rig = json.loads(rig_ws.path(RIG_JSON).read_text())
+    rig = json.loads(rig_ws.path(W.RIG_JSON).read_text())
     assert [c["name"] for c in rig["cameras"]] == ["cam01", "cam02", "cam03", "cam04"]
-    assert rig_ws.path(guidance_cam(4, "trajectory.json")).exists()
-    ue = read_camera_rig(rig_ws.path(RIG_UE_JSON), ue_scale=rig["ue_scale"], relative=False)
+    assert rig_ws.path(W.guidance_file("trajectory", 4)).exists()
+    ue = read_camera_rig(rig_ws.path(W.RIG_UE_JSON), ue_scale=rig["ue_scale"], relative=False)
     assert len(ue) == 4 and all(len(c) == 5 for c in ue.values())
     before = rig_ws.record("generate-rig")
     code, _out, err = cli("generate-rig", "-w", rig_ws.root, "--generator", "inpaint")
@@ -344,7 +343,6 @@ def _red_centroid(frame: np.ndarray) -> np.ndarray:
 def test_a_3d_point_lands_at_its_projection_in_every_view(cli, rig_ws):
     from shotsmith.formats import read_trajectory
     from shotsmith.media import read_video
-    from shotsmith.stages.rig import guidance_cam
 
     _run_rig(cli, rig_ws, "arc:n=2,span=24")
     blob = BLOB_DEPTH * np.array(
@@ -353,7 +351,7 @@ def test_a_3d_point_lands_at_its_projection_in_every_view(cli, rig_ws):
     seen = []
     for i in (1, 2):
         video, _ = read_video(rig_ws.path(W.output_cam(i)))
-        cam = read_trajectory(rig_ws.path(guidance_cam(i, "trajectory.json")))
+        cam = read_trajectory(rig_ws.path(W.guidance_file("trajectory", i)))
         for t in (0, 4):
             p = cam.camera_from_world[t, :3, :3] @ blob + cam.camera_from_world[t, :3, 3]
             uv = cam.intrinsics[t, :2] * p[:2] / p[2] + cam.intrinsics[t, 2:]
@@ -366,11 +364,11 @@ def test_a_3d_point_lands_at_its_projection_in_every_view(cli, rig_ws):
 def test_inpaint_fills_hidden_regions_once_for_all_views(rig_ws):
     """With the rig's shared settings every view builds the very same fill layers from the source cache."""
     from shotsmith.backends.inpaint import InpaintReport, InpaintSettings, build_layers
-    from shotsmith.stages.rig import RigGenerateOptions, shared_inpaint_settings, source_request
+    from shotsmith.stages.generate import Config, shared_inpaint_settings, source_request
 
     base = CameraPath(np.eye(4)[None].repeat(3, 0), [F, F, WIDTH / 2, H / 2], WIDTH, H)
     paths = list(rig_paths(load_rig("arc:n=3,span=40"), base).values())
-    template = source_request(rig_ws, RigGenerateOptions())
+    template = source_request(rig_ws, Config())
     shared = shared_inpaint_settings(InpaintSettings(), template, paths)
     layers = [build_layers(_with(template, cameras=p), shared, InpaintReport()) for p in paths]
     for other in layers[1:]:
@@ -408,16 +406,18 @@ def test_wan_rig_runs_views_together_with_shared_noise(cli, rig_ws, monkeypatch)
 
     from shotsmith.backends.diffusion import WanGenerator
     from shotsmith.media import read_video
-    from shotsmith.stages import rig as rig_stage
+    from shotsmith.stage import execute
+    from shotsmith.stages import generate as generate_stage
 
     torch.set_num_threads(2)
     gen = WanGenerator.from_components(
         test_diffusion.wan_components(False), device="cpu", max_sequence_length=16
     )
-    monkeypatch.setattr(rig_stage, "_generator", lambda opts: (gen, "tiny test model"))
+    monkeypatch.setattr(generate_stage.Config, "resolve", lambda self: (gen, "tiny test model"))
     code, _out, err = cli("render-guidance-rig", "-w", rig_ws.root, "--rig", "arc:n=3,span=16")
     assert code == 0, err
-    rig_stage.generate_rig(rig_ws, rig_stage.RigGenerateOptions(generator="wan", steps=2, guidance_scale=2.0))
+    cfg = generate_stage.Config(generator="wan", steps=2, guidance_scale=2.0, rig="arc:n=3,span=16")
+    execute(rig_ws, generate_stage.STAGE, cfg)
     videos = [read_video(rig_ws.path(W.output_cam(i)))[0] for i in (1, 2, 3)]
     assert all(v.shape == (5, H, WIDTH, 3) for v in videos)
     assert read_video(rig_ws.path(W.OUTPUT_GRID))[0].shape[0] == 5

@@ -1,11 +1,13 @@
 """Image and video files: reading any common photo into RGB uint8, writing and reading H.264 mp4.
 
 Knows pixel formats and codecs, not workspace names. Video goes through imageio-ffmpeg's bundled ffmpeg
-(H.264, yuv420p, so every player opens it); masks are stored as grey video.
+(H.264, yuv420p, so every player opens it); masks are stored as grey video. Also the labelled mosaic of
+several equally long videos (a rig's output/grid.mp4).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -160,3 +162,50 @@ def read_mask_video(path: str | os.PathLike) -> np.ndarray:
     """(T, H, W) bool from a grey mask video written by `write_video` (threshold at 128)."""
     frames, _ = read_video(path)
     return frames[..., 0] >= 128
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mosaics
+
+
+def grid_layout(count: int, width: int, height: int, max_width: int) -> tuple[int, int, int, int]:
+    """(columns, rows, tile width, tile height) of a near-square mosaic of `count` views of width x height,
+    tiles scaled down (never up) so the mosaic is at most `max_width` wide; tile sizes even."""
+    cols = max(1, math.ceil(math.sqrt(count)))
+    rows = max(1, math.ceil(count / cols))
+    scale = min(1.0, max_width / float(cols * width))
+    tw = max(2, int(width * scale) // 2 * 2)
+    th = max(2, int(round(height * tw / width)) // 2 * 2)
+    return cols, rows, tw, th
+
+
+def grid_frames(videos: list[np.ndarray], names: list[str], max_width: int, labels: bool = True):
+    """Yield (rows*th, cols*tw, 3) uint8 mosaic frames of equally long (T, H, W, 3) videos (black empty tiles)."""
+    import cv2
+
+    t_, h, w = videos[0].shape[:3]
+    cols, rows, tw, th = grid_layout(len(videos), w, h, max_width)
+    for t in range(t_):
+        frame = np.zeros((rows * th, cols * tw, 3), np.uint8)
+        for k, (video, name) in enumerate(zip(videos, names, strict=True)):
+            tile = (
+                video[t]
+                if (tw, th) == (w, h)
+                else cv2.resize(video[t], (tw, th), interpolation=cv2.INTER_AREA)
+            )
+            if labels:
+                tile = tile.copy()
+                scale = max(0.3, th / 480.0)
+                cv2.putText(
+                    tile,
+                    name,
+                    (4, int(14 * scale) + 4),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5 * scale,
+                    (255, 255, 255),
+                    1,
+                    cv2.LINE_AA,
+                )
+            r, c = divmod(k, cols)
+            frame[r * th : (r + 1) * th, c * tw : (c + 1) * tw] = tile
+        yield frame

@@ -1,78 +1,152 @@
-"""`shotsmith run`: chain the stages for one shot in a workspace and report what each did.
+"""`shotsmith run` and `shotsmith recapture`: the stages chained for one shot, with every stage's options.
 
-Order: build-3d-cache (so the plan can look through the source camera's intrinsics), plan-trajectory,
-caption (its motion caption describes the plan), insert-object for each `--object`, render-guidance, generate,
-and optionally evaluate. Every stage skips itself when its inputs, options and backend did not change.
-This module holds no stage logic; it only builds each stage's config from the run's options.
+`RunConfig` and `RecaptureConfig` hold each stage's own `Config` (nested, so each option is still declared once,
+in its stage); the command lines are generated from them. `run_shot` validates everything before the first
+write, then executes, in a locked workspace: build-3d-cache (so the plan can look through the source camera's
+intrinsics), plan-trajectory, caption (its motion caption describes the plan), insert-object per `--object`,
+render-guidance, generate (both with `--rig` when given) and optionally evaluate. `recapture` runs
+build-3d-cache on the video (a 4D cache), plan-trajectory (placed relative to the source camera),
+render-guidance and generate, and the rig's cameras after them when `--rig` is given. Every stage skips itself
+when its inputs, options and backend did not change. No stage logic here: only configs and their order.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shotsmith import workspace as W
 from shotsmith.console import console, info, note
 from shotsmith.errors import InputError, PlanError
+from shotsmith.options import nested, opt, parse_numbers
+from shotsmith.stage import Stage, execute
+from shotsmith.stages import build_cache as cache_stage
+from shotsmith.stages import caption as caption_stage
+from shotsmith.stages import evaluate as evaluate_stage
+from shotsmith.stages import generate as generate_stage
+from shotsmith.stages import insert_object as object_stage
+from shotsmith.stages import plan_trajectory as plan_stage
+from shotsmith.stages import render_guidance as render_stage
 
-
-@dataclass
-class ObjectSpec:
-    """One `--object` with its placement."""
-
-    path: str
-    """Mesh or point cloud file."""
-    at_pixel: tuple[float, float] | None = None
-    at: tuple[float, float, float] | None = None
-    height: float | None = None
-    mode: str = "layered"
+_VIDEO_ONLY = ("frames", "fps", "size", "fit", "short", "source_camera", "align")
 
 
 @dataclass
 class RunConfig:
-    """Options of `shotsmith run` (DESIGN.md section 2)."""
+    """Options of `shotsmith run` (DESIGN.md section 2): its own, then every stage's."""
 
-    prompt: str
-    """What the shot shows, and possibly how the camera moves ("a cat on a sofa, slow dolly in")."""
-    image: str
+    prompt: str = opt(argument=True)
+    """What the shot shows; camera words in it are planned too."""
+    image: str = opt(flags=("--image", "-i"))
     """The source photo."""
-    cam: str | None = None
-    """Preset spec; else `camera`; else `trajectory`; else the camera words of `prompt`."""
-    camera: str | None = None
-    """Director's words for the camera."""
-    trajectory: str | None = None
-    """A camera file in any format `shotsmith convert` reads."""
-    workspace: str | None = None
+    workspace: str | None = opt(None, flags=("-w", "--workspace"))
     """Workspace folder (default shots/<slug-of-prompt>/)."""
-    frames: int | None = None
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    amount: float | None = None
-    ease: str | None = None
-    depth: str = "auto"
-    """Depth backend or a depth file."""
-    depth_model: str | None = None
-    fov: float | None = None
-    generator: str = "auto"
-    model: str | None = None
-    """Generator weights: hub id or local folder."""
-    steps: int | None = None
-    seed: int = 0
-    strength: float | None = None
-    guidance_scale: float | None = None
-    dtype: str | None = None
-    device: str | None = None
-    offload: bool = False
-    objects: list[ObjectSpec] = field(default_factory=list)
-    rig: str | None = None
-    """Camera rig (`shotsmith rigs`): one video per camera plus output/grid.mp4."""
+    objects: list[str] = opt(factory=list, flags=("--object",), file=True)
+    """Mesh or point cloud to insert (repeatable)."""
+    at_pixel: list[str] = opt(factory=list, metavar="U,V")
+    """U,V where each --object stands (one per --object)."""
+    object_height: list[float] = opt(factory=list)
+    """Height of each --object in scene units (one per --object, or none)."""
+    object_mode: str = "layered"
+    """fused or layered, for every --object."""
+    rig: str | None = opt(None, file=True)
+    """Camera rig (`shotsmith rigs`): one video per camera + output/grid.mp4."""
     evaluate: bool = False
-    """Also run `evaluate` on the result."""
-    force: bool = False
+    """Also measure the result's camera (evaluate)."""
+    plan: plan_stage.Config = nested(plan_stage.Config, exclude=("fov", "target", "lenient"))
+    cache: cache_stage.Config = nested(
+        cache_stage.Config, exclude=("image", "video", *_VIDEO_ONLY), rename={"model": "depth_model"}
+    )
+    caption: caption_stage.Config = nested(caption_stage.Config, exclude=("prompt",))
+    render: render_stage.Config = nested(
+        render_stage.Config,
+        exclude=("rig", "other_frames", "fill_tolerance"),
+        rename={"backend": "render_backend"},
+    )
+    generate: generate_stage.Config = nested(generate_stage.Config, exclude=("rig", "prompt"))
+    evaluation: evaluate_stage.Config = nested(
+        evaluate_stage.Config,
+        exclude=("video", "trajectory", "output", "prompt"),
+        rename={"seed": "eval_seed"},
+        share=("clip_model", "clip_pretrained"),
+    )
+
+    def validate(self) -> None:
+        for cfg in (self.cache, self.caption, self.render, self.generate, self.evaluation):
+            cfg.validate()
+        if len(self.at_pixel) != len(self.objects):
+            raise InputError(
+                f"give one --at-pixel per --object (got {len(self.objects)} objects, {len(self.at_pixel)} pixels)"
+            )
+        if self.object_height and len(self.object_height) != len(self.objects):
+            raise InputError(f"give one --object-height per --object or none (got {len(self.object_height)})")
+        for spec in self.object_configs():
+            spec.validate()
+        if self.rig:
+            from shotsmith.rigs import load_rig
+
+            load_rig(self.rig)
+
+    def object_configs(self) -> list[object_stage.Config]:
+        """One insert-object config per --object."""
+        at = parse_numbers(2, "--at-pixel")
+        return [
+            object_stage.Config(
+                object_path=str(path),
+                at_pixel=at(self.at_pixel[i]),  # type: ignore[arg-type]
+                height=self.object_height[i] if self.object_height else None,
+                mode=self.object_mode,  # type: ignore[arg-type]
+            )
+            for i, path in enumerate(self.objects)
+        ]
+
+
+@dataclass
+class RecaptureConfig:
+    """Options of `shotsmith recapture`: its own, then those of the stages it runs on the video."""
+
+    video: str = opt(argument=True)
+    """The source video (mp4, mov, mkv, webm...)."""
+    workspace: str | None = opt(None, flags=("-w", "--workspace"))
+    """Workspace folder (default shots/<video>-<cam>/)."""
+    rig: str | None = opt(None, file=True)
+    """Also re-shoot through every camera of a rig (`shotsmith rigs`): output/cams, grid."""
+    cache: cache_stage.Config = nested(cache_stage.Config, exclude=("image", "video", "max_pixels"))
+    plan: plan_stage.Config = nested(
+        plan_stage.Config, exclude=("camera", "trajectory", "frames", "fps", "size", "duration", "fov")
+    )
+    render: render_stage.Config = nested(
+        render_stage.Config, exclude=("rig", "frames_png"), rename={"backend": "render_backend"}
+    )
+    generate: generate_stage.Config = nested(
+        generate_stage.Config, exclude=("rig",), rename={"model": "generator_model"}
+    )
+
+    def validate(self) -> None:
+        if not self.plan.cam or not str(self.plan.cam).strip():
+            raise InputError("--cam is required; give a preset (pan_right), a number 1-10, a file or a text")
+        if not Path(self.video).is_file():
+            raise InputError(f"{self.video}: no such video; check the path")
+        replace(self.cache, video=self.video).validate()
+        self.cache.decode_options().validate()
+        self.plan.validate()
+        self.render.validate()
+        self.generate.validate()
+        kind, value = plan_stage.classify_cam(self.plan.cam)
+        if kind == "preset":  # fail early on an unknown preset, with the presets' own suggestions
+            from shotsmith.presets import path_from_spec
+
+            path_from_spec(value, frames=2)
+        if self.rig:
+            from shotsmith.rigs import load_rig
+
+            load_rig(self.rig)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Workspaces
 
 
 def slugify(text: str, max_len: int = 48) -> str:
@@ -85,6 +159,18 @@ def default_workspace(prompt: str) -> Path:
     return Path("shots") / slugify(prompt)
 
 
+def recapture_workspace(video: str | Path, cam: str, root: str | Path = "shots") -> Path:
+    """shots/<slug of the video's name and the camera>/."""
+    kind, value = plan_stage.classify_cam(cam)
+    label = Path(value).stem if kind == "file" else value
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{Path(video).stem} {label}".lower()).strip("-")[:60].strip("-")
+    return Path(root) / (slug or "recapture")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running
+
+
 @dataclass
 class StageLine:
     stage: str
@@ -93,160 +179,104 @@ class StageLine:
     seconds: float
 
 
-def _line(rec: W.StageRecord, seconds: float) -> StageLine:
-    skipped = bool(rec.extra.get("skipped")) if isinstance(rec.extra, dict) else False
-    return StageLine(rec.stage, "skipped" if skipped else "ran", rec.backend, seconds)
+class _Steps:
+    """Executes stages in a workspace and keeps one summary line per stage."""
+
+    def __init__(self, ws: W.Workspace, force: bool) -> None:
+        self.ws, self.force, self.lines = ws, force, []
+
+    def __call__(self, stage: Stage, cfg) -> W.StageRecord:
+        start = time.perf_counter()
+        rec = execute(self.ws, stage, cfg, force=self.force)
+        skipped = bool(rec.extra.get("skipped")) if isinstance(rec.extra, dict) else False
+        self.lines.append(
+            StageLine(rec.stage, "skipped" if skipped else "ran", rec.backend, time.perf_counter() - start)
+        )
+        return rec
 
 
-def _fit_to_generator(cfg: RunConfig) -> tuple[int | None, int | None, int | None]:
-    """Frames and size adjusted to the generator's constraints (with a note), or unchanged."""
-    from shotsmith.backends.generate import resolve_generator
-
-    gen, _ = resolve_generator(cfg.generator, **({"model": cfg.model} if cfg.model else {}))
+def fit_plan_to_generator(plan: plan_stage.Config, gen_cfg: generate_stage.Config) -> plan_stage.Config:
+    """The plan's frames and size adjusted to the generator's constraints (with a note), or unchanged."""
+    gen, _ = gen_cfg.resolve()
     c = gen.constraints
-    frames, width, height = cfg.frames, cfg.width, cfg.height
-    n = frames or 81
+    n = plan.frames or plan_stage.DEFAULT_FRAMES
     fitted = c.fit_frames(n)
     if fitted != n:
         note(f"generator {gen.name} needs {c.frame_rule} frames: planning {fitted} frames instead of {n}")
-        frames = fitted
-    if c.size is not None and (width, height) != c.size:
-        w, h = width or 832, height or 480
-        if (w, h) != c.size:
+        plan = replace(plan, frames=fitted, duration=None)
+    if c.size is not None:
+        w, h = plan.size or (plan_stage.DEFAULT_WIDTH, plan_stage.DEFAULT_HEIGHT)
+        if (w, h) != tuple(c.size):
             note(f"generator {gen.name} needs {c.size[0]}x{c.size[1]}: using it instead of {w}x{h}")
-            width, height = c.size
-    return frames, width, height
+            plan = replace(plan, size=tuple(c.size))
+    return plan
 
 
-def run_shot(cfg: RunConfig) -> tuple[W.Workspace, list[StageLine]]:
-    """Run every stage of a shot; returns the workspace and one line per stage."""
-    from shotsmith.media import read_image
-    from shotsmith.stages import build_cache, caption, plan_trajectory
-
-    image = Path(cfg.image)
-    rgb = read_image(image)  # a bad image fails before anything is written
-    build_cache.check_cache_size(image, rgb.shape[1], rgb.shape[0])
-    del rgb
-    for obj in cfg.objects:
-        if not Path(obj.path).exists():
-            raise InputError(f"--object {obj.path}: no such file; check the path")
-        if obj.at_pixel is None and obj.at is None:
-            raise InputError(f"--object {obj.path}: say where with --at-pixel U,V (or --at X,Y,Z)")
+def _camera_plan(cfg: RunConfig) -> plan_stage.Config:
+    """The plan config: the options', else the camera words of the prompt (its scene words skipped)."""
+    plan = cfg.plan
+    if plan.cam or plan.camera or plan.trajectory:
+        return plan
     if cfg.rig:
-        from shotsmith.rigs import load_rig
+        from shotsmith.textplan import parse_text
 
-        load_rig(cfg.rig)  # a bad rig fails before anything is written
-    cache_opts = build_cache.CacheOptions(
-        image=str(image), depth=cfg.depth, model=cfg.depth_model, fov=cfg.fov
-    )
-    cache_opts.validate()
+        try:
+            parse_text(cfg.prompt, lenient=True)
+        except PlanError:
+            return replace(plan, cam="static")  # a rig of still cameras
+    return replace(plan, camera=cfg.prompt, lenient=True)
+
+
+def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[StageLine]]:
+    """Run every stage of a shot; returns the workspace and one line per stage."""
     from shotsmith.backends.depth import resolve_depth
 
-    resolve_depth(cfg.depth, model=cfg.depth_model, depth_kind=cache_opts.depth_kind, announce=False)
-    ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt))  # made by `locked` below
-    cam, camera = cfg.cam, cfg.camera
-    lenient = False
-    if not (cam or camera or cfg.trajectory):
-        camera, lenient = cfg.prompt, True  # the camera words of the prompt; its scene words are skipped
-        if cfg.rig:
-            from shotsmith.textplan import parse_text
-
-            try:
-                parse_text(camera, lenient=True)
-            except PlanError:
-                cam, camera, lenient = "static", None, False  # a rig of still cameras
-    frames, width, height = _fit_to_generator(cfg)
-    plan_cfg = plan_trajectory.PlanTrajectoryConfig(
-        cam=cam,
-        camera=camera,
-        trajectory=cfg.trajectory,
-        frames=frames,
-        fps=cfg.fps,
-        width=width,
-        height=height,
-        amount=cfg.amount,
-        ease=cfg.ease,
-        duration=cfg.duration,
-        lenient=lenient,
-    )
+    cfg.validate()
+    image_cache = replace(cfg.cache, image=cfg.image)
+    image_cache.validate()
+    cache_stage.check_source(image_cache)  # a bad image fails before anything is written
+    resolve_depth(cfg.cache.depth, model=cfg.cache.model, depth_kind=cfg.cache.depth_kind, announce=False)
+    plan = fit_plan_to_generator(_camera_plan(cfg), cfg.generate)
     try:  # a bad camera option fails before anything is written (the real plan needs the cache's intrinsics)
-        plan_trajectory.make_path(plan_cfg)
+        plan_stage.make_path(plan)
     except PlanError as exc:
-        if lenient:
+        if plan.lenient:
             raise PlanError(
                 f"the prompt {cfg.prompt!r} has no camera motion I can read ({exc}); "
                 'add --cam PRESET (see `shotsmith presets`) or --camera "TEXT"'
             ) from exc
         raise
-    lines: list[StageLine] = []
-
-    def step(fn):
-        start = time.perf_counter()
-        rec = fn()
-        lines.append(_line(rec, time.perf_counter() - start))
-        return rec
-
+    ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt))
+    step = _Steps(ws, force)
     with ws.locked():
-        ws.update_request(prompt=cfg.prompt, image=W.input_file(image.name), source_image=str(image))
-        step(
-            lambda: build_cache.build_cache(
-                ws,
-                cache_opts,
-                force=cfg.force,
-            )
-        )
-        step(lambda: plan_trajectory.run(ws, plan_cfg, force=cfg.force))
-        step(lambda: caption.run(ws, caption.CaptionConfig(prompt=cfg.prompt), force=cfg.force))
-        if cfg.objects:
-            from shotsmith.stages import insert_object
-
-            for obj in cfg.objects:
-                icfg = insert_object.InsertConfig(
-                    object_path=obj.path, at_pixel=obj.at_pixel, at=obj.at, height=obj.height, mode=obj.mode
-                )
-                step(lambda icfg=icfg: insert_object.run(ws, icfg, force=cfg.force))
-        if cfg.rig:
-            _rig_steps(cfg, ws, step)
-        else:
-            _single_camera_steps(cfg, ws, step)
+        ws.update_request(prompt=cfg.prompt)
+        step(cache_stage.STAGE, image_cache)
+        step(plan_stage.STAGE, plan)
+        step(caption_stage.STAGE, cfg.caption)
+        for obj in cfg.object_configs():
+            step(object_stage.STAGE, obj)
+        step(render_stage.STAGE, replace(cfg.render, rig=cfg.rig))
+        step(generate_stage.STAGE, replace(cfg.generate, rig=cfg.rig))
         if cfg.evaluate and not cfg.rig:
-            from shotsmith.stages import evaluate
-
-            step(lambda: evaluate.run(ws, evaluate.EvaluateConfig(), force=cfg.force))
-    return ws, lines
+            step(evaluate_stage.STAGE, cfg.evaluation)
+    return ws, step.lines
 
 
-def _neural_options(cfg: RunConfig) -> dict:
-    options = {
-        "model": cfg.model,
-        "steps": cfg.steps,
-        "strength": cfg.strength,
-        "guidance_scale": cfg.guidance_scale,
-        "dtype": cfg.dtype,
-        "device": cfg.device,
-    }
-    return {k: v for k, v in options.items() if v is not None}
-
-
-def _rig_steps(cfg: RunConfig, ws: W.Workspace, step) -> None:
-    from shotsmith.stages import rig
-
-    step(lambda: rig.render_guidance_rig(ws, rig.RigRenderOptions(rig=cfg.rig), force=cfg.force))
-    options = {
-        k: v for k, v in _neural_options(cfg).items() if k in ("model", "steps", "strength", "guidance_scale")
-    }
-    gen = rig.RigGenerateOptions(generator=cfg.generator, seed=cfg.seed, **options)
-    step(lambda: rig.generate_rig(ws, gen, force=cfg.force))
-
-
-def _single_camera_steps(cfg: RunConfig, ws: W.Workspace, step) -> None:
-    from shotsmith.stages import generate, render_guidance
-
-    step(lambda: render_guidance.render_guidance(ws, render_guidance.GuidanceOptions(), force=cfg.force))
-    gen_cfg = generate.GenerateConfig(
-        generator=cfg.generator, seed=cfg.seed, offload=cfg.offload, **_neural_options(cfg)
-    )
-    step(lambda: generate.run(ws, gen_cfg, force=cfg.force))
+def recapture(cfg: RecaptureConfig, force: bool = False) -> tuple[W.Workspace, list[StageLine]]:
+    """Re-shoot a video: its 4D cache, the target path, guidance and generation (and a rig's cameras)."""
+    cfg.validate()
+    ws = W.Workspace(cfg.workspace or recapture_workspace(cfg.video, cfg.plan.cam or ""))
+    step = _Steps(ws, force)
+    with ws.locked():
+        ws.update_request(kind="recapture", cam=cfg.plan.cam, prompt=cfg.generate.prompt or "")
+        step(cache_stage.STAGE, replace(cfg.cache, video=cfg.video))
+        step(plan_stage.STAGE, cfg.plan)
+        step(render_stage.STAGE, cfg.render)
+        step(generate_stage.STAGE, cfg.generate)
+        if cfg.rig:  # the rig's cameras ride the same target path, through the same 4D cache
+            step(render_stage.STAGE, replace(cfg.render, rig=cfg.rig))
+            step(generate_stage.STAGE, replace(cfg.generate, rig=cfg.rig))
+    return ws, step.lines
 
 
 def print_summary(ws: W.Workspace, lines: list[StageLine]) -> None:

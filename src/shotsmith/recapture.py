@@ -8,8 +8,10 @@ frame 0, 1.0 = median depth of frame 0); the target path relative to the source 
 to the source's first frame); and rendering target frame t from source frame t's points, filled where frame t
 does not see from the other frames' points that a depth test accepts (REFERENCE 5.3 Cache4D, plus the fill).
 
-It does not decode video (`shotsmith.video`), run depth models (`shotsmith.backends.depth`), splat
-(`shotsmith.render`), fill holes (the generators) or touch a workspace (`shotsmith.stages.recapture`).
+Also: per-frame depth of a decoded clip from a depth backend or a user's depth file fitted to the shot
+(`depth_for_frames`, `load_depth_video`) and the source cameras of a clip (`source_cameras`).
+It does not decode video (`shotsmith.video`), run depth models itself (`shotsmith.backends.depth`), splat
+(`shotsmith.render`), fill holes (the generators) or touch a workspace (the build-3d-cache stage does).
 Conventions: docs/CONVENTIONS.md; the method: docs/RECAPTURE.md.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -350,6 +353,119 @@ def target_path(
     out = plan.copy()
     out.world_from_camera = mats
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-frame depth and source cameras of a decoded clip
+
+
+def load_depth_video(path: str | Path, clip) -> np.ndarray:
+    """(T, H, W) float32 raw depth of the shot's frames from a .npz ("depth" key, else the first array) or .npy
+    holding one map per frame of the video at the shot's frame rate, from its start: (N >= available, h, w) with
+    the source's aspect (fitted like the pixels) or the shot's size (used as is). A single (h, w) map is used for
+    every frame (a static scene)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--depth {path}: no such file; give a .npz or .npy with (T, H, W) depth per frame")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                keys = list(data.keys())
+                if not keys:
+                    raise InputError(f"--depth {path}: the .npz holds no array; store it under 'depth'")
+                arr = data["depth" if "depth" in keys else keys[0]]
+        else:
+            arr = data
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"--depth {path}: not a readable numpy file ({exc})") from exc
+    arr = np.asarray(arr, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise InputError(f"--depth {path}: expected (T, H, W) depth per frame, got shape {arr.shape}")
+    t_, w_, h_ = len(clip.frames), *clip.fit.target_size
+    need = int(clip.source_index.max()) + 1
+    if len(arr) == 1:
+        idx = np.zeros(t_, int)
+    elif len(arr) >= need:
+        idx = clip.source_index
+    else:
+        raise InputError(
+            f"--depth {path}: {len(arr)} depth maps for a shot that uses {need} frames of the video; give one map "
+            "per frame at the shot's frame rate"
+        )
+    out = np.zeros((t_, h_, w_), np.float32)
+    sw, sh = clip.fit.source_size
+    for k, i in enumerate(idx):
+        d = np.where(np.isfinite(arr[i]) & (arr[i] > 0), arr[i], 0).astype(np.float32)
+        if d.shape == (h_, w_):
+            out[k] = d
+            continue
+        if abs(d.shape[1] / d.shape[0] - sw / sh) > 0.01 * sw / sh + 1.0 / d.shape[0]:
+            raise InputError(
+                f"--depth {path}: maps of {d.shape[1]}x{d.shape[0]} match neither the video ({sw}x{sh}) nor the "
+                f"shot ({w_}x{h_})"
+            )
+        out[k] = clip.fit.apply_to_depth(d)
+    return out
+
+
+def depth_for_frames(frames: np.ndarray, backend) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """(T, H, W) float32 raw depth of each frame from a depth backend, the median of the intrinsics it estimated
+    ((4,) or None) and its notes."""
+    from shotsmith.console import track
+    from shotsmith.geometry import sanitize_depth
+
+    backend.load()
+    t_, h, w = frames.shape[:3]
+    out = np.zeros((t_, h, w), np.float32)
+    intr, notes = [], []
+    for t in track(range(t_), f"depth ({backend.name})", total=t_):
+        res = backend(frames[t])
+        d, _ = sanitize_depth(res.depth)
+        if d.shape != (h, w):
+            raise InputError(f"depth backend {backend.name!r} returned {d.shape} for a {h}x{w} frame")
+        if res.mask is not None:
+            d = np.where(res.mask, d, np.float32(0))
+        out[t] = d
+        if res.intrinsics is not None:
+            intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
+        for n in res.notes:
+            if n not in notes:
+                notes.append(n)
+    return out, (np.median(np.stack(intr), axis=0) if intr else None), notes
+
+
+def source_cameras(
+    source_camera: str, clip, depth0: np.ndarray, intrinsics, notes: list[str]
+) -> tuple[np.ndarray, dict]:
+    """(T, 4, 4) source poses in scene units (frame 0 = identity) and facts: `source_camera` is "static", "estimate"
+    (pycolmap) or a camera file; up-to-scale poses are brought to frame 0's depth (`depth0`, scene units) by
+    `match_pose_scale`."""
+    from shotsmith.camera import relative_to_first, resample
+
+    t_ = len(clip.frames)
+    if source_camera == "static":
+        return static_cameras(t_), {"source_camera": "static"}
+    if source_camera == "estimate":
+        raw, facts = estimate_cameras(clip.frames, intrinsics)
+    else:
+        from shotsmith.formats import read_camera_file
+
+        cam = relative_to_first(read_camera_file(source_camera))
+        need = int(clip.source_index.max()) + 1
+        if len(cam) >= need:
+            raw = cam.world_from_camera[clip.source_index]
+        else:
+            notes.append(f"--source-camera {source_camera}: {len(cam)} poses resampled to {t_} frames")
+            raw = resample(cam, t_).world_from_camera
+        facts = {"source_camera": "file", "file": source_camera}
+    scale = match_pose_scale(clip.frames, depth0, raw, intrinsics)
+    poses = raw.copy()
+    poses[:, :3, 3] *= scale
+    facts["pose_scale"] = scale
+    return poses, facts
 
 
 # ---------------------------------------------------------------------------------------------------------------

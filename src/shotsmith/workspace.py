@@ -28,51 +28,57 @@ from shotsmith.errors import ShotsmithError, WorkspaceError
 SCHEMA_VERSION = 1
 
 # ---------------------------------------------------------------------------------------------------------------
-# File names (relative to the workspace root). Nothing else in shotsmith spells these.
+# File names (relative to the workspace root) and the stage that writes each. Nothing else in shotsmith spells
+# these; `shotsmith.artifacts` reads and writes what they hold.
+
+#: Workspace name -> the stage (command) that writes it; `Workspace.require` names it in its error.
+PRODUCERS: dict[str, str] = {}
+
+
+def _name(name: str, producer: str) -> str:
+    PRODUCERS[name] = producer
+    return name
+
 
 SHOT = "shot.json"
 INPUT_DIR = "input"
-CAPTION = "caption.json"
-TRAJECTORY = "trajectory.json"
-TRAJECTORY_PNG = "trajectory.png"
+CAPTION = _name("caption.json", "caption")
+TRAJECTORY = _name("trajectory.json", "plan-trajectory")
+TRAJECTORY_PNG = _name("trajectory.png", "plan-trajectory")
 CACHE_DIR = "cache"
-CACHE_DEPTH = "cache/depth.npy"
-CACHE_POINTS = "cache/points.ply"
-CACHE_JSON = "cache/cache.json"
-CACHE_IMAGE = "cache/image.png"  # the source colour at cache resolution
-CACHE_FRAMES = "cache/frames.npz"  # 4D cache of recapture: per-frame depth and colour
-OBJECTS_DIR = "objects"
-OBJECTS_JSON = "objects/objects.json"
+CACHE_DEPTH = _name("cache/depth.npy", "build-3d-cache")
+CACHE_POINTS = _name("cache/points.ply", "build-3d-cache")
+CACHE_JSON = _name("cache/cache.json", "build-3d-cache")
+CACHE_IMAGE = _name("cache/image.png", "build-3d-cache")  # the source colour at cache resolution
+CACHE_FRAMES = _name("cache/frames.npz", "build-3d-cache")  # 4D cache of a video: per-frame depth and colour
+OBJECTS_DIR = _name("objects", "insert-object")
+OBJECTS_JSON = _name("objects/objects.json", "insert-object")
 GUIDANCE_DIR = "guidance"
-GUIDANCE_RGB = "guidance/rgb.mp4"
-GUIDANCE_MASK = "guidance/mask.mp4"
-GUIDANCE_DEPTH = "guidance/depth.npz"
-GUIDANCE_OBJECT_MASK = "guidance/object_mask.mp4"
-GUIDANCE_FRAMES = "guidance/frames"
-GUIDANCE_CAMS = "guidance/cams"
-RIG_JSON = "guidance/cams/rig.json"
-RIG_UE_JSON = "guidance/cams/camera_extrinsics.json"
-OUTPUT_DIR = "output"
-OUTPUT_VIDEO = "output/shot.mp4"
-OUTPUT_SIDE_BY_SIDE = "output/side_by_side.mp4"
-OUTPUT_CAMS = "output/cams"
-OUTPUT_GRID = "output/grid.mp4"
-EVAL_METRICS = "eval/metrics.json"
-EVAL_PLOT = "eval/trajectory_vs_estimate.png"
+GUIDANCE_RGB = _name("guidance/rgb.mp4", "render-guidance")
+GUIDANCE_MASK = _name("guidance/mask.mp4", "render-guidance")
+GUIDANCE_DEPTH = _name("guidance/depth.npz", "render-guidance")
+GUIDANCE_OBJECT_MASK = _name("guidance/object_mask.mp4", "render-guidance")
+GUIDANCE_FRAMES = _name("guidance/frames", "render-guidance")
+GUIDANCE_CAMS = _name("guidance/cams", "render-guidance --rig RIG")
+RIG_JSON = _name("guidance/cams/rig.json", "render-guidance --rig RIG")
+RIG_UE_JSON = _name("guidance/cams/camera_extrinsics.json", "render-guidance --rig RIG")
+OUTPUT_VIDEO = _name("output/shot.mp4", "generate")
+OUTPUT_SIDE_BY_SIDE = _name("output/side_by_side.mp4", "generate")
+OUTPUT_CAMS = _name("output/cams", "generate --rig RIG")
+OUTPUT_GRID = _name("output/grid.mp4", "generate --rig RIG")
+EVAL_METRICS = _name("eval/metrics.json", "evaluate")
+EVAL_PLOT = _name("eval/trajectory_vs_estimate.png", "evaluate")
 LOCK = ".shotsmith.lock"
 
-#: Pipeline stages in order.
-STAGES: tuple[str, ...] = (
-    "caption",
-    "plan-trajectory",
-    "build-3d-cache",
-    "insert-object",
-    "render-guidance",
-    "generate",
-    "evaluate",
-    "render-guidance-rig",
-    "generate-rig",
-)
+#: The files of one camera's guidance, by role: a single camera keeps them under guidance/ (the names above),
+#: rig camera k under guidance/cams/kk/ with the same leaf names plus its own trajectory.json.
+GUIDANCE_LEAVES = {
+    "rgb": "rgb.mp4",
+    "mask": "mask.mp4",
+    "depth": "depth.npz",
+    "object_mask": "object_mask.mp4",
+    "trajectory": "trajectory.json",
+}
 
 
 def object_ply(name: str) -> str:
@@ -87,6 +93,17 @@ def guidance_frame(index: int) -> str:
 def guidance_cam_dir(index: int) -> str:
     """Workspace name of rig camera `index`'s guidance folder (1-based: guidance/cams/01)."""
     return f"{GUIDANCE_CAMS}/{index:02d}"
+
+
+def guidance_file(role: str, index: int | None = None) -> str:
+    """Workspace name of one guidance file (`GUIDANCE_LEAVES` role) of the single camera (index None) or of
+    rig camera `index`."""
+    leaf = GUIDANCE_LEAVES[role]
+    if index is None:
+        if role == "trajectory":
+            return TRAJECTORY
+        return f"{GUIDANCE_DIR}/{leaf}"
+    return f"{guidance_cam_dir(index)}/{leaf}"
 
 
 def output_cam(index: int) -> str:
@@ -115,12 +132,6 @@ def hash_file(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def hash_options(options: dict) -> str:
-    return hashlib.blake2b(
-        json.dumps(options, sort_keys=True, default=str).encode(), digest_size=16
-    ).hexdigest()
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -192,11 +203,12 @@ class Workspace:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
-    def require(self, name: str, stage_hint: str) -> Path:
-        """The artifact's path, or a `WorkspaceError` saying which stage makes it."""
+    def require(self, name: str, stage_hint: str | None = None) -> Path:
+        """The artifact's path, or a `WorkspaceError` saying which stage makes it (`PRODUCERS`, or the hint)."""
         p = self.path(name)
         if not p.exists():
-            raise WorkspaceError(f"{p}: missing; run `shotsmith {stage_hint} -w {self.root}` first")
+            hint = stage_hint or PRODUCERS.get(name) or _producer_of_folder(name)
+            raise WorkspaceError(f"{p}: missing; run `shotsmith {hint} -w {self.root}` first")
         return p
 
     def create(self) -> Workspace:
@@ -381,6 +393,14 @@ class Workspace:
             if not p.exists() or hash_file(p) != h:
                 return "stale"
         return "done"
+
+
+def _producer_of_folder(name: str) -> str:
+    """The stage that writes a file inside a produced folder (guidance/cams/01/rgb.mp4 -> render-guidance)."""
+    for folder, producer in PRODUCERS.items():
+        if name.startswith(folder + "/"):
+            return producer
+    return "run"
 
 
 def _remove(path: Path) -> None:

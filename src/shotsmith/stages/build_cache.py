@@ -1,30 +1,31 @@
-"""Stage `build-3d-cache`: lift the source image to a coloured point cloud in scene units (GEN3C's 3D cache).
+"""Stage `build-3d-cache`: lift the source photo (or every frame of a video) to coloured points in scene units.
 
-Reads the image (from `--image`, copied into input/, or the one recorded in shot.json), runs a depth backend at
-cache resolution (the image's own, downscaled to at most `max_pixels`), picks intrinsics (--fov, EXIF, the
-model's, or 60 degrees), rescales depth so that 1.0 = the median valid depth, drops flying pixels (GEN3C's 5x5
-range/mean rule) and writes, each atomically:
+A photo (GEN3C's 3D cache): the image (from `--image`, copied into input/, or the one recorded in shot.json) at
+cache resolution (its own, downscaled to at most `max_pixels`), a depth backend, intrinsics (--fov, EXIF, the
+model's, or 60 degrees), depth rescaled so that 1.0 = the subject distance, flying pixels dropped (GEN3C's 5x5
+range/mean rule). Writes cache/depth.npy ((h, w) float32 z-depth in scene units, 0 = invalid or dropped, so
+`unproject(depth.npy)[depth > 0]` is exactly points.ply), cache/image.png, cache/points.ply (world = source
+camera) and cache/cache.json (`artifacts.CacheInfo`).
 
-- cache/depth.npy: (h, w) float32 z-depth in scene units; 0 = invalid *or dropped as a flying pixel*, so
-  `unproject(depth.npy)[depth > 0]` is exactly the point set of points.ply, pixel for pixel;
-- cache/image.png: the RGB at cache resolution (colours of the points);
-- cache/points.ply: the kept points in world coordinates (= the source camera), binary PLY;
-- cache/cache.json: `CacheInfo` (intrinsics, source pose, scale to backend units, backend and version...).
-
-Readers use `CacheInfo.read(ws)` / `load_cache(ws)`; nothing else parses cache.json.
+A video (`--video`, what `recapture` re-shoots; GEN3C's Cache4D): the shot's frames (`shotsmith.video`), depth per
+frame (a depth backend, or a per-frame depth file), the source cameras (static, a camera file, or pycolmap's
+estimate), depth made consistent over time (`recapture.align_depths`), flying pixels dropped; writes
+cache/frames.npz (the 4D cache) and frame 0 as the single-image cache above (cache.json with kind "4d").
+Readers use `shotsmith.artifacts`; the domain is `geometry` and `recapture`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
-from shotsmith.console import note
-from shotsmith.errors import FormatError, InputError, WorkspaceError
+from shotsmith.console import info, note
+from shotsmith.errors import InputError, WorkspaceError
 from shotsmith.geometry import (
     DEFAULT_FILTER_THRESHOLD,
     cache_size,
@@ -35,9 +36,10 @@ from shotsmith.geometry import (
     sanitize_depth,
     unproject_depth,
 )
+from shotsmith.options import opt, parse_size, show_size
+from shotsmith.stage import Stage
 
-STAGE = "build-3d-cache"
-CACHE_SCHEMA_VERSION = 1
+NAME = "build-3d-cache"
 #: Default cache resolution bound: a 1 MP photo keeps its own resolution, a 4K photo is downscaled to ~1.3 MP.
 DEFAULT_MAX_PIXELS = 1_300_000
 #: Smallest cache side in pixels: below it the 5x5 flying-pixel windows span the whole depth range and drop
@@ -62,25 +64,46 @@ def check_cache_size(path, width: int, height: int, max_pixels: int = DEFAULT_MA
 
 
 @dataclass
-class CacheOptions:
-    """Options of `build-3d-cache` (the CLI's flags)."""
+class Config:
+    """Options of `shotsmith build-3d-cache`."""
 
-    image: str | None = None
-    """The user's image file; None = the image already recorded in the workspace (shot.json's request)."""
-    depth: str = "auto"
-    """Depth backend name (auto, prior, depth-anything-v2, moge) or a depth file (.npy, .npz, 16-bit .png)."""
+    image: str | None = opt(None, flags=("--image", "-i"))
+    """The source photo (copied into input/); default: the workspace's own."""
+    video: str | None = None
+    """A source video instead of a photo: a 4D cache of its frames (what `recapture` re-shoots)."""
+    depth: str = opt("auto", file=True)
+    """Depth backend (auto, prior, depth-anything-v2, moge) or a depth file (.npy .npz 16-bit .png; for a video
+    (T, H, W) per frame)."""
     depth_kind: Literal["depth", "disparity"] = "depth"
     """What a depth file holds: z-depth, or disparity (inverted)."""
-    model: str | None = None
-    """Hub id or local folder of the neural backend's weights (None = the backend's default)."""
+    model: str | None = opt(None, flags=("--model", "--model-dir"))
+    """Hub id or local folder of the neural depth backend's weights (default: the backend's own)."""
     fov: float | None = None
-    """Horizontal field of view in degrees (None: EXIF focal length, then the model's, then 60 degrees)."""
+    """Horizontal field of view of the source in degrees (default: EXIF, the model's estimate, or 60)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
-    """Largest cache resolution in pixels (width * height); larger images are downscaled, aspect kept."""
+    """Largest cache resolution of a photo in pixels (width * height); larger photos are downscaled."""
     filter_threshold: float = DEFAULT_FILTER_THRESHOLD
     """Flying-pixel threshold on (max - min) / mean depth over 5x5 windows; 0 keeps every valid point."""
+    frames: int | None = None
+    """Video: shot length in frames (default 81, or the whole video when shorter)."""
+    fps: float | None = None
+    """Video: shot frame rate (default: the source's)."""
+    size: tuple[int, int] = opt((832, 480), parse=parse_size, show=show_size, metavar="WxH")
+    """Video: shot size WIDTHxHEIGHT, even numbers."""
+    fit: Literal["crop", "pad"] = "crop"
+    """Video: crop (centre crop to the shot's aspect, ReCamMaster's way) or pad (letterbox; bars are filled)."""
+    short: Literal["pad", "loop", "error"] = "error"
+    """Video shorter than --frames: pad (hold the last frame), loop, or error."""
+    source_camera: str = opt("static", file=True)
+    """Video: static (tripod), estimate (pycolmap, scale matched to the depth), or a camera file."""
+    align: Literal["median", "none"] = "median"
+    """Video: depth-scale alignment over time: median, or none."""
 
     def validate(self) -> None:
+        from shotsmith.video import FIT_MODES, SHORT_POLICIES
+
+        if self.image and self.video:
+            raise InputError(f"--image {self.image} and --video {self.video}: give one source")
         if self.depth_kind not in ("depth", "disparity"):
             raise InputError(f"--depth-kind {self.depth_kind!r}: expected 'depth' or 'disparity'")
         if self.fov is not None and not 0.0 < self.fov < 180.0:
@@ -95,192 +118,128 @@ class CacheOptions:
             raise InputError(
                 f"--filter-threshold {self.filter_threshold}: must be >= 0 (0 turns the filter off)"
             )
+        if self.fit not in FIT_MODES:
+            raise InputError(f"--fit {self.fit!r}: choose one of {', '.join(FIT_MODES)}")
+        if self.short not in SHORT_POLICIES:
+            raise InputError(f"--short {self.short!r}: choose one of {', '.join(SHORT_POLICIES)}")
+        if self.align not in ("median", "none"):
+            raise InputError(f"--align {self.align!r}: choose median or none")
+        from pathlib import Path
 
-
-@dataclass
-class CacheInfo:
-    """cache/cache.json: what a reader of the cache needs besides the arrays (schema_version 1)."""
-
-    width: int
-    """Cache width in pixels (depth.npy and image.png are (height, width))."""
-    height: int
-    """Cache height in pixels."""
-    intrinsics: list[float]
-    """(fx, fy, cx, cy) in pixels at cache resolution, pixel centres at integer + 0.5."""
-    world_from_camera: list[list[float]] = field(default_factory=lambda: np.eye(4).tolist())
-    """4x4 source pose, camera-to-world, OpenCV axes (identity: world = source camera)."""
-    scale_to_backend_units: float = 1.0
-    """s with backend_depth = s * scene_depth (the median valid depth in backend units)."""
-    backend_units: Literal["metres", "relative"] = "relative"
-    """Units of the backend's depth: "metres" for metric models, else "relative"."""
-    backend: str = ""
-    """Resolved depth backend (prior, depth-anything-v2, moge, file)."""
-    backend_version: str = ""
-    """Its version string."""
-    model: str = ""
-    """Hub id, folder or depth file the backend read ("" for the prior)."""
-    image: str = ""
-    """Workspace name of the source image (input/...)."""
-    num_points: int = 0
-    """Points in points.ply (= pixels with depth.npy > 0)."""
-    filter_threshold: float = DEFAULT_FILTER_THRESHOLD
-    """Flying-pixel threshold used (0 = off)."""
-    fov_source: Literal["user", "exif", "model", "default"] = "default"
-    """Where the intrinsics came from."""
-    subject_distance_backend_units: float = 1.0
-    """Distance of the subject (scene unit 1.0) in backend units; equals `scale_to_backend_units`."""
-    source_width: int = 0
-    """Width of the user's image before downscaling to cache resolution."""
-    source_height: int = 0
-    """Height of the user's image before downscaling."""
-    num_flying_pixels: int = 0
-    """Valid pixels dropped by the flying-pixel filter."""
-    schema_version: int = CACHE_SCHEMA_VERSION
-    """Version of this layout; readers refuse newer ones."""
-
-    def to_json(self) -> dict:
-        """A plain JSON dict (what cache.json holds)."""
-        return W.to_jsonable(asdict(self))
-
-    @classmethod
-    def from_json(cls, data: dict, source: str = "cache.json") -> CacheInfo:
-        """Parse a cache.json dict; raises FormatError naming `source` on a missing key or a newer schema."""
-        if not isinstance(data, dict):
-            raise FormatError(f"{source}: expected a JSON object, got {type(data).__name__}")
-        version = int(data.get("schema_version", 0))
-        if version > CACHE_SCHEMA_VERSION:
-            raise FormatError(
-                f"{source}: schema_version {version} is newer than this shotsmith reads ({CACHE_SCHEMA_VERSION}); "
-                "upgrade shotsmith or rerun build-3d-cache"
+        sc = self.source_camera
+        if sc not in ("static", "estimate") and not Path(sc).exists():
+            raise InputError(
+                f"--source-camera {sc!r}: not static, estimate, or an existing camera file; check the path"
             )
-        required = ("width", "height", "intrinsics")
-        missing = [k for k in required if k not in data]
-        if missing:
-            raise FormatError(f"{source}: missing key(s) {', '.join(missing)}; rerun build-3d-cache")
-        known = {f.name for f in fields(cls)}
-        info = cls(**{k: v for k, v in data.items() if k in known})
-        info.intrinsics = [float(x) for x in info.intrinsics]
-        if len(info.intrinsics) != 4:
-            raise FormatError(f"{source}: intrinsics must be [fx, fy, cx, cy], got {info.intrinsics}")
-        m = np.asarray(info.world_from_camera, dtype=np.float64)
-        if m.shape != (4, 4):
-            raise FormatError(f"{source}: world_from_camera must be 4x4, got shape {m.shape}")
-        return info
 
-    @classmethod
-    def read(cls, ws: W.Workspace) -> CacheInfo:
-        """cache/cache.json of a workspace (WorkspaceError when build-3d-cache has not run)."""
-        return cls.from_json(ws.read_json(W.CACHE_JSON, STAGE), str(ws.path(W.CACHE_JSON)))
+    def decode_options(self):
+        """How the video becomes the shot's frames (`video.DecodeOptions`)."""
+        from shotsmith.video import DecodeOptions
 
-    @property
-    def intrinsics_array(self) -> np.ndarray:
-        """(4,) float64 (fx, fy, cx, cy)."""
-        return np.asarray(self.intrinsics, dtype=np.float64)
-
-    @property
-    def world_from_camera_array(self) -> np.ndarray:
-        """(4, 4) float64 source pose."""
-        return np.asarray(self.world_from_camera, dtype=np.float64)
+        w, h = self.size
+        return DecodeOptions(
+            frames=self.frames,
+            fps=self.fps,
+            width=w,
+            height=h,
+            fit=self.fit,  # type: ignore[arg-type]
+            short=self.short,  # type: ignore[arg-type]
+        )
 
 
-@dataclass
-class Cache:
-    """A loaded cache: `CacheInfo` plus the arrays."""
-
-    info: CacheInfo
-    depth: np.ndarray
-    """(h, w) float32 z-depth in scene units, 0 = no point."""
-    image: np.ndarray
-    """(h, w, 3) uint8 colours."""
-
-    def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """(P, 3) float32 world points and (P, 3) uint8 colours of the pixels with depth > 0 (row-major order,
-        identical to points.ply)."""
-        valid = self.depth > 0
-        cam = unproject_depth(self.depth, self.info.intrinsics_array)[valid]
-        m = self.info.world_from_camera_array
-        world = (cam.astype(np.float64) @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
-        return world, self.image[valid]
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs
 
 
-def load_cache(ws: W.Workspace) -> Cache:
-    """Read cache.json, depth.npy and image.png of a workspace, checking that their sizes agree."""
+def _depth_backend(cfg: Config, announce: bool = True):
+    """(backend or None for a video's per-frame depth file, why)."""
+    from shotsmith.backends.depth import is_depth_file, resolve_depth
+
+    if cfg.video and is_depth_file(cfg.depth):
+        if announce:
+            info(f"depth: [bold]file[/bold] (per-frame depth from {cfg.depth})")
+        return None, f"per-frame depth from {cfg.depth}"
+    return resolve_depth(cfg.depth, model=cfg.model, depth_kind=cfg.depth_kind, announce=announce)
+
+
+def _backend(cfg: Config) -> tuple[str, str]:
+    backend, why = _depth_backend(cfg, announce=False)
+    return (backend.name if backend is not None else "file"), why
+
+
+def check_source(cfg: Config) -> None:
+    """Fail before anything is written on a photo that cannot be read or is too small."""
     from shotsmith.media import read_image
 
-    info = CacheInfo.read(ws)
-    depth_path = ws.require(W.CACHE_DEPTH, STAGE)
-    depth = np.load(depth_path, allow_pickle=False)
-    image = read_image(ws.require(W.CACHE_IMAGE, STAGE))
-    if depth.shape != (info.height, info.width) or image.shape[:2] != depth.shape:
-        raise FormatError(
-            f"{depth_path}: depth {depth.shape}, image {image.shape[:2]} and cache.json {info.height}x{info.width} "
-            "disagree; rerun build-3d-cache --force"
+    if cfg.image is not None:
+        rgb = read_image(cfg.image)  # fails early with the user's own path in the message
+        check_cache_size(cfg.image, rgb.shape[1], rgb.shape[0], cfg.max_pixels)
+
+
+def _prepare(ws: W.Workspace, cfg: Config) -> None:
+    """Copy the user's photo or video into input/ and record it (kind photo or video)."""
+    check_source(cfg)
+    if cfg.image is not None:
+        ws.update_request(image=ws.copy_input(cfg.image), video=None)
+    elif cfg.video is not None:
+        ws.update_request(video=ws.copy_input(cfg.video), image=None)
+
+
+def _recorded(ws: W.Workspace, kind: str) -> str:
+    name = A.request(ws).get(kind)
+    if not name:
+        raise WorkspaceError(
+            f"{ws.root}: no {kind} recorded in this workspace; give one with `shotsmith build-3d-cache -w {ws.root} "
+            f"--{kind} FILE`"
         )
-    return Cache(info=info, depth=depth.astype(np.float32, copy=False), image=image)
+    if not ws.exists(name):
+        raise WorkspaceError(f"{ws.path(name)}: the recorded {kind} is missing; give it again with --{kind}")
+    return name
+
+
+def _source_kind(ws: W.Workspace, cfg: Config) -> str:
+    if cfg.video:
+        return "video"
+    if cfg.image:
+        return "image"
+    return "video" if A.request(ws).get("video") and not A.request(ws).get("image") else "image"
+
+
+def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    return [_recorded(ws, _source_kind(ws, cfg))]
+
+
+def _options(ws: W.Workspace, cfg: Config) -> dict:
+    """Recorded options: the source file is an input (hashed), not an option; video-only options only for videos."""
+    from dataclasses import asdict
+
+    d = {k: v for k, v in asdict(cfg).items() if k not in ("image", "video")}
+    if not cfg.video:
+        for k in ("frames", "fps", "size", "fit", "short", "source_camera", "align"):
+            d.pop(k)
+    return d
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The stage
 
 
-def resolve_image(ws: W.Workspace, image: str | None, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
-    """Workspace name of the source image: `image` copied into input/ (and recorded), or shot.json's."""
-    from shotsmith.media import read_image
-
-    if image is not None:
-        rgb = read_image(image)  # fails early with the user's own path in the message
-        check_cache_size(image, rgb.shape[1], rgb.shape[0], max_pixels)
-        name = ws.copy_input(image)
-        ws.update_request(image=name)
-        return name
-    name = ws.manifest()["request"].get("image")
-    if not name:
-        raise WorkspaceError(
-            f"{ws.root}: no image recorded in this workspace; give one with `shotsmith build-3d-cache -w {ws.root} "
-            "--image PHOTO.jpg`"
-        )
-    if not ws.exists(name):
-        raise WorkspaceError(f"{ws.path(name)}: the recorded image is missing; give it again with --image")
-    return name
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Build the cache of the workspace's photo or video."""
+    return _build_video(ws, cfg) if _source_kind(ws, cfg) == "video" else _build_photo(ws, cfg)
 
 
-def build_cache(ws: W.Workspace, options: CacheOptions | None = None, force: bool = False) -> W.StageRecord:
-    """Run `build-3d-cache` on a workspace (skipped when nothing changed, unless `force`)."""
-    from shotsmith.backends.depth import is_depth_file, resolve_depth
-
-    opts = options or CacheOptions()
-    opts.validate()
-    with ws.locked():
-        image_name = resolve_image(ws, opts.image, opts.max_pixels)
-        backend, why = resolve_depth(opts.depth, model=opts.model, depth_kind=opts.depth_kind)
-        external = {"depth": opts.depth} if is_depth_file(opts.depth) else None
-        recorded = {k: v for k, v in asdict(opts).items() if k != "image"}
-
-        def run() -> W.StageResult:
-            return _build(ws, image_name, backend, why, opts)
-
-        return W.run_stage(
-            ws,
-            STAGE,
-            run,
-            options=recorded,
-            inputs=[image_name],
-            external=external,
-            backend=backend.name,
-            force=force,
-        )
-
-
-def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptions) -> W.StageResult:
+def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
     from PIL import Image
 
     from shotsmith.camera import fov_from_focal
     from shotsmith.geometry import focal_px_from_35mm
-    from shotsmith.media import read_image, resize_image, write_image
-    from shotsmith.ply import write_points
+    from shotsmith.media import read_image, resize_image
 
     t0 = time.perf_counter()
+    image_name = _recorded(ws, "image")
     image_path = ws.path(image_name)
+    backend, why = _depth_backend(cfg)
     rgb_full = read_image(image_path)
     src_h, src_w = rgb_full.shape[:2]
     focal_35 = None
@@ -289,19 +248,19 @@ def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptio
             focal_35 = exif_focal_35mm(im)
     except OSError:
         focal_35 = None
-    w, h = check_cache_size(image_path, src_w, src_h, opts.max_pixels)
+    w, h = check_cache_size(image_path, src_w, src_h, cfg.max_pixels)
     rgb = resize_image(rgb_full, w, h)
     del rgb_full
     notes: list[str] = []
     if (w, h) != (src_w, src_h):
         notes.append(
-            f"cache resolution {w}x{h} (the image is {src_w}x{src_h}; --max-pixels {opts.max_pixels})"
+            f"cache resolution {w}x{h} (the image is {src_w}x{src_h}; --max-pixels {cfg.max_pixels})"
         )
 
     # A known focal length helps MoGe: it then recovers only the depth shift.
     if hasattr(getattr(backend, "settings", None), "fov_x"):
-        if opts.fov is not None:
-            backend.settings.fov_x = opts.fov
+        if cfg.fov is not None:
+            backend.settings.fov_x = cfg.fov
         elif focal_35:
             backend.settings.fov_x = fov_from_focal(focal_px_from_35mm(focal_35, w, h), w)
 
@@ -320,21 +279,21 @@ def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptio
             f"depth backend {backend.name!r} found no valid depth in {image_path}; try --depth prior"
         )
 
-    intrinsics, fov_source = choose_intrinsics(w, h, opts.fov, focal_35, result.intrinsics)
+    intrinsics, fov_source = choose_intrinsics(w, h, cfg.fov, focal_35, result.intrinsics)
     depth, scale = normalize_depth(depth_backend)
-    keep = flying_pixel_mask(depth, opts.filter_threshold)
+    keep = flying_pixel_mask(depth, cfg.filter_threshold)
     num_valid = int(np.count_nonzero(depth > 0))
     depth = np.where(keep, depth, np.float32(0)).astype(np.float32)
     num_points = int(np.count_nonzero(keep))
     if num_points == 0:
         raise InputError(
-            f"{image_path}: every point was dropped by the flying-pixel filter (threshold {opts.filter_threshold}); "
+            f"{image_path}: every point was dropped by the flying-pixel filter (threshold {cfg.filter_threshold}); "
             "raise --filter-threshold or set it to 0"
         )
     points = unproject_depth(depth, intrinsics)[keep]  # world = source camera (identity pose)
     colors = rgb[keep]
 
-    info = CacheInfo(
+    info_json = A.CacheInfo(
         width=w,
         height=h,
         intrinsics=[float(x) for x in intrinsics],
@@ -346,25 +305,19 @@ def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptio
         model=backend.model,
         image=image_name,
         num_points=num_points,
-        filter_threshold=float(opts.filter_threshold),
+        filter_threshold=float(cfg.filter_threshold),
         fov_source=fov_source,
         subject_distance_backend_units=float(scale),
         source_width=src_w,
         source_height=src_h,
         num_flying_pixels=num_valid - num_points,
     )
-    with ws.atomic(W.CACHE_DEPTH) as tmp, open(tmp, "wb") as f:
-        np.save(f, depth, allow_pickle=False)
-    with ws.atomic(W.CACHE_IMAGE) as tmp:
-        write_image(tmp, rgb)
-    with ws.atomic(W.CACHE_POINTS) as tmp:
-        write_points(tmp, points, colors)
-    ws.write_json(W.CACHE_JSON, info.to_json())
+    outputs = A.write_cache(ws, info_json, depth, rgb, points, colors)
     for line in notes:
         note(line)
     return W.StageResult(
-        outputs=[W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_POINTS, W.CACHE_JSON],
-        backend_version=info.backend_version,
+        outputs=outputs,
+        backend_version=info_json.backend_version,
         extra={
             "why": why,
             "notes": notes,
@@ -374,3 +327,136 @@ def _build(ws: W.Workspace, image_name: str, backend, why: str, opts: CacheOptio
             "seconds_total": round(time.perf_counter() - t0, 3),
         },
     )
+
+
+def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    from dataclasses import asdict
+    from typing import cast
+
+    from shotsmith.camera import default_intrinsics
+    from shotsmith.geometry import subject_depth
+    from shotsmith.recapture import (
+        AlignMode,
+        AlignOptions,
+        align_depths,
+        build_cache4d,
+        depth_for_frames,
+        load_depth_video,
+        source_cameras,
+    )
+    from shotsmith.video import decode_video
+
+    video_name = _recorded(ws, "video")
+    timings: dict = {}
+    t0 = time.perf_counter()
+    decode = cfg.decode_options()
+    decode.validate()
+    clip = decode_video(ws.path(video_name), decode)
+    timings["decode_s"] = round(time.perf_counter() - t0, 3)
+    notes: list[str] = list(clip.notes)
+    backend, _why = _depth_backend(cfg)
+    t0 = time.perf_counter()
+    if backend is None:
+        raw, model_intr = load_depth_video(cfg.depth, clip), None
+    else:
+        raw, model_intr, depth_notes = depth_for_frames(clip.frames, backend)
+        notes += depth_notes
+    timings["depth_s"] = round(time.perf_counter() - t0, 3)
+    w, h = clip.fit.target_size
+    if cfg.fov is None and model_intr is None:
+        sw, sh = clip.fit.source_size
+        intrinsics, fov_source = clip.fit.intrinsics(default_intrinsics(sw, sh)), "default"
+    else:
+        intrinsics, fov_source = choose_intrinsics(w, h, cfg.fov, None, model_intr)
+    content = clip.content_mask
+    t1 = time.perf_counter()
+    d0 = np.where(content, raw[0], 0)
+    if not (d0 > 0).any():
+        raise InputError(f"{ws.path(video_name)}: no valid depth in frame 0; try another --depth")
+    scale0 = subject_depth(d0)
+    poses, cam_facts = source_cameras(
+        cfg.source_camera, clip, (d0 / scale0).astype(np.float32), intrinsics, notes
+    )
+    timings["cameras_s"] = round(time.perf_counter() - t1, 3)
+    t2 = time.perf_counter()
+    aligned, report = align_depths(
+        raw, clip.frames, poses, intrinsics, AlignOptions(mode=cast(AlignMode, cfg.align)), valid=content
+    )
+    cache = build_cache4d(aligned, clip.frames, poses, intrinsics, cfg.filter_threshold, valid=content)
+    timings["align_s"] = round(time.perf_counter() - t2, 3)
+
+    t3 = time.perf_counter()
+    outputs = [A.write_cache4d(ws, cache, clip.fps)]
+    depth0 = cache.depth[0]
+    keep = depth0 > 0
+    info_json = A.CacheInfo(
+        width=w,
+        height=h,
+        intrinsics=[float(x) for x in intrinsics],
+        scale_to_backend_units=float(scale0),
+        backend_units="relative",
+        backend=backend.name if backend is not None else "file",
+        backend_version=backend.version() if backend is not None else "",
+        model=getattr(backend, "model", "") if backend is not None else str(cfg.depth),
+        image=W.CACHE_IMAGE,
+        num_points=int(keep.sum()),
+        filter_threshold=float(cfg.filter_threshold),
+        fov_source=fov_source,  # type: ignore[arg-type]
+        subject_distance_backend_units=float(scale0),
+        source_width=clip.info.width,
+        source_height=clip.info.height,
+        num_flying_pixels=int(((cache.seen[0] > 0) & ~keep).sum()),
+        kind="4d",
+        video={
+            "video": video_name,
+            "num_frames": len(cache),
+            "fps": clip.fps,
+            "fit": asdict(clip.fit),
+            "has_audio": bool(clip.info.has_audio),
+            "audio_seconds": float(clip.audio_seconds),
+            "source_world_from_camera": cache.world_from_camera.tolist(),
+            "depth_scales": report.scales,
+            "shared_fraction": report.shared_fraction,
+            **cam_facts,
+        },
+    )
+    points = unproject_depth(depth0, intrinsics)[keep]
+    outputs += A.write_cache(ws, info_json, depth0, cache.rgb[0], points, cache.rgb[0][keep])
+    timings["write_cache_s"] = round(time.perf_counter() - t3, 3)
+    for line in notes:
+        note(line)
+    return W.StageResult(
+        outputs=outputs,
+        backend_version=info_json.backend_version,
+        extra={"frames": len(cache), "notes": notes, **cam_facts, **timings},
+    )
+
+
+def _report(ws: W.Workspace, rec: W.StageRecord) -> str:
+    cache = A.read_cache_info(ws)
+    fx = cache.intrinsics[0]
+    kind = f" x {cache.video.get('num_frames')} frames" if cache.is_4d else ""
+    return (
+        f"cache: {cache.num_points:,} points at {cache.width}x{cache.height}{kind}, fx {fx:.1f} px "
+        f"({cache.fov_source}), subject at {cache.subject_distance_backend_units:.3g} {cache.backend_units} "
+        f"-> {ws.path(W.CACHE_DIR)}"
+    )
+
+
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    prepare=_prepare,
+    reads=_reads,
+    requires=lambda ws, cfg: [],
+    writes=(W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_POINTS, W.CACHE_JSON, W.CACHE_FRAMES),
+    summary="Estimate depth and lift the photo (or a video's frames) to points in scene units: cache/.",
+    examples=(
+        "shotsmith build-3d-cache -w shots/x --image photo.jpg --depth prior",
+        "shotsmith build-3d-cache -w shots/x --video clip.mp4 --source-camera estimate",
+    ),
+    backend=_backend,
+    report=_report,
+    options=_options,
+)

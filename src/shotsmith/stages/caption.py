@@ -1,43 +1,45 @@
 """Stage `caption`: caption.json, the text a generator receives, in GenDoP's vocabulary.
 
-caption.json = {"prompt": the user's words, "movement" and "Movement": `shotsmith.describe.describe` of
-trajectory.json (GenDoP's motion caption key is "Movement"; empty with a note when there is no trajectory yet),
-"scene": CLIP zero-shot tags over `backends.clip.SCENE_VOCABULARY` when open-clip weights are given (else ""),
-"scene_tags": the tags with their probabilities, "text": prompt, movement and scene combined, "notes"}.
-The scene is read from the input image (shot.json's request "image") or from the middle frame of a recaptured
-video (request "video"). This module reads the workspace and calls the domain and backend; no logic of its own
+caption.json (`artifacts.Caption`) = {"prompt": the user's words, "movement" and "Movement": `describe.describe`
+of trajectory.json (GenDoP's motion caption key is "Movement"; empty with a note when there is no trajectory
+yet), "scene": CLIP zero-shot tags over `backends.clip.SCENE_VOCABULARY` when open-clip weights are given (else
+""), "scene_tags": the tags with their probabilities, "text": prompt, movement and scene combined, "notes"}.
+The scene is read from the input image (shot.json's request "image") or from the middle frame of a video
+(request "video"). This module reads the workspace and calls the domain and backend; no logic of its own
 beyond combining the text.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.console import info, note
 from shotsmith.errors import BackendUnavailable, InputError, WorkspaceError
+from shotsmith.options import opt
+from shotsmith.stage import Stage
 
-STAGE = "caption"
-SceneMode = Literal["auto", "clip", "none"]
+NAME = "caption"
 SCENE_MODES: tuple[str, ...] = ("auto", "clip", "none")
 
 
 @dataclass
-class CaptionConfig:
+class Config:
     """Options of `shotsmith caption`."""
 
     prompt: str | None = None
-    """The user's words; None = shot.json's request "prompt"."""
-    scene: str = "auto"
-    """"clip": CLIP scene tags (fails without weights); "auto": CLIP when weights are given, else none; "none"."""
+    """The user's words (default: shot.json's prompt)."""
+    scene: Literal["auto", "clip", "none"] = "auto"
+    """Scene tags: clip (CLIP, fails without weights), auto (CLIP when weights are given, else none), or none."""
     clip_model: str = "ViT-B-32"
-    """open-clip model name or model config .json."""
-    clip_pretrained: str | None = None
-    """Local .safetensors weights (or an open-clip tag already cached)."""
+    """open-clip model name, or a model config .json."""
+    clip_pretrained: str | None = opt(None, file=True)
+    """CLIP weights: a local .safetensors file (or an open-clip tag already cached)."""
     top_k: int = 3
     """Scene tags kept."""
 
@@ -47,22 +49,9 @@ class CaptionConfig:
         if self.top_k < 1:
             raise InputError(f"--top-k {self.top_k}: give at least 1")
 
-
-@dataclass
-class Caption:
-    """The content of caption.json."""
-
-    prompt: str = ""
-    movement: str = ""
-    scene: str = ""
-    text: str = ""
-    scene_tags: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["Movement"] = self.movement
-        return d
+    @property
+    def uses_clip(self) -> bool:
+        return self.scene == "clip" or (self.scene == "auto" and bool(self.clip_pretrained))
 
 
 def _sentence(s: str) -> str:
@@ -81,22 +70,15 @@ def combine_text(prompt: str, movement: str, scene: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def resolve_input_path(ws: W.Workspace, name: str) -> Path:
-    p = Path(name)
-    return p if p.is_absolute() else ws.path(name)
-
-
 def scene_image(ws: W.Workspace) -> tuple[np.ndarray, str]:
     """The picture the scene is read from: the input image, or the middle frame of the source video."""
     from shotsmith.media import read_image, read_video
 
-    request = ws.manifest()["request"]
+    request = A.request(ws)
     if request.get("image"):
-        path = resolve_input_path(ws, request["image"])
-        return read_image(path), str(request["image"])
+        return read_image(A.input_path(ws, request["image"])), str(request["image"])
     if request.get("video"):
-        path = resolve_input_path(ws, request["video"])
-        frames, _ = read_video(path)
+        frames, _ = read_video(A.input_path(ws, request["video"]))
         mid = len(frames) // 2
         return frames[mid], f"{request['video']} (frame {mid})"
     raise WorkspaceError(
@@ -105,23 +87,20 @@ def scene_image(ws: W.Workspace) -> tuple[np.ndarray, str]:
     )
 
 
-def make_caption(ws: W.Workspace, cfg: CaptionConfig) -> tuple[Caption, str]:
+def make_caption(ws: W.Workspace, cfg: Config) -> tuple[A.Caption, str]:
     """caption.json's content and the scene backend used ("none" or "open-clip")."""
-    cap = Caption()
-    request = ws.manifest()["request"]
-    cap.prompt = (cfg.prompt if cfg.prompt is not None else str(request.get("prompt") or "")).strip()
+    cap = A.Caption()
+    cap.prompt = _prompt(ws, cfg)
     if ws.exists(W.TRAJECTORY):
         from shotsmith.describe import describe
-        from shotsmith.formats import read_trajectory
 
-        cap.movement = describe(read_trajectory(ws.path(W.TRAJECTORY)))
+        cap.movement = describe(A.read_trajectory(ws))
     else:
         cap.notes.append("no trajectory.json yet: movement left empty; run `shotsmith plan-trajectory` first")
     backend = "none"
-    use_clip = cfg.scene == "clip" or (cfg.scene == "auto" and cfg.clip_pretrained)
     if cfg.scene == "auto" and not cfg.clip_pretrained:
         cap.notes.append("scene: no CLIP weights given (--clip-pretrained), no scene tags")
-    if use_clip:
+    if cfg.uses_clip:
         from shotsmith.backends.clip import ClipBackend, scene_text
 
         clip = ClipBackend(cfg.clip_model, cfg.clip_pretrained)
@@ -145,9 +124,14 @@ def make_caption(ws: W.Workspace, cfg: CaptionConfig) -> tuple[Caption, str]:
     return cap, backend
 
 
-def _inputs(ws: W.Workspace) -> list[str]:
+def _prompt(ws: W.Workspace, cfg: Config) -> str:
+    """--prompt, else shot.json's prompt."""
+    return (cfg.prompt if cfg.prompt is not None else str(A.request(ws).get("prompt") or "")).strip()
+
+
+def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
     names = [W.TRAJECTORY]
-    request = ws.manifest()["request"]
+    request = A.request(ws)
     for key in ("image", "video"):
         name = request.get(key)
         if name and not Path(name).is_absolute():
@@ -155,39 +139,33 @@ def _inputs(ws: W.Workspace) -> list[str]:
     return names
 
 
-def run(ws: W.Workspace, cfg: CaptionConfig, *, force: bool = False) -> W.StageRecord:
-    """Write caption.json; skipped when nothing changed."""
-    cfg.validate()
-    prompt = cfg.prompt if cfg.prompt is not None else str(ws.manifest()["request"].get("prompt") or "")
-    external = (
-        {"clip_pretrained": cfg.clip_pretrained}
-        if cfg.clip_pretrained and Path(cfg.clip_pretrained).is_file()
-        else None
-    )
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Write caption.json."""
+    cap, backend = make_caption(ws, cfg)
+    A.write_caption(ws, cap)
+    for n in cap.notes:
+        note(n)
+    info(f"caption: {cap.text}")
+    version = ""
+    if backend == "open-clip":
+        from shotsmith.backends.clip import ClipBackend
 
-    def stage() -> W.StageResult:
-        cap, backend = make_caption(ws, cfg)
-        ws.write_json(W.CAPTION, cap.to_json())
-        for n in cap.notes:
-            note(n)
-        info(f"caption: {cap.text}")
-        version = ""
-        if backend == "open-clip":
-            from shotsmith.backends.clip import ClipBackend
+        version = ClipBackend().version()
+    return W.StageResult([W.CAPTION], version, {"scene_backend": backend, "notes": cap.notes})
 
-            version = ClipBackend().version()
-        return W.StageResult([W.CAPTION], version, {"scene_backend": backend, "notes": cap.notes})
 
-    backend = (
-        "open-clip" if (cfg.scene == "clip" or (cfg.scene == "auto" and cfg.clip_pretrained)) else "embedded"
-    )
-    return W.run_stage(
-        ws,
-        STAGE,
-        stage,
-        options=dict(asdict(cfg), prompt=prompt),
-        inputs=_inputs(ws),
-        external=external,
-        backend=backend,
-        force=force,
-    )
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=_reads,
+    requires=lambda ws, cfg: [],
+    writes=(W.CAPTION,),
+    summary='Write caption.json: the prompt, the GenDoP "Movement" of trajectory.json, CLIP scene tags, the text.',
+    examples=(
+        'shotsmith caption -w shots/demo --prompt "an astronaut portrait"',
+        "shotsmith caption -w shots/demo --scene clip --clip-pretrained ViT-B-32.safetensors",
+    ),
+    backend=lambda cfg: ("open-clip" if cfg.uses_clip else "embedded", ""),
+    options=lambda ws, cfg: dict(asdict(cfg), prompt=_prompt(ws, cfg)),
+)

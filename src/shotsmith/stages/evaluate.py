@@ -16,28 +16,38 @@ import os
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from shotsmith import __version__
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath, resample
 from shotsmith.console import console, note
 from shotsmith.errors import InputError, ShotsmithError
+from shotsmith.options import opt
+from shotsmith.stage import Stage
 
-STAGE = "evaluate"
+NAME = "evaluate"
 METRICS_SCHEMA = 1
 
 
 @dataclass
-class EvaluateConfig:
-    """Options of `shotsmith evaluate` (the CLI's flags)."""
+class Config:
+    """Options of `shotsmith evaluate`: in a workspace (-w), or on any VIDEO with --trajectory FILE."""
 
+    video: str | None = opt(None, argument=True)
+    """A video to measure (without -w)."""
+    trajectory: str | None = None
+    """The planned camera file (with VIDEO)."""
+    output: str | None = opt(None, flags=("-o", "--output"))
+    """Output folder (with VIDEO; default VIDEO_eval/)."""
     trials: int = 1
     """Mapper runs with different seeds; the summary gives the median and spread (CamI2V uses 5)."""
     strict: bool = False
     """Fail when the video and the trajectory have different frame counts instead of resampling the plan."""
-    mapper: str = "global"
+    mapper: Literal["global", "incremental"] = "global"
     """"global" (GLOMAP in COLMAP 4, as CamI2V) or "incremental"."""
     max_image_size: int = 640
     """Longest side (pixels) at which SIFT runs; keypoints are rescaled to full size (-1 = full size)."""
@@ -46,11 +56,12 @@ class EvaluateConfig:
     seed: int = 0
     """Seed of the first trial; trial k uses seed + k."""
     prompt: str | None = None
-    """Text for the motion-tag F1 against the prompt and the CLIP text score (None: shot.json's prompt)."""
+    """Text for the motion-tag F1 against the prompt and the CLIP text score (default: shot.json's prompt)."""
     clip_model: str = "ViT-B-32"
-    """open-clip model name or model config .json."""
-    clip_pretrained: str | None = None
-    """Local .safetensors weights (or an open-clip tag already cached); None skips the CLIP measures."""
+    """open-clip model name, or a model config .json."""
+    clip_pretrained: str | None = opt(None, file=True)
+    """CLIP weights: a local .safetensors file (or an open-clip tag already cached); none skips the CLIP
+    measures."""
 
     def validate(self) -> None:
         from shotsmith.evaluate import MAPPERS
@@ -116,7 +127,7 @@ def fit_plan(
     return plan, notes
 
 
-def clip_measures(frames: np.ndarray, text: str, cfg: EvaluateConfig) -> dict:
+def clip_measures(frames: np.ndarray, text: str, cfg: Config) -> dict:
     """CLIP text-frame score and frame consistency, or {"skipped": reason}."""
     if not cfg.clip_pretrained:
         return {"skipped": "no CLIP weights given (--clip-pretrained PATH.safetensors)"}
@@ -156,7 +167,7 @@ def _versions() -> dict:
 
 
 def evaluate_files(
-    frames: np.ndarray, fps: float, plan: CameraPath, cfg: EvaluateConfig, text: str = ""
+    frames: np.ndarray, fps: float, plan: CameraPath, cfg: Config, text: str = ""
 ) -> EvalOutput:
     """Measure (T, H, W, 3) `frames` against `plan`; no files written."""
     from shotsmith.evaluate import estimate_path, evaluate_video, protocol
@@ -219,46 +230,19 @@ def write_plot(out: EvalOutput, path: str | os.PathLike) -> None:
         )
         if out.metrics.get("model") not in (None, "sfm"):
             title += f" ({out.metrics['model']} model)"
-    try:
-        from shotsmith.plot import plot_trajectory
-    except ImportError:
-        plot_trajectory = None
-    if plot_trajectory is not None:
-        if out.estimate is None:
-            plot_trajectory(out.plan, path, title=title, label="planned")
-        else:
-            plot_trajectory(
-                out.estimate,
-                path,
-                title=title,
-                reference=out.reference,
-                label="estimated",
-                reference_label="planned",
-            )
-        return
-    _fallback_plot(out.reference if out.reference is not None else out.plan, out.estimate, path, title)
+    from shotsmith.plot import plot_trajectory
 
-
-def _fallback_plot(plan: CameraPath, est: CameraPath | None, path, title: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    views = (("front (x, -y)", 0, 1, -1), ("top (x, z)", 0, 2, 1), ("side (z, -y)", 2, 1, -1))
-    for k, (name, a, b, sign) in enumerate(views):
-        ax = fig.add_subplot(1, 3, k + 1)
-        c = plan.centers
-        ax.plot(c[:, a], sign * c[:, b], color="0.6", lw=3, label="planned")
-        if est is not None:
-            e = est.centers
-            ax.plot(e[:, a], sign * e[:, b], color="C1", lw=1.5, label="estimated")
-        ax.set_title(name)
-        ax.set_aspect("equal", adjustable="datalim")
-        if k == 0:
-            ax.legend()
-    fig.suptitle(title)
-    fig.savefig(path, format="png")
+    if out.estimate is None:
+        plot_trajectory(out.plan, path, title=title, label="planned")
+    else:
+        plot_trajectory(
+            out.estimate,
+            path,
+            title=title,
+            reference=out.reference,
+            label="estimated",
+            reference_label="planned",
+        )
 
 
 def write_outputs(out: EvalOutput, metrics_path: str | os.PathLike, plot_path: str | os.PathLike) -> None:
@@ -291,70 +275,56 @@ def print_summary(out: EvalOutput) -> None:
         note(f"translation measures: {out.metrics.get('translation_metrics')}")
 
 
-def read_plan(path: str | os.PathLike) -> CameraPath:
-    """A camera path from any file `shotsmith.formats` reads."""
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Evaluate the workspace's output/shot.mp4 against trajectory.json."""
+    from shotsmith.media import read_video
+
+    frames, fps = read_video(ws.path(W.OUTPUT_VIDEO))
+    out = evaluate_files(frames, fps, A.read_trajectory(ws), cfg, A.user_prompt(ws, cfg.prompt))
+    out.metrics["inputs"] = {"video": W.OUTPUT_VIDEO, "trajectory": W.TRAJECTORY}
+    A.write_metrics(ws, out.metrics)
+    with ws.atomic(W.EVAL_PLOT) as tmp:
+        write_plot(out, tmp)
+    print_summary(out)
+    extra = {"ok": out.metrics["ok"], "metrics": out.metrics["metrics"], "notes": out.notes}
+    return W.StageResult([W.EVAL_METRICS, W.EVAL_PLOT], out.metrics["versions"]["pycolmap"], extra)
+
+
+def _requires(ws: W.Workspace, cfg: Config) -> list[str]:
+    if cfg.video is not None or cfg.trajectory is not None or cfg.output is not None:
+        raise InputError("give either -w WORKSPACE or VIDEO --trajectory FILE [-o OUT_DIR], not both")
+    return [W.OUTPUT_VIDEO, W.TRAJECTORY]
+
+
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=lambda ws, cfg: [W.OUTPUT_VIDEO, W.TRAJECTORY],
+    requires=_requires,
+    writes=(W.EVAL_METRICS, W.EVAL_PLOT),
+    summary="Measure a shot's camera against its plan: CamI2V's RotErr/TransErr/CamMC, ATE/RPE, motion-tag F1.",
+    examples=(
+        "shotsmith evaluate -w shots/demo --trials 5",
+        "shotsmith evaluate clip.mp4 --trajectory cams.txt -o clip_eval --strict",
+    ),
+    backend=lambda cfg: (f"pycolmap-{cfg.mapper}", ""),
+    options=lambda ws, cfg: dict(asdict(cfg), prompt=A.user_prompt(ws, cfg.prompt)),
+)
+
+
+def run_standalone(cfg: Config) -> Path:
+    """`shotsmith evaluate VIDEO --trajectory FILE -o OUT_DIR`: the same measurement without a workspace;
+    returns the output folder."""
     from shotsmith.formats import read_camera_file
-
-    return read_camera_file(path)
-
-
-def request_text(ws: W.Workspace, prompt: str | None) -> str:
-    """The prompt: the option, else shot.json's request "prompt", else caption.json's "prompt"."""
-    if prompt is not None:
-        return prompt
-    text = ws.manifest()["request"].get("prompt") or ""
-    if not text and ws.exists(W.CAPTION):
-        text = ws.read_json(W.CAPTION).get("prompt", "") or ""
-    return str(text)
-
-
-def run(ws: W.Workspace, cfg: EvaluateConfig, *, force: bool = False) -> W.StageRecord:
-    """Evaluate the workspace's output/shot.mp4 against trajectory.json; record the run."""
     from shotsmith.media import read_video
 
     cfg.validate()
-    ws.require(W.OUTPUT_VIDEO, "generate")
-    ws.require(W.TRAJECTORY, "plan-trajectory")
-    text = request_text(ws, cfg.prompt)
-    external = (
-        {"clip_pretrained": cfg.clip_pretrained}
-        if cfg.clip_pretrained and Path(cfg.clip_pretrained).is_file()
-        else None
-    )
-
-    def stage() -> W.StageResult:
-        from shotsmith.formats import read_trajectory
-
-        frames, fps = read_video(ws.path(W.OUTPUT_VIDEO))
-        plan = read_trajectory(ws.path(W.TRAJECTORY))
-        out = evaluate_files(frames, fps, plan, cfg, text)
-        out.metrics["inputs"] = {"video": W.OUTPUT_VIDEO, "trajectory": W.TRAJECTORY}
-        ws.write_json(W.EVAL_METRICS, out.metrics)
-        with ws.atomic(W.EVAL_PLOT) as tmp:
-            write_plot(out, tmp)
-        print_summary(out)
-        extra = {"ok": out.metrics["ok"], "metrics": out.metrics["metrics"], "notes": out.notes}
-        return W.StageResult([W.EVAL_METRICS, W.EVAL_PLOT], out.metrics["versions"]["pycolmap"], extra)
-
-    options = dict(asdict(cfg), prompt=text)
-    return W.run_stage(
-        ws,
-        STAGE,
-        stage,
-        options=options,
-        inputs=[W.OUTPUT_VIDEO, W.TRAJECTORY],
-        external=external,
-        backend=f"pycolmap-{cfg.mapper}",
-        force=force,
-    )
-
-
-def run_standalone(video: Path, trajectory: Path, out_dir: Path, cfg: EvaluateConfig) -> EvalOutput:
-    """`shotsmith evaluate VIDEO --trajectory FILE -o OUT_DIR`: the same measurement without a workspace."""
-    from shotsmith.media import read_video
-
-    cfg.validate()
-    plan = read_plan(trajectory)
+    if cfg.video is None or cfg.trajectory is None:
+        raise InputError("give -w WORKSPACE, or a VIDEO with --trajectory FILE (the planned camera path)")
+    video, trajectory = Path(cfg.video), Path(cfg.trajectory)
+    out_dir = Path(cfg.output) if cfg.output is not None else video.with_name(f"{video.stem}_eval")
+    plan = read_camera_file(trajectory)
     frames, fps = read_video(video)
     out = evaluate_files(frames, fps, plan, cfg, cfg.prompt or "")
     out.metrics["inputs"] = {"video": str(video), "trajectory": str(trajectory)}
@@ -374,4 +344,4 @@ def run_standalone(video: Path, trajectory: Path, out_dir: Path, cfg: EvaluateCo
         tmp_m.unlink(missing_ok=True)
         tmp_p.unlink(missing_ok=True)
     print_summary(out)
-    return out
+    return out_dir

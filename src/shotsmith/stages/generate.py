@@ -1,56 +1,72 @@
-"""Stage `generate`: turn the guidance into the final video, output/shot.mp4.
+"""Stage `generate`: fill the guidance into the final video, for one camera or every camera of a rig.
 
-Reads guidance/ (rgb.mp4, mask, depth.npz, object_mask.mp4 when present), trajectory.json, the source cache
-(cache/depth.npy, image.png, cache.json) and the text (caption.json's `text`, else shot.json's prompt); resolves
-the generator (`auto` prints its choice), fits the plan to the generator's constraints (frame rule, fixed or
-multiple-of sizes: the cameras are resampled and the guidance frames picked by nearest time, with a printed
-note), runs it, and writes output/shot.mp4 (H.264) atomically. The generators themselves live in
-`shotsmith.backends` (embedded `inpaint`, neural `wan` / `cogvideox`).
+Reads the guidance (guidance/ for the single camera, guidance/cams/NN/ for a rig rendered with `--rig`), each
+camera's path, the source view (cache/depth.npy, image.png, cache.json: a photo, or frame 0 of a video) and the
+text (`artifacts.generator_text`: --prompt, else caption.json's text, else the prompt). Resolves the generator
+(`auto` prints its choice), fits every view to the generator's constraints (frame rule, fixed or multiple-of
+sizes: cameras resampled and guidance frames picked by nearest time, with a printed note), generates, and writes
+output/shot.mp4 (H.264; a re-shot video keeps the source's audio and gets output/side_by_side.mp4), or per rig
+camera output/cams/NN.mp4 and the labelled mosaic output/grid.mp4.
+
+A single camera is a rig of one: every view is a `View` and goes through the same request and fitting. Several
+views share what they should: the embedded `inpaint` builds its fill layers once from all the cameras (one fill
+in 3D, every view shows the same invented pixels); the diffusion backends run the views in batches through one
+guided loop from initial noise shared where views see the same 3D point (docs/RIGS.md). The generators live in
+`shotsmith.backends`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, resolve_generator
-from shotsmith.camera import CameraPath, resample
-from shotsmith.console import info, note
+from shotsmith.camera import CameraPath, concatenate, resample
+from shotsmith.console import info, note, track
 from shotsmith.errors import InputError, ShotsmithError, WorkspaceError
+from shotsmith.stage import Stage
 
-STAGE = "generate"
+NAME = "generate"
 GENERATORS: tuple[str, ...] = ("auto", "inpaint", "wan", "cogvideox")
 
 
 @dataclass
-class GenerateConfig:
+class Config:
     """Options of `shotsmith generate` (None = the backend's own default)."""
 
     generator: Literal["auto", "inpaint", "wan", "cogvideox"] = "auto"
-    """Backend: "auto" (a video model if its weights are on this machine, else the embedded "inpaint")."""
+    """auto (a video model when its weights are on this machine, else inpaint), inpaint (embedded, CPU), wan or
+    cogvideox (video models)."""
     model: str | None = None
-    """Hub id or local folder of the model (neural generators only)."""
+    """Hub id or local folder of the video model."""
     steps: int | None = None
-    """Denoising steps (neural generators)."""
+    """Denoising steps (video models)."""
     seed: int = 0
     """Random seed; the same seed gives the same video."""
     strength: float | None = None
-    """How much the neural generator may depart from the guidance's latents (0..1)."""
+    """How far a video model may depart from the guidance (0..1)."""
     guidance_scale: float | None = None
-    """Classifier-free guidance scale (neural generators)."""
+    """Classifier-free guidance scale (video models)."""
     dtype: str | None = None
-    """Weights dtype: float32, float16, bfloat16 (neural generators)."""
+    """Model dtype: float32, float16 or bfloat16 (video models)."""
     device: str | None = None
-    """Torch device: cpu, cuda, cuda:1... (neural generators)."""
+    """Torch device: auto, cpu, cuda, cuda:1... (video models)."""
     offload: bool = False
-    """Offload model parts to the CPU between uses (low-memory GPUs; neural generators)."""
+    """Offload model parts to the CPU between uses (low-memory GPUs; video models)."""
     prompt: str | None = None
-    """Text handed to the generator instead of caption.json's `text`."""
+    """Text for the generator instead of caption.json's."""
+    rig: str | None = None
+    """Generate every camera of the rig rendered by `render-guidance --rig` (the same spec)."""
+    grid_max_width: int = 1280
+    """Rigs: largest width of output/grid.mp4 in pixels (an overview; tiles are scaled down to fit)."""
+    labels: bool = True
+    """Rigs: write each camera's name on its tile of the grid."""
 
     def validate(self) -> None:
         if self.generator not in GENERATORS:
@@ -63,6 +79,8 @@ class GenerateConfig:
             math.isfinite(self.guidance_scale) and self.guidance_scale >= 0
         ):
             raise InputError(f"--guidance-scale {self.guidance_scale}: must be a non-negative number")
+        if self.grid_max_width < 16:
+            raise InputError(f"--grid-max-width {self.grid_max_width}: use at least 16 pixels (default 1280)")
 
     def backend_kwargs(self) -> dict:
         """Keyword arguments for the generator's factory (only those given)."""
@@ -72,99 +90,23 @@ class GenerateConfig:
             out["offload"] = True
         return out
 
+    def resolve(self) -> tuple[Generator, str]:
+        """(generator, why it was chosen)."""
+        return resolve_generator(self.generator, **self.backend_kwargs())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Views and requests
+
 
 @dataclass
-class Guidance:
-    """The guidance of a workspace in memory."""
+class View:
+    """One camera to generate: its guidance and path (index None: the single camera)."""
 
-    rgb: np.ndarray
-    """(T, H, W, 3) uint8."""
-    mask: np.ndarray
-    """(T, H, W) bool, True where the cache covers the pixel."""
-    depth: np.ndarray
-    """(T, H, W) float32 z-depth, 0 where empty."""
-    object_mask: np.ndarray | None = None
-    """(T, H, W) bool inserted-object pixels, or None."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reading the workspace
-
-
-def _inputs(ws: W.Workspace) -> list[str]:
-    names = [W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH, W.TRAJECTORY, W.CACHE_DEPTH, W.CACHE_IMAGE]
-    names.append(W.CACHE_JSON)
-    for optional in (W.CAPTION, W.GUIDANCE_OBJECT_MASK):
-        if ws.exists(optional):
-            names.append(optional)
-    return names
-
-
-def check_inputs(ws: W.Workspace) -> None:
-    """WorkspaceError naming the stage to run for the first missing input."""
-    for name, stage in (
-        (W.TRAJECTORY, "plan-trajectory"),
-        (W.CACHE_JSON, "build-3d-cache"),
-        (W.CACHE_DEPTH, "build-3d-cache"),
-        (W.CACHE_IMAGE, "build-3d-cache"),
-        (W.GUIDANCE_RGB, "render-guidance"),
-        (W.GUIDANCE_MASK, "render-guidance"),
-        (W.GUIDANCE_DEPTH, "render-guidance"),
-    ):
-        ws.require(name, stage)
-
-
-def read_guidance(ws: W.Workspace) -> Guidance:
-    """guidance/ as arrays; the exact mask stored in depth.npz is preferred over the lossy mask video."""
-    return read_guidance_files(
-        ws, W.GUIDANCE_RGB, W.GUIDANCE_DEPTH, W.GUIDANCE_MASK, W.GUIDANCE_OBJECT_MASK, "render-guidance"
-    )
-
-
-def read_guidance_files(
-    ws: W.Workspace, rgb_name: str, depth_name: str, mask_name: str, object_mask_name: str, hint: str
-) -> Guidance:
-    """One camera's guidance from these workspace files (a rig keeps one set per camera); `hint` is the command
-    that makes them."""
-    from shotsmith.media import read_mask_video, read_video
-
-    rgb, _ = read_video(ws.require(rgb_name, hint))
-    depth_path = ws.require(depth_name, hint)
-    try:
-        with np.load(depth_path, allow_pickle=False) as z:
-            depth = np.asarray(z["depth"], dtype=np.float32)
-            mask = np.asarray(z["mask"], dtype=bool) if "mask" in z.files else None
-    except (OSError, ValueError, KeyError) as exc:
-        raise WorkspaceError(f"{depth_path}: not a guidance depth file ({exc}); rerun {hint}") from exc
-    if mask is None:
-        mask = read_mask_video(ws.require(mask_name, hint))
-    mask = mask & (depth > 0) if mask.shape == depth.shape else mask
-    depth = np.where(mask, depth, 0.0).astype(np.float32) if mask.shape == depth.shape else depth
-    obj = read_mask_video(ws.path(object_mask_name)) if ws.exists(object_mask_name) else None
-    shapes = {"rgb.mp4": rgb.shape[:3], "depth.npz": depth.shape, "mask": mask.shape}
-    if obj is not None:
-        shapes["object_mask.mp4"] = obj.shape
-    if len(set(shapes.values())) != 1:
-        raise WorkspaceError(
-            f"{ws.path(rgb_name).parent}: the guidance files disagree ({shapes}); rerun `shotsmith {hint} "
-            f"-w {ws.root} --force`"
-        )
-    return Guidance(rgb, mask, depth, obj)
-
-
-def read_prompt(ws: W.Workspace, override: str | None) -> str:
-    """The text for the generator: `override`, else caption.json's `text`, else shot.json's prompt."""
-    if override is not None:
-        return override
-    if ws.exists(W.CAPTION):
-        text = ws.read_json(W.CAPTION).get("text")
-        if text:
-            return str(text)
-    return str(ws.manifest().get("request", {}).get("prompt") or "")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Fitting the plan to a backend
+    index: int | None
+    name: str
+    guidance: A.Guidance
+    cameras: CameraPath
 
 
 def nearest_frames(n_src: int, n_dst: int) -> np.ndarray:
@@ -183,8 +125,8 @@ def fitted_size(c: Constraints, width: int, height: int) -> tuple[int, int]:
 
 
 def fit_to_backend(
-    guidance: Guidance, cams: CameraPath, c: Constraints
-) -> tuple[Guidance, CameraPath, list[str]]:
+    guidance: A.Guidance, cams: CameraPath, c: Constraints
+) -> tuple[A.Guidance, CameraPath, list[str]]:
     """Resample and resize guidance + cameras to what the backend accepts; returns the notes printed."""
     import cv2
 
@@ -192,13 +134,7 @@ def fit_to_backend(
     n = len(cams)
     n_fit = c.fit_frames(n)
     if n_fit != n:
-        idx = nearest_frames(n, n_fit)
-        guidance = Guidance(
-            guidance.rgb[idx],
-            guidance.mask[idx],
-            guidance.depth[idx],
-            None if guidance.object_mask is None else guidance.object_mask[idx],
-        )
+        guidance = guidance.take(nearest_frames(n, n_fit))
         cams = resample(cams, n_fit)
         notes.append(
             f"the generator needs {c.frame_rule} frames: resampled the plan from {n} to {n_fit} frames"
@@ -210,13 +146,12 @@ def fit_to_backend(
             return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in a])
 
         near = cv2.INTER_NEAREST
-        guidance = Guidance(
+        om = guidance.object_mask
+        guidance = A.Guidance(
             rs(guidance.rgb, cv2.INTER_AREA),
             rs(guidance.mask.astype(np.uint8), near).astype(bool),
             rs(guidance.depth, near),
-            None
-            if guidance.object_mask is None
-            else rs(guidance.object_mask.astype(np.uint8), near).astype(bool),
+            None if om is None else rs(om.astype(np.uint8), near).astype(bool),
         )
         notes.append(f"the generator works at {w}x{h}: resized the guidance from {cams.width}x{cams.height}")
         cams = cams.with_size(w, h)
@@ -231,119 +166,314 @@ def _resize_video(video: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LANCZOS4) for f in video])
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The stage
-
-
-def _generate(ws: W.Workspace, cfg: GenerateConfig, gen: Generator, why: str) -> W.StageResult:
-    from shotsmith.formats import read_trajectory
-    from shotsmith.media import write_video
-    from shotsmith.stages.build_cache import load_cache
-
-    t0 = time.perf_counter()
-    cams = read_trajectory(ws.require(W.TRAJECTORY, "plan-trajectory"))
-    guidance = read_guidance(ws)
-    t_, h_, w_ = guidance.mask.shape
-    if (len(cams), cams.width, cams.height) != (t_, w_, h_):
-        raise WorkspaceError(
-            f"{ws.path(W.GUIDANCE_DIR)}: guidance has {t_} frames at {w_}x{h_} but trajectory.json plans "
-            f"{len(cams)} at {cams.width}x{cams.height}; rerun `shotsmith render-guidance -w {ws.root}`"
-        )
-    cache = load_cache(ws)
-    prompt = read_prompt(ws, cfg.prompt)
-    seconds_read = time.perf_counter() - t0
-
-    planned = (len(cams), cams.width, cams.height, cams.fps)
-    guidance, fit_cams, notes = fit_to_backend(guidance, cams, gen.constraints)
-    for line in notes:
-        note(line)
-
+def source_request(ws: W.Workspace, cfg: Config) -> GenerateRequest:
+    """A request carrying the source view (cache resolution), the text and the options; the per-view fields
+    are placeholders that `view_request` fills."""
+    cache = A.load_cache(ws)
     request = GenerateRequest(
-        guidance_rgb=guidance.rgb,
-        guidance_mask=guidance.mask,
-        guidance_depth=guidance.depth,
-        cameras=fit_cams,
-        prompt=prompt,
+        guidance_rgb=np.zeros((1, 2, 2, 3), np.uint8),
+        guidance_mask=np.zeros((1, 2, 2), bool),
+        guidance_depth=np.zeros((1, 2, 2), np.float32),
+        cameras=CameraPath(np.eye(4)[None], [1.0, 1.0, 1.0, 1.0], 2, 2),
+        prompt=A.generator_text(ws, cfg.prompt),
         source_rgb=cache.image,
         source_depth=cache.depth,
         source_intrinsics=cache.info.intrinsics_array,
         source_world_from_camera=cache.info.world_from_camera_array,
-        object_mask=guidance.object_mask,
         seed=int(cfg.seed),
     )
     overrides = {"steps": cfg.steps, "strength": cfg.strength, "guidance_scale": cfg.guidance_scale}
-    request = replace(request, **{k: v for k, v in overrides.items() if v is not None})
+    return replace(request, **{k: v for k, v in overrides.items() if v is not None})
 
-    t1 = time.perf_counter()
-    gen.load()
-    video = np.asarray(gen.generate(request))
-    seconds_generate = time.perf_counter() - t1
-    want = (len(fit_cams), fit_cams.height, fit_cams.width, 3)
+
+def view_request(template: GenerateRequest, guidance: A.Guidance, cameras: CameraPath) -> GenerateRequest:
+    return replace(
+        template,
+        guidance_rgb=guidance.rgb,
+        guidance_mask=guidance.mask,
+        guidance_depth=guidance.depth,
+        cameras=cameras,
+        object_mask=guidance.object_mask,
+    )
+
+
+def read_views(ws: W.Workspace, cfg: Config) -> list[View]:
+    """The views to generate: the single camera, or every camera of rig.json (which must be `cfg.rig`'s)."""
+    if not cfg.rig:
+        cams = A.read_trajectory(ws)
+        guidance = A.read_guidance(ws)
+        t_, h_, w_ = guidance.mask.shape
+        if (len(cams), cams.width, cams.height) != (t_, w_, h_):
+            raise WorkspaceError(
+                f"{ws.path(W.GUIDANCE_DIR)}: guidance has {t_} frames at {w_}x{h_} but trajectory.json plans "
+                f"{len(cams)} at {cams.width}x{cams.height}; rerun `shotsmith render-guidance -w {ws.root}`"
+            )
+        return [View(None, "camera", guidance, cams)]
+    rig = A.read_rig_json(ws)
+    if rig.get("spec") != cfg.rig:
+        raise WorkspaceError(
+            f"{ws.path(W.RIG_JSON)}: rendered for rig {rig.get('spec')!r}, not {cfg.rig!r}; run "
+            f"`shotsmith render-guidance -w {ws.root} --rig {cfg.rig}` first"
+        )
+    return [
+        View(
+            int(e["index"]),
+            str(e["name"]),
+            A.read_guidance(ws, int(e["index"])),
+            A.read_trajectory(ws, W.guidance_file("trajectory", int(e["index"]))),
+        )
+        for e in rig["cameras"]
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generating
+
+
+def shared_inpaint_settings(settings, request_template: GenerateRequest, paths: list[CameraPath]):
+    """InpaintSettings whose disocclusion band and outpaint padding are computed once from ALL `paths` and pinned,
+    so every view builds exactly the same fill layers from the source cache (one fill in 3D)."""
+    from shotsmith.backends.inpaint import disocclusion_band_px, outpaint_pad_px
+
+    request = replace(request_template, cameras=concatenate(paths, chain=False))
+    band = disocclusion_band_px(request, settings)
+    pad = max(outpaint_pad_px(request, settings))
+    return replace(settings, band_min_px=band, band_max_frac=0.0, pad_min_px=pad, pad_max_frac=0.0)
+
+
+def _inpaint_views(gen, template: GenerateRequest, requests: list[GenerateRequest]):
+    """Yield (video, report) per view with the embedded inpaint: one set of fill layers for every view."""
+    from shotsmith.backends.inpaint import InpaintGenerator, InpaintReport, build_layers
+
+    shared = shared_inpaint_settings(gen.settings, template, [r.cameras for r in requests])
+    union = replace(template, cameras=concatenate([r.cameras for r in requests], chain=False))
+    layers = build_layers(union, shared, InpaintReport())
+    for k, request in enumerate(requests):
+        # the temporal-stability measure (a diagnostic) runs on the first view only
+        one = InpaintGenerator(settings=shared if k == 0 else replace(shared, measure=False), layers=layers)
+        yield one.generate(request), one.last_report
+
+
+def _diffusion_views(gen, template: GenerateRequest, requests: list[GenerateRequest], stats: dict):
+    """Yield (video, None) per view: batches through one denoising loop, noise shared through the cache."""
+    reference = CameraPath(
+        template.source_world_from_camera[None],
+        template.source_intrinsics,
+        template.source_depth.shape[1],
+        template.source_depth.shape[0],
+    )
+    depths = ((r.guidance_depth, r.cameras) for r in requests)
+    noise = gen.shared_noise(depths, seed=template.seed, reference=reference)
+    batch = gen.default_batch(len(requests), *requests[0].guidance_mask.shape, template.guidance_scale)
+    stats["views_per_batch"] = batch
+    for lo in range(0, len(requests), batch):
+        part = requests[lo : lo + batch]
+        for video in gen.generate_views(part, noise[lo : lo + len(part)], batch=len(part)):
+            yield video, None
+
+
+def generate_views(gen: Generator, template: GenerateRequest, requests: list[GenerateRequest], stats: dict):
+    """Yield (T, H, W, 3) uint8 video and the generator's report (or None) per request; `stats` gets facts
+    (views per batch)."""
+    if len(requests) == 1:
+        gen.load()
+        video = gen.generate(requests[0])
+        yield video, getattr(gen, "last_report", None)
+    elif gen.name == "inpaint":
+        yield from _inpaint_views(gen, template, requests)
+    else:
+        gen.load()
+        yield from _diffusion_views(gen, template, requests, stats)
+
+
+def _check(gen: Generator, video: np.ndarray, cams: CameraPath) -> np.ndarray:
+    video = np.asarray(video)
+    want = (len(cams), cams.height, cams.width, 3)
     if video.shape != want or video.dtype != np.uint8:
         raise ShotsmithError(
             f"generator {gen.name!r} returned {video.shape} {video.dtype}, expected {want} uint8 (a backend bug)"
         )
-    if (fit_cams.width, fit_cams.height) != (planned[1], planned[2]):
-        video = _resize_video(video, planned[1], planned[2])
-        note(f"resized the generated video back to the planned {planned[1]}x{planned[2]}")
-    fps = planned[3] * len(video) / planned[0]  # same duration when the frame count changed
+    return video
+
+
+def _fit_views(ws: W.Workspace, views: list[View], gen: Generator) -> tuple[list, list[str]]:
+    """[(view, fitted guidance, fitted cameras)] and the notes; a re-shot video must already fit."""
+    c = gen.constraints
+    info_ = A.read_cache_info(ws)
+    fitted, notes = [], []
+    for v in views:
+        n, cams = len(v.cameras), v.cameras
+        if info_.is_4d and (
+            c.fit_frames(n) != n or (c.size is not None and tuple(c.size) != (cams.width, cams.height))
+        ):
+            want = c.fit_frames(n)
+            size = f"{c.size[0]}x{c.size[1]}" if c.size else f"{cams.width}x{cams.height}"
+            raise InputError(
+                f"generator {gen.name!r} needs {want} frames at {size}; rerun with --frames {want} --size {size}"
+            )
+        g, fc, view_notes = fit_to_backend(v.guidance, cams, c)
+        fitted.append((v, g, fc))
+        notes += [n_ for n_ in view_notes if n_ not in notes]
+    return fitted, notes
+
+
+def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: float) -> list[str]:
+    """output/shot.mp4; for a re-shot video with the source's audio, plus output/side_by_side.mp4."""
+    from shotsmith.media import write_video
+
+    if not info_.is_4d:
+        return [A.write_video_artifact(ws, W.OUTPUT_VIDEO, video, fps)]
+    from shotsmith.video import mux_audio, side_by_side
+
+    facts = info_.video
+    with ws.atomic(W.OUTPUT_VIDEO) as tmp:
+        if facts.get("has_audio"):
+            silent = tmp.with_name(tmp.stem + "-silent.mp4")
+            try:
+                write_video(silent, video, fps)
+                mux_audio(silent, ws.path(facts["video"]), tmp, duration=facts.get("audio_seconds"))
+            finally:
+                silent.unlink(missing_ok=True)
+        else:
+            write_video(tmp, video, fps)
+    source = A.read_cache4d(ws).rgb
+    A.write_video_artifact(ws, W.OUTPUT_SIDE_BY_SIDE, side_by_side(source, video), fps)
+    return [W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE]
+
+
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Generate every view; write output/shot.mp4, or output/cams/NN.mp4 and output/grid.mp4 for a rig."""
+    from shotsmith.media import grid_frames
+
+    t0 = time.perf_counter()
+    gen, why = cfg.resolve()
+    info(f"generate: {gen.name} ({why})")
+    if gen.name == "inpaint" and cfg.model:
+        note(f"--model {cfg.model} is ignored by the embedded inpaint generator")
+    views = read_views(ws, cfg)
+    info_ = A.read_cache_info(ws)
+    template = source_request(ws, cfg)
+    fitted, notes = _fit_views(ws, views, gen)
+    for line in notes:
+        note(line)
+    requests = [view_request(template, g, fc) for _, g, fc in fitted]
+    seconds_read = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    videos, reports, stats = [], {}, {}
+    results = generate_views(gen, template, requests, stats)
+    label = f"generate ({gen.name}): {len(views)} cameras"
+    for (view, _, fc), (video, report) in zip(
+        fitted, track(results, label, total=len(views)) if len(views) > 1 else results, strict=True
+    ):
+        video = _check(gen, video, fc)
+        if (fc.width, fc.height) != (view.cameras.width, view.cameras.height):
+            video = _resize_video(video, view.cameras.width, view.cameras.height)
+            note(
+                f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
+            )
+        videos.append(video)
+        if report is not None and hasattr(report, "as_dict"):
+            reports[view.name] = report.as_dict()
+    seconds_generate = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    with ws.atomic(W.OUTPUT_VIDEO) as tmp:
-        write_video(tmp, video, fps, path_for_errors=str(ws.path(W.OUTPUT_VIDEO)))
+    first = views[0].cameras
+    fps = first.fps * len(videos[0]) / len(first)  # same duration when the frame count changed
+    if cfg.rig:
+        from shotsmith.media import write_video
+
+        with ws.atomic(W.OUTPUT_CAMS) as tmp:
+            tmp.mkdir()
+            for view, video in zip(views, videos, strict=True):
+                write_video(tmp / f"{view.index:02d}.mp4", video, fps)
+        names = [v.name for v in views]
+        frames = grid_frames(videos, names, cfg.grid_max_width, cfg.labels)
+        outputs = [W.OUTPUT_CAMS, A.write_video_artifact(ws, W.OUTPUT_GRID, frames, fps)]
+    else:
+        outputs = _write_single(ws, info_, videos[0], fps)
     seconds_write = time.perf_counter() - t2
 
     extra = {
         "generator": gen.name,
         "reason": why,
-        "frames": len(video),
-        "planned_frames": planned[0],
-        "size": [int(video.shape[2]), int(video.shape[1])],
+        "cameras": len(views),
+        "frames": len(videos[0]),
+        "planned_frames": len(first),
+        "size": [int(videos[0].shape[2]), int(videos[0].shape[1])],
         "fps": round(fps, 6),
         "notes": notes,
-        "fill_fraction": round(float((~guidance.mask).mean()), 6),
-        "prompt": prompt,
+        "fill_fraction": round(float(np.mean([(~g.mask).mean() for _, g, _ in fitted])), 6),
+        "prompt": template.prompt,
         "seconds_read": round(seconds_read, 3),
         "seconds_generate": round(seconds_generate, 3),
         "seconds_write": round(seconds_write, 3),
+        **stats,
     }
-    report = getattr(gen, "last_report", None)
-    if report is not None and hasattr(report, "as_dict"):
-        rep = report.as_dict()
-        extra["temporal_instability"] = rep.get("temporal_instability")
-        extra["inpaint"] = rep
-    return W.StageResult(outputs=[W.OUTPUT_VIDEO], backend_version=gen.version(), extra=extra)
+    if reports:
+        first_report = next(iter(reports.values()))
+        extra["temporal_instability"] = first_report.get("temporal_instability")
+        extra["inpaint" if not cfg.rig else "reports"] = first_report if not cfg.rig else reports
+    return W.StageResult(outputs=outputs, backend_version=gen.version(), extra=extra)
 
 
-def run(ws: W.Workspace, cfg: GenerateConfig | None = None, *, force: bool = False) -> W.StageRecord:
-    """Run the stage (skipped when guidance, trajectory, cache, text, options and backend are unchanged)."""
-    cfg = cfg or GenerateConfig()
-    cfg.validate()
-    check_inputs(ws)
-    gen, why = resolve_generator(cfg.generator, **cfg.backend_kwargs())
-    info(f"generate: {gen.name} ({why})")
-    if gen.name == "inpaint" and cfg.model:
-        note(f"--model {cfg.model} is ignored by the embedded inpaint generator")
-    return W.run_stage(
-        ws,
-        STAGE,
-        lambda: _generate(ws, cfg, gen, why),
-        options=asdict(cfg),
-        inputs=_inputs(ws),
-        backend=gen.name,
-        force=force,
+def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    names = [W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_JSON]
+    if cfg.rig:
+        names.append(W.GUIDANCE_CAMS)
+    else:
+        names += [W.TRAJECTORY, *A.guidance_files()]
+        if ws.exists(W.GUIDANCE_OBJECT_MASK):
+            names.append(W.GUIDANCE_OBJECT_MASK)
+    if ws.exists(W.CACHE_FRAMES) and A.cache_is_4d(ws):
+        names.append(W.CACHE_FRAMES)
+        video = A.read_cache_info(ws).video.get("video")
+        if video:
+            names.append(video)
+    if ws.exists(W.CAPTION):
+        names.append(W.CAPTION)
+    return names
+
+
+def _requires(ws: W.Workspace, cfg: Config) -> list[str]:
+    names = [W.CACHE_JSON, W.CACHE_DEPTH, W.CACHE_IMAGE]
+    return [*names, W.RIG_JSON] if cfg.rig else [W.TRAJECTORY, *names, *A.guidance_files()]
+
+
+def _backend(cfg: Config) -> tuple[str, str]:
+    gen, why = cfg.resolve()
+    return gen.name, why
+
+
+def _report(ws: W.Workspace, rec: W.StageRecord) -> str | None:
+    extra = rec.extra
+    if extra.get("skipped"):
+        return None
+    w, h = extra.get("size", [0, 0])
+    cams = f"{extra['cameras']} cameras x " if extra.get("cameras", 1) > 1 else ""
+    line = (
+        f"generate: {cams}{extra.get('frames', 0)} frames at {w}x{h} in {rec.seconds:.2f} s ({rec.backend})"
     )
+    ti = extra.get("temporal_instability")
+    if ti is not None:
+        line += f", {100 * extra.get('fill_fraction', 0):.1f}% filled, temporal instability {ti:.2f}"
+    return line
 
 
-__all__ = [
-    "GENERATORS",
-    "STAGE",
-    "GenerateConfig",
-    "Guidance",
-    "check_inputs",
-    "fit_to_backend",
-    "nearest_frames",
-    "read_guidance",
-    "read_prompt",
-    "run",
-]
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=_reads,
+    requires=_requires,
+    writes=(W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE, W.OUTPUT_CAMS, W.OUTPUT_GRID),
+    summary="Turn the guidance into output/shot.mp4 (or a rig's output/cams/ and grid.mp4) with a generator.",
+    examples=(
+        "shotsmith generate -w shots/x --generator inpaint",
+        "shotsmith generate -w shots/x --rig ring:n=4,radius=0.3 --generator wan --device cuda:1",
+    ),
+    backend=_backend,
+    report=_report,
+    records=("generate-rig",),
+    record=lambda cfg: "generate-rig" if cfg.rig else NAME,
+)

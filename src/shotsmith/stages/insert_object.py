@@ -1,6 +1,7 @@
 """Stage `insert-object`: place a mesh or point cloud in the scene cache, as `objects/<name>.ply` plus a record
 in `objects/objects.json` (placement, transform, mode). `render-guidance` draws the objects: `fused` ones in the
 same z-buffer as the scene, `layered` ones as a separate layer with their own mask (guidance/object_mask.mp4).
+The geometry (placement transforms, sampling, the ground plane, surface clearance) is `shotsmith.objects`'.
 """
 
 from __future__ import annotations
@@ -8,49 +9,68 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
+from shotsmith import artifacts as A
 from shotsmith import objects as O
 from shotsmith import workspace as W
-from shotsmith.errors import InputError, WorkspaceError
-from shotsmith.ply import write_points
+from shotsmith.errors import InputError
+from shotsmith.options import opt, parse_numbers
+from shotsmith.stage import Stage
 
-OBJECTS_SCHEMA = 1
+NAME = "insert-object"
 
 
 @dataclass
-class InsertConfig:
+class Config:
     """Options of `shotsmith insert-object`."""
 
-    object_path: str | None = None
-    """The mesh (.obj .glb .gltf .ply .stl) or point cloud (.ply) to insert."""
+    object_path: str | None = opt(None, argument=True, file=True, metavar="OBJECT")
+    """Mesh (.obj .glb .gltf .ply .stl) or point cloud (.ply) to insert."""
     name: str | None = None
-    """Name in objects.json (default: the file's stem)."""
-    at_pixel: tuple[float, float] | None = None
-    """(u, v) pixel of the source image the object stands on."""
-    at: tuple[float, float, float] | None = None
-    """Exact anchor point in scene units (world = source camera)."""
-    anchor: str = "bottom"
-    """"bottom" (stands on the point) or "center"."""
+    """Object name in objects.json (default: the file's stem)."""
+    at_pixel: tuple[float, float] | None = opt(None, parse=parse_numbers(2, "--at-pixel"), metavar="U,V")
+    """U,V: stand on the surface seen at this pixel of the source image."""
+    at: tuple[float, float, float] | None = opt(None, parse=parse_numbers(3, "--at"), metavar="X,Y,Z")
+    """X,Y,Z anchor in scene units (world = source camera)."""
+    anchor: Literal["bottom", "center"] = "bottom"
+    """bottom (stands on the point) or center."""
     height: float | None = None
     """Object height in scene units (default: a quarter of the image height at that depth)."""
     scale: float | None = None
-    """Uniform scale instead of a height."""
+    """Uniform scale (instead of --height)."""
     yaw: float = 0.0
+    """Degrees about the up axis."""
     pitch: float = 0.0
+    """Degrees about the object's x axis."""
     roll: float = 0.0
+    """Degrees about the object's forward axis."""
     upright: bool = False
-    """Stand along the scene's gravity estimate (the ground plane when found) instead of the camera's up."""
-    up_axis: str = "y"
-    """The object file's up axis (y or z)."""
-    mode: str = "layered"
-    """"fused" (merged with the scene) or "layered" (own layer and mask)."""
+    """Stand along the scene's gravity (the ground plane when found) instead of the camera's up."""
+    object_up: Literal["y", "z"] = "y"
+    """The object file's up axis: y or z."""
+    mode: Literal["fused", "layered"] = "layered"
+    """fused (merged into the scene) or layered (own layer and mask)."""
     remove: str | None = None
     """Remove the object of this name instead of inserting."""
     reapply: bool = False
     """Rebuild every object from the placements in objects.json (after editing it)."""
     seed: int = 0
+    """Seed of the object's surface sampling."""
+
+    def validate(self) -> None:
+        if self.mode not in ("fused", "layered"):
+            raise InputError(f"--mode {self.mode!r}: choose fused or layered")
+        if self.object_up not in ("y", "z"):
+            raise InputError(f"--object-up {self.object_up!r}: choose y or z")
+        if self.scale is not None and not self.scale > 0:
+            raise InputError(f"--scale {self.scale}: the scale must be positive")
+        if self.height is not None and not self.height > 0:
+            raise InputError(f"--height {self.height}: the height must be positive")
+        if self.object_path and not Path(self.object_path).exists():
+            raise InputError(f"--object {self.object_path}: no such file; check the path")
 
 
 def _slug(name: str) -> str:
@@ -58,24 +78,21 @@ def _slug(name: str) -> str:
     return s or "object"
 
 
-def _load_cache(ws: W.Workspace) -> tuple[dict, np.ndarray]:
-    info = ws.read_json(W.CACHE_JSON, "build-3d-cache")
-    depth = np.load(ws.require(W.CACHE_DEPTH, "build-3d-cache"), allow_pickle=False)
-    return info, depth
+def _load_cache(ws: W.Workspace) -> tuple[A.CacheInfo, np.ndarray]:
+    return A.read_cache_info(ws), A.read_cache_depth(ws)
 
 
-def _source_size(ws: W.Workspace, info: dict) -> tuple[int, int]:
+def _source_size(ws: W.Workspace, info: A.CacheInfo) -> tuple[int, int]:
     """(width, height) of the user's source image (pixels of --at-pixel)."""
-    image = info.get("image")
-    if image and ws.exists(image):
+    if info.image and ws.exists(info.image):
         from PIL import Image
 
-        with Image.open(ws.path(image)) as im:
+        with Image.open(ws.path(info.image)) as im:
             return im.size
-    return int(info["width"]), int(info["height"])
+    return info.width, info.height
 
 
-def surface_point(ws: W.Workspace, info: dict, depth: np.ndarray, u: float, v: float) -> np.ndarray:
+def surface_point(ws: W.Workspace, info: A.CacheInfo, depth: np.ndarray, u: float, v: float) -> np.ndarray:
     """World point seen at source-image pixel (u, v), through the cache depth."""
     sw, sh = _source_size(ws, info)
     if not (0 <= u < sw and 0 <= v < sh):
@@ -92,14 +109,12 @@ def surface_point(ws: W.Workspace, info: dict, depth: np.ndarray, u: float, v: f
         )
     from shotsmith.geometry import pixel_ray
 
-    cam = pixel_ray(j, i, info["intrinsics"]) * z
-    return (
-        np.asarray(info["world_from_camera"], float)[:3, :3] @ cam
-        + np.asarray(info["world_from_camera"], float)[:3, 3]
-    )
+    cam = pixel_ray(j, i, info.intrinsics) * z
+    m = info.world_from_camera_array
+    return m[:3, :3] @ cam + m[:3, 3]
 
 
-def _scene_up(info: dict, depth: np.ndarray, upright: bool) -> tuple[np.ndarray, bool]:
+def _scene_up(info: A.CacheInfo, depth: np.ndarray, upright: bool) -> tuple[np.ndarray, bool]:
     if not upright:
         return np.array([0.0, -1.0, 0.0]), False
     from shotsmith.geometry import unproject_depth
@@ -108,32 +123,21 @@ def _scene_up(info: dict, depth: np.ndarray, upright: bool) -> tuple[np.ndarray,
     ys, xs = np.nonzero(depth > 0)
     step = max(1, len(ys) // 50000)
     ys, xs = ys[::step], xs[::step]
-    pts = unproject_depth(depth, info["intrinsics"])[ys, xs].astype(np.float64)
+    pts = unproject_depth(depth, info.intrinsics)[ys, xs].astype(np.float64)
     up, found = O.estimate_up(pts, ys, h)
-    rot = np.asarray(info["world_from_camera"], float)[:3, :3]
+    rot = info.world_from_camera_array[:3, :3]
     return rot @ up, found
 
 
-def _camera_centers(ws: W.Workspace, info: dict) -> tuple[np.ndarray, float]:
+def _camera_centers(ws: W.Workspace, info: A.CacheInfo) -> tuple[np.ndarray, float]:
     """Centres of every camera that will look at the object and the largest focal length among them."""
-    centers = [np.asarray(info["world_from_camera"], float)[:3, 3]]
-    focal = float(info["intrinsics"][0])
+    centers = [info.world_from_camera_array[:3, 3]]
+    focal = float(info.intrinsics[0])
     if ws.exists(W.TRAJECTORY):
-        from shotsmith.formats import read_trajectory
-
-        cam = read_trajectory(ws.path(W.TRAJECTORY))
+        cam = A.read_trajectory(ws)
         centers.extend(cam.centers)
         focal = max(focal, float(cam.intrinsics[:, 0].max()))
     return np.asarray(centers), focal
-
-
-def read_objects(ws: W.Workspace) -> dict:
-    if not ws.exists(W.OBJECTS_JSON):
-        return {"schema_version": OBJECTS_SCHEMA, "objects": []}
-    data = ws.read_json(W.OBJECTS_JSON)
-    if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
-        raise WorkspaceError(f"{ws.path(W.OBJECTS_JSON)}: expected {{'objects': [...]}}; fix or delete it")
-    return data
 
 
 def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectModel | None = None) -> dict:
@@ -167,8 +171,7 @@ def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectMode
     # object_points samples in object-file axes scaled by 1: apply the full transform (which carries the scale).
     world = O.transform_points(world_from_object, pts)
     name = record["name"]
-    with ws.atomic(W.object_ply(name)) as tmp:
-        write_points(tmp, world, colors)
+    A.write_object_points(ws, name, world, colors)
     record.update(
         world_from_object=world_from_object.tolist(),
         scale=scale,
@@ -180,8 +183,9 @@ def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectMode
     return record
 
 
-def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
-    data = read_objects(ws)
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Insert, remove or re-apply objects (see `Config`)."""
+    data = A.read_objects(ws)
     if cfg.remove:
         names = [o["name"] for o in data["objects"]]
         if cfg.remove not in names:
@@ -190,21 +194,15 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
             )
         data["objects"] = [o for o in data["objects"] if o["name"] != cfg.remove]
         ws.path(W.object_ply(cfg.remove)).unlink(missing_ok=True)
-        ws.write_json(W.OBJECTS_JSON, data)
+        A.write_objects(ws, data)
         return W.StageResult(outputs=[W.OBJECTS_JSON], extra={"removed": cfg.remove})
     if cfg.reapply:
         for rec in data["objects"]:
             place_object(ws, rec, cfg.seed)
-        ws.write_json(W.OBJECTS_JSON, data)
+        A.write_objects(ws, data)
         return W.StageResult(outputs=[W.OBJECTS_JSON, *[o["ply"] for o in data["objects"]]])
     if not cfg.object_path:
         raise InputError("insert-object: give an OBJECT file (or --remove NAME / --reapply)")
-    if cfg.mode not in ("fused", "layered"):
-        raise InputError(f"--mode {cfg.mode!r}: choose fused or layered")
-    if cfg.scale is not None and not cfg.scale > 0:
-        raise InputError(f"--scale {cfg.scale}: the scale must be positive")
-    if cfg.height is not None and not cfg.height > 0:
-        raise InputError(f"--height {cfg.height}: the height must be positive")
     src = Path(cfg.object_path)
     obj = O.load_object(src)  # validated before anything is written
     info, depth = _load_cache(ws)
@@ -222,8 +220,8 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
     height = cfg.height
     if height is None and cfg.scale is None:
         # A quarter of the image height at the anchor's depth.
-        z = float((np.linalg.inv(np.asarray(info["world_from_camera"], float)) @ np.append(at, 1.0))[2])
-        height = 0.25 * int(info["height"]) * max(z, 1e-3) / float(info["intrinsics"][1])
+        z = float((np.linalg.inv(info.world_from_camera_array) @ np.append(at, 1.0))[2])
+        height = 0.25 * info.height * max(z, 1e-3) / float(info.intrinsics[1])
     clearance = 0.0
     if at_pixel is not None:
         # Standing on the surface seen at a pixel: keep the object in front of that surface (on a wall it would
@@ -237,18 +235,18 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
             pitch=cfg.pitch,
             roll=cfg.roll,
             up=tuple(up),
-            up_axis=cfg.up_axis,
+            up_axis=cfg.object_up,
         )
         m, _ = O.placement_transform(obj.vertices, placement)
         world = O.transform_points(m, obj.vertices)
-        to_cam = np.linalg.inv(np.asarray(info["world_from_camera"], float))
+        to_cam = np.linalg.inv(info.world_from_camera_array)
         clearance = O.surface_clearance(
             O.transform_points(to_cam, world),
             O.transform_points(to_cam, at[None])[0],
             depth,
-            info["intrinsics"],
+            info.intrinsics,
         )
-        ray = at - np.asarray(info["world_from_camera"], float)[:3, 3]
+        ray = at - info.world_from_camera_array[:3, 3]
         at = at - ray / np.linalg.norm(ray) * clearance
     name = _slug(cfg.name or src.stem)
     source = W.input_file(f"object_{name}{src.suffix.lower()}")
@@ -266,7 +264,7 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
             "pitch": cfg.pitch,
             "roll": cfg.roll,
             "up": up.tolist(),
-            "up_axis": cfg.up_axis,
+            "up_axis": cfg.object_up,
             "upright": cfg.upright,
             "ground_plane_found": ground,
             "surface_clearance": clearance,
@@ -275,44 +273,27 @@ def _insert(ws: W.Workspace, cfg: InsertConfig) -> W.StageResult:
     record = place_object(ws, record, cfg.seed, obj=obj)
     ws.copy_input(src, Path(source).name)
     data["objects"] = [o for o in data["objects"] if o["name"] != name] + [record]
-    ws.write_json(W.OBJECTS_JSON, data)
+    A.write_objects(ws, data)
     return W.StageResult(
         outputs=[W.OBJECTS_JSON, record["ply"]], extra={"name": name, "points": record["num_points"]}
     )
 
 
-def run(ws: W.Workspace, cfg: InsertConfig, *, force: bool = False) -> W.StageRecord:
-    """Insert, remove or re-apply objects (see `InsertConfig`)."""
-    external = {"object": cfg.object_path} if cfg.object_path else {}
-    return W.run_stage(
-        ws,
-        "insert-object",
-        lambda: _insert(ws, cfg),
-        options=asdict(cfg) | {"object_path": Path(cfg.object_path).name if cfg.object_path else None},
-        inputs=[W.CACHE_DEPTH, W.CACHE_JSON, W.TRAJECTORY, W.OBJECTS_JSON],
-        external=external,
-        backend="embedded",
-        force=force,
-    )
+def _report(ws: W.Workspace, rec: W.StageRecord) -> str:
+    return f"insert-object: {rec.extra}"
 
 
-def layers(ws: W.Workspace) -> list[dict]:
-    """The placed objects with their points loaded: dicts with name, mode, points, colors, radius."""
-    from shotsmith.ply import read_points
-
-    out = []
-    for rec in read_objects(ws)["objects"]:
-        pts, colors = read_points(ws.require(rec["ply"], "insert-object --reapply"))
-        out.append(
-            {
-                "name": rec["name"],
-                "mode": rec.get("mode", "layered"),
-                "points": pts,
-                "colors": colors,
-                "radius": float(rec.get("radius", 0.0)),
-            }
-        )
-    return out
-
-
-__all__ = ["InsertConfig", "run", "layers", "read_objects", "place_object", "surface_point"]
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=lambda ws, cfg: [W.CACHE_DEPTH, W.CACHE_JSON, W.TRAJECTORY, W.OBJECTS_JSON],
+    requires=lambda ws, cfg: [W.CACHE_DEPTH, W.CACHE_JSON],
+    writes=(W.OBJECTS_JSON, W.OBJECTS_DIR),
+    summary="Place a mesh or point cloud in the scene cache (it stays in place as the camera moves).",
+    examples=("shotsmith insert-object -w shots/x assets/cone.ply --at-pixel 256,400 --height 0.3",),
+    report=_report,
+    options=lambda ws, cfg: (
+        asdict(cfg) | {"object_path": Path(cfg.object_path).name if cfg.object_path else None}
+    ),
+)

@@ -1,60 +1,84 @@
 """Stage `plan-trajectory`: the shot's camera path from a preset, a director's text or a camera file.
 
 Writes trajectory.json (`shotsmith.formats.write_trajectory`: nerfstudio transforms, OpenGL c2w, with a
-`shotsmith` block saying where it came from) and trajectory.png (`shotsmith.plot`), each atomically. The path
+`shotsmith` block saying where it came from) and trajectory.png (`shotsmith.plot`), through `artifacts`. The path
 starts at the identity (world = source camera) in scene units for presets and texts; a file keeps its own
 frames and units unless --frames / --size / --fps resample or resize it. Intrinsics: 60 degrees horizontal field
-of view (`camera.default_intrinsics`) unless `hfov_deg` says otherwise or the workspace has a 3D cache, whose
-source intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). `make_path` and `write_outputs` are the workspace-free halves that `shotsmith plan` also uses.
+of view (`camera.default_intrinsics`) unless `fov` says otherwise or the workspace has a 3D cache, whose source
+intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). On a video's 4D cache the plan
+has the video's frames, rate and size and is placed relative to the source camera (`recapture.target_path`).
+`make_path` is the workspace-free half that `shotsmith plan` also uses.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import asdict, dataclass, replace
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath, default_intrinsics, fit_intrinsics, resample
-from shotsmith.errors import InputError, PlanError
+from shotsmith.errors import InputError
 from shotsmith.motion import build_path
+from shotsmith.options import opt, parse_size, show_size
+from shotsmith.stage import Stage
 
-STAGE = "plan-trajectory"
+NAME = "plan-trajectory"
 DEFAULT_FRAMES = 81
 DEFAULT_FPS = 16.0
 DEFAULT_WIDTH = 832
 DEFAULT_HEIGHT = 480
 
 
-@dataclass
-class PlanTrajectoryConfig:
-    """Options of `plan-trajectory` and `plan` (the CLI's flags). Exactly one of cam, camera, trajectory."""
+def classify_cam(spec: str) -> tuple[str, str]:
+    """("preset" | "file" | "text", value) for a --cam value. Numbers 1-10 are ReCamMaster's cameras, in scene
+    units (`recammaster:N:scene`: its 4 m look-at distance becomes the subject distance 1.0)."""
+    s = str(spec).strip()
+    if re.fullmatch(r"(cam)?0*([1-9]|10)", s, flags=re.IGNORECASE):
+        n = int(re.sub(r"\D", "", s))
+        return "preset", f"recammaster:{n}:scene"
+    if re.fullmatch(r"\d+", s):
+        raise InputError(f"--cam {s}: ReCamMaster's cameras are numbered 1 to 10")
+    if Path(s).is_file():
+        return "file", s
+    if re.search(r"\s", s):
+        return "text", s
+    return "preset", s
 
-    cam: str | None = None
-    """Preset spec (`shotsmith presets`): "dolly_in", "static,dolly_in+pan_left:30", "recammaster:5"..."""
+
+@dataclass
+class Config:
+    """Options of `plan-trajectory` and `plan`. Exactly one of cam, camera, trajectory."""
+
+    cam: str | None = opt(None, flags=("--cam", "--preset"))
+    """Camera preset spec (`shotsmith presets`: dolly_in, "static,dolly_in+pan_left:30"), a ReCamMaster number
+    1-10, a camera file, or words in quotes."""
     camera: str | None = None
     """Director's words, planned by `shotsmith.textplan`: "slowly push in, then pan left"."""
-    trajectory: str | None = None
-    """A camera file in any format `shotsmith.formats` reads (trajectory.json, RealEstate10K txt, GEN3C npz...)."""
+    trajectory: str | None = opt(None, file=True)
+    """A camera file in any format `shotsmith convert` reads (trajectory.json, RealEstate10K txt, GEN3C npz...)."""
     frames: int | None = None
     """Frame count (default 81; a file keeps its own count unless given)."""
     fps: float | None = None
     """Frames per second (default 16; a file keeps its own unless given)."""
-    width: int | None = None
-    """Image width in pixels (default 832; a file keeps its own unless given, its intrinsics are rescaled)."""
-    height: int | None = None
-    """Image height in pixels (default 480)."""
+    size: tuple[int, int] | None = opt(None, parse=parse_size, show=show_size, metavar="WxH")
+    """Image size WIDTHxHEIGHT, even numbers (default 832x480; a file keeps its own unless given)."""
     amount: float | None = None
-    """Amount of a single preset in its unit (degrees, scene units, x focal...); None = the preset's default."""
+    """Amount of a single preset in its unit (`shotsmith presets`); None = the preset's default."""
     ease: str | None = None
-    """Speed curve overriding the preset's or text's (`camera.EASINGS`); None = their own."""
+    """Speed curve: linear, ease_in, ease_out, ease_in_out, exponential; None = the preset's or text's own."""
     duration: float | None = None
-    """Shot length in seconds; sets the frame count to round(duration * fps) when `frames` is not given."""
+    """Shot length in seconds; sets the frame count from --fps when --frames is not given."""
     lenient: bool = False
     """Text plans: skip words the planner does not understand instead of failing."""
-    hfov_deg: float | None = None
-    """Horizontal field of view in degrees for presets and texts (None = 60)."""
+    fov: float | None = None
+    """Horizontal field of view in degrees for presets and texts (default: the cache's camera, else 60)."""
+    target: Literal["first", "follow"] = "first"
+    """On a video's 4D cache: first (the path is relative to the source's first frame, ReCamMaster) or follow
+    (it rides along with a moving source camera)."""
 
     def validate(self) -> None:
         given = [name for name in ("cam", "camera", "trajectory") if getattr(self, name) not in (None, "")]
@@ -80,16 +104,23 @@ class PlanTrajectoryConfig:
                 raise InputError(f"--duration {self.duration}: seconds must be positive, e.g. --duration 5")
             if self.frames is not None:
                 raise InputError(f"--duration {self.duration:g} and --frames {self.frames}: give one of them")
-        for name in ("width", "height"):
-            v = getattr(self, name)
+        for name, v in (("width", self.width), ("height", self.height)):
             if v is not None and (v <= 0 or v % 2):
                 raise InputError(
                     f"image {name} {v}: must be an even positive number of pixels, e.g. --size 832x480"
                 )
-        if self.hfov_deg is not None and not 0.0 < self.hfov_deg < 180.0:
-            raise InputError(
-                f"--fov {self.hfov_deg}: a horizontal field of view lies between 0 and 180 degrees"
-            )
+        if self.fov is not None and not 0.0 < self.fov < 180.0:
+            raise InputError(f"--fov {self.fov}: a horizontal field of view lies between 0 and 180 degrees")
+        if self.target not in ("first", "follow"):
+            raise InputError(f"--target {self.target!r}: choose first or follow")
+
+    @property
+    def width(self) -> int | None:
+        return None if self.size is None else int(self.size[0])
+
+    @property
+    def height(self) -> int | None:
+        return None if self.size is None else int(self.size[1])
 
     def frame_count(self, fps: float, default: int = DEFAULT_FRAMES) -> int:
         if self.frames is not None:
@@ -99,21 +130,26 @@ class PlanTrajectoryConfig:
         return default
 
 
-def make_path(cfg: PlanTrajectoryConfig, intrinsics=None) -> CameraPath:
+def make_path(cfg: Config, intrinsics=None) -> CameraPath:
     """The camera path `cfg` asks for (no files written). `intrinsics` (4,) overrides the default field of view
     for presets and texts (the workspace stage passes the source camera's, fitted to the shot size)."""
     cfg.validate()
     fps = DEFAULT_FPS if cfg.fps is None else float(cfg.fps)
     width = DEFAULT_WIDTH if cfg.width is None else int(cfg.width)
     height = DEFAULT_HEIGHT if cfg.height is None else int(cfg.height)
-    intr = None if cfg.hfov_deg is None else default_intrinsics(width, height, cfg.hfov_deg)
+    intr = None if cfg.fov is None else default_intrinsics(width, height, cfg.fov)
     if intr is None and intrinsics is not None:
         intr = intrinsics
-    if cfg.cam:
+    kind, value = classify_cam(cfg.cam) if cfg.cam else ("", "")
+    if kind == "file":
+        return _from_file(replace(cfg, cam=None, trajectory=value))
+    if kind == "text":
+        return make_path(replace(cfg, cam=None, camera=value), intrinsics)
+    if kind == "preset":
         from shotsmith.presets import path_from_spec
 
         cam = path_from_spec(
-            cfg.cam,
+            value,
             frames=cfg.frame_count(fps),
             fps=fps,
             width=width,
@@ -128,12 +164,8 @@ def make_path(cfg: PlanTrajectoryConfig, intrinsics=None) -> CameraPath:
             raise InputError(
                 '--amount applies to presets only; say the amount in the text, e.g. "pan left 30 degrees"'
             )
-        try:
-            from shotsmith.textplan import plan_from_text
-        except ImportError as exc:  # the text planner is a separate module of this package
-            raise PlanError(
-                f"text planning is not available in this installation ({exc}); use --cam PRESET"
-            ) from exc
+        from shotsmith.textplan import plan_from_text
+
         plan = plan_from_text(cfg.camera, lenient=cfg.lenient)
         if cfg.ease is not None:
             from shotsmith.camera import EASINGS
@@ -149,7 +181,7 @@ def make_path(cfg: PlanTrajectoryConfig, intrinsics=None) -> CameraPath:
     return _from_file(cfg)
 
 
-def _from_file(cfg: PlanTrajectoryConfig) -> CameraPath:
+def _from_file(cfg: Config) -> CameraPath:
     from shotsmith.formats import read_camera_file
 
     if cfg.amount is not None or cfg.ease is not None:
@@ -170,51 +202,96 @@ def _from_file(cfg: PlanTrajectoryConfig) -> CameraPath:
     return cam
 
 
-def write_outputs(cam: CameraPath, json_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
-    """Write trajectory.json and its plot to exactly these paths (callers own atomicity)."""
-    from shotsmith.formats import write_trajectory
-    from shotsmith.plot import plot_trajectory
-
-    write_trajectory(json_path, cam)
-    plot_trajectory(cam, png_path)
-
-
-def run(ws: W.Workspace, cfg: PlanTrajectoryConfig, *, force: bool = False) -> W.StageRecord:
-    """Plan the workspace's camera path and record the run (skipped when nothing changed)."""
-    cfg.validate()
-    source = "preset" if cfg.cam else "text" if cfg.camera else "file"
-    external = {"trajectory": cfg.trajectory} if cfg.trajectory else None
-
-    # Presets and texts look through the source camera: its intrinsics, "cover"-fitted to the shot size, so
-    # frame 0 shows the source image filling the frame (needs build-3d-cache first; else 60 degrees).
-    fit = None
-    inputs: list[str] = []
-    if not cfg.trajectory and cfg.hfov_deg is None and ws.exists(W.CACHE_JSON):
-        info = ws.read_json(W.CACHE_JSON)
-        fit = fit_intrinsics(
-            info["intrinsics"],
-            (int(info["width"]), int(info["height"])),
-            (cfg.width or DEFAULT_WIDTH, cfg.height or DEFAULT_HEIGHT),
-        )
-        inputs = [W.CACHE_JSON]
-
-    def stage() -> W.StageResult:
-        cam = make_path(cfg, intrinsics=fit)
-        from shotsmith.formats import write_trajectory
-        from shotsmith.plot import plot_trajectory
-
-        with ws.atomic(W.TRAJECTORY) as tmp:
-            write_trajectory(tmp, cam)
-        with ws.atomic(W.TRAJECTORY_PNG) as tmp:
-            plot_trajectory(cam, tmp)
-        extra = {
-            "frames": len(cam),
-            "fps": cam.fps,
-            "size": [cam.width, cam.height],
-            "units": cam.meta.get("units"),
-        }
-        return W.StageResult(outputs=[W.TRAJECTORY, W.TRAJECTORY_PNG], extra=extra)
-
-    return W.run_stage(
-        ws, STAGE, stage, options=asdict(cfg), inputs=inputs, external=external, backend=source, force=force
+def _cache_intrinsics(ws: W.Workspace, cfg: Config):
+    """The source camera's intrinsics fitted to the shot size, or None (no cache, a file, or --fov)."""
+    if cfg.trajectory or cfg.fov is not None or not ws.exists(W.CACHE_JSON):
+        return None
+    if cfg.cam and classify_cam(cfg.cam)[0] == "file":
+        return None
+    info = A.read_cache_info(ws)
+    return fit_intrinsics(
+        info.intrinsics,
+        (info.width, info.height),
+        (cfg.width or DEFAULT_WIDTH, cfg.height or DEFAULT_HEIGHT),
     )
+
+
+def plan_on_video(ws: W.Workspace, cfg: Config) -> CameraPath:
+    """The target path of a re-shot: the video's frames, rate and size, the source's intrinsics, relative to
+    the source camera (`recapture.target_path`)."""
+    from shotsmith.recapture import target_path
+
+    info = A.read_cache_info(ws)
+    given = [f"--{k}" for k in ("frames", "fps", "size", "duration") if getattr(cfg, k) is not None]
+    if given:
+        raise InputError(
+            f"{' and '.join(given)}: a re-shot has the video's frames, rate and size; give them to "
+            "build-3d-cache (or recapture) instead"
+        )
+    n, fps = int(info.video["num_frames"]), float(info.video["fps"])
+    shot = replace(cfg, frames=n, fps=fps, size=(info.width, info.height), target="first")
+    kind = classify_cam(cfg.cam)[0] if cfg.cam else ""
+    intr = None if (cfg.trajectory or kind == "file") else info.intrinsics_array
+    plan = make_path(shot, intrinsics=intr)
+    if len(plan) != n:
+        plan = resample(plan, n)
+    if (plan.width, plan.height) != (info.width, info.height):
+        plan = plan.with_size(info.width, info.height)
+    source = A.read_cache4d(ws).world_from_camera
+    target = target_path(plan, source, cfg.target)
+    target.meta = {**plan.meta, "recapture": True, "target_mode": cfg.target, "cam": cfg.cam}
+    return target
+
+
+def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    if A.cache_is_4d(ws):
+        return [W.CACHE_JSON, W.CACHE_FRAMES]
+    return [W.CACHE_JSON] if _cache_intrinsics(ws, cfg) is not None else []
+
+
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Plan the workspace's camera path: trajectory.json + trajectory.png."""
+    cam = (
+        plan_on_video(ws, cfg) if A.cache_is_4d(ws) else make_path(cfg, intrinsics=_cache_intrinsics(ws, cfg))
+    )
+    outputs = A.write_trajectory(ws, cam)
+    extra = {
+        "frames": len(cam),
+        "fps": cam.fps,
+        "size": [cam.width, cam.height],
+        "units": cam.meta.get("units"),
+        "source": cam.meta.get("source"),
+    }
+    return W.StageResult(outputs=outputs, extra=extra)
+
+
+def _backend(cfg: Config) -> tuple[str, str]:
+    kind = classify_cam(cfg.cam)[0] if cfg.cam else ("text" if cfg.camera else "file")
+    return kind, ""
+
+
+def _report(ws: W.Workspace, rec: W.StageRecord) -> str | None:
+    if rec.extra.get("skipped"):
+        return None
+    return (
+        f"wrote {ws.path(W.TRAJECTORY)} and {ws.path(W.TRAJECTORY_PNG)} "
+        f"({rec.extra.get('frames')} frames, {rec.extra.get('units')} units)"
+    )
+
+
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=_reads,
+    requires=lambda ws, cfg: [],
+    writes=(W.TRAJECTORY, W.TRAJECTORY_PNG),
+    summary="Plan the workspace's camera path: trajectory.json + trajectory.png.",
+    examples=(
+        "shotsmith plan-trajectory -w shots/demo --cam dolly_in+pan_left",
+        'shotsmith plan-trajectory -w shots/demo --camera "crane up, then orbit left"',
+        "shotsmith plan-trajectory -w shots/demo --trajectory camera_extrinsics.json --frames 81",
+    ),
+    backend=_backend,
+    report=_report,
+)

@@ -1,152 +1,137 @@
-"""Stage `render-guidance`: render the 3D cache (and inserted objects) along trajectory.json (GEN3C's guidance).
+"""Stage `render-guidance`: render the cache (and inserted objects) along the plan for one camera or a rig.
 
-Reads trajectory.json (`shotsmith.formats.read_trajectory`), cache/points.ply and cache/cache.json (the source
-camera, for each point's footprint), plus objects/objects.json when present: `fused` objects join the scene's
-z-buffer, `layered` ones are rendered as their own layer and composited with a depth test (their pixels go to
-guidance/object_mask.mp4). Writes, each atomically: guidance/rgb.mp4 (empty pixels black), guidance/mask.mp4
-(grey 255 = covered by the cache), guidance/depth.npz (float16 "depth" (T, H, W) z-depth, 0 = empty, and bool
-"mask") and, with `frames_png`, guidance/frames/NNNNN.png. The splatting itself is `shotsmith.render`'s.
+One camera is a rig of one: the cameras are trajectory.json alone, or with `--rig` every camera of the rig
+(`rigs.rig_paths`: the planned move applied to each camera in its own frame, checked to stay clear of the
+subject and the cache's surface), all rendered from the same scene at the same instants. The scene is the
+photo's point cache (cache/points.ply, each point's footprint from the source camera) with the placed objects
+(`fused` ones in the same z-buffer, `layered` ones composited with a depth test and masked), or a video's 4D
+cache (target frame t from source frame t's points plus the other frames' points a depth test accepts,
+`recapture.render_cache4d`).
+
+Writes through `artifacts.write_guidance`: the single camera's guidance/rgb.mp4, mask.mp4, depth.npz
+(+ object_mask.mp4, frames/); a rig's guidance/cams/ folder at once: per camera NN/ the same files plus its
+trajectory.json, rig.json and camera_extrinsics.json (SynCamMaster's Unreal JSON, `shotsmith convert` reads it).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
+from shotsmith import artifacts as A
 from shotsmith import workspace as W
-from shotsmith.errors import FormatError, InputError
-from shotsmith.render import (
-    DEFAULT_RADIUS_FACTOR,
-    RenderedVideo,
-    RenderSettings,
-    composite,
-    point_radius,
-    render_path,
-    resolve_backend,
-)
+from shotsmith.camera import CameraPath
+from shotsmith.console import track
+from shotsmith.errors import InputError
+from shotsmith.options import opt
+from shotsmith.render import DEFAULT_RADIUS_FACTOR, RenderSettings, composite, point_radius, render_path
+from shotsmith.stage import Stage
 
-STAGE = "render-guidance"
-#: Largest z-depth float16 holds; farther depths are stored as this.
-FLOAT16_MAX = 65504.0
+NAME = "render-guidance"
+#: Unreal-JSON centimetres per scene unit when the rig has no metric scale (SynCamMaster divides by 200).
+DEFAULT_UE_SCALE = 200.0
 
 
 @dataclass
-class GuidanceOptions:
+class Config:
     """Options of `shotsmith render-guidance`."""
 
-    backend: str = "auto"
-    """Point renderer: auto, numba, torch or reference (see `shotsmith.render.RenderSettings.backend`)."""
+    backend: Literal["auto", "numba", "torch", "reference"] = "auto"
+    """Point renderer: auto, numba, torch or reference."""
     frames_png: bool = False
-    """Also write every frame as guidance/frames/NNNNN.png."""
-    footprint: str = "square"
-    """Splat footprint: square or round."""
+    """Also write every frame as guidance/frames/NNNNN.png (single camera)."""
+    footprint: Literal["square", "round"] | None = None
+    """Splat footprint: square or round (default: square for a photo, round for a video's 4D cache, smoother
+    where a dolly magnifies the splats)."""
     radius_factor: float = DEFAULT_RADIUS_FACTOR
-    """A point's footprint radius as a fraction of the source pixel it came from."""
+    """Splat radius as a fraction of the source pixel a point came from (photo caches)."""
     max_radius_px: float = 8.0
     """Largest splat radius in target pixels."""
     depth_tolerance: float = 0.01
     """Relative depth band blended as one surface."""
+    other_frames: int = 8
+    """Video caches: other source frames that may fill each target frame (0: frame t alone, GEN3C's Cache4D)."""
+    fill_tolerance: float = 0.03
+    """Video caches: relative depth band of the fill's depth test."""
+    rig: str | None = opt(None, file=True)
+    """Render every camera of a rig (`shotsmith rigs`), e.g. ring:n=4,radius=0.3, a rig .toml or a camera file."""
 
-    def settings(self) -> RenderSettings:
+    def validate(self) -> None:
         if not self.radius_factor > 0:
             raise InputError(
                 f"--radius-factor {self.radius_factor}: must be positive (default {DEFAULT_RADIUS_FACTOR})"
             )
+        if self.other_frames < 0:
+            raise InputError(f"--other-frames {self.other_frames}: must be >= 0")
+        if self.rig:
+            from shotsmith.rigs import load_rig
+
+            load_rig(self.rig)  # a bad spec fails before anything is written
+        self.settings(four_d=False)
+
+    def settings(self, four_d: bool) -> RenderSettings:
         return RenderSettings(
             backend=self.backend,  # type: ignore[arg-type] - validated by RenderSettings
-            footprint=self.footprint,  # type: ignore[arg-type]
+            footprint=self.footprint or ("round" if four_d else "square"),  # type: ignore[arg-type]
             max_radius_px=self.max_radius_px,
             depth_tolerance=self.depth_tolerance,
         )
 
 
-@dataclass
-class SourceCamera:
-    """What the renderer needs from cache/cache.json."""
-
-    world_from_camera: np.ndarray
-    """(4, 4) float64 source pose."""
-    fx: float
-    """Source focal length in pixels at cache resolution."""
-
-
-def read_source_camera(ws: W.Workspace) -> SourceCamera:
-    """The source camera of cache/cache.json (through the cache stage's `CacheInfo` when it is there)."""
-    try:
-        from shotsmith.stages.build_cache import CacheInfo
-    except ImportError:  # pragma: no cover - the cache stage ships with shotsmith
-        CacheInfo = None  # noqa: N806
-    if CacheInfo is not None:
-        info = CacheInfo.read(ws)
-        return SourceCamera(info.world_from_camera_array, float(info.intrinsics_array[0]))
-    data = ws.read_json(W.CACHE_JSON, "build-3d-cache")  # pragma: no cover
-    try:  # pragma: no cover
-        pose = np.asarray(data.get("world_from_camera", np.eye(4)), dtype=np.float64).reshape(4, 4)
-        return SourceCamera(pose, float(data["intrinsics"][0]))
-    except (KeyError, ValueError, TypeError, IndexError) as exc:  # pragma: no cover
-        raise FormatError(f"{ws.path(W.CACHE_JSON)}: no usable intrinsics/world_from_camera ({exc})") from exc
-
-
-def load_scene(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR):
-    """(points (P, 3) float32, colors (P, 3) uint8, radius (P,) float32) of the cache."""
-    from shotsmith.ply import read_points
-
-    src = read_source_camera(ws)
-    points, colors = read_points(ws.require(W.CACHE_POINTS, "build-3d-cache"))
-    if colors is None:
-        colors = np.full(points.shape, 200, np.uint8)
-    return points, colors, point_radius(points, src.world_from_camera, src.fx, factor=radius_factor)
-
-
-def object_inputs(ws: W.Workspace) -> list[str]:
-    if not ws.exists(W.OBJECTS_JSON):
-        return []
-    from shotsmith.stages.insert_object import read_objects
-
-    return [W.OBJECTS_JSON] + [o["ply"] for o in read_objects(ws)["objects"] if "ply" in o]
+# ---------------------------------------------------------------------------------------------------------------
+# The scene
 
 
 @dataclass
 class Scene:
-    """What a camera is rendered from: the cache with `fused` objects merged in, and `layered` objects apart."""
+    """What every camera is rendered from: the photo's cache with `fused` objects merged in and `layered`
+    objects apart, or a video's 4D cache."""
 
-    points: np.ndarray
+    points: np.ndarray | None = None
     """(P, 3) float32 world points."""
-    colors: np.ndarray
+    colors: np.ndarray | None = None
     """(P, 3) uint8 colours."""
-    radius: np.ndarray
+    radius: np.ndarray | None = None
     """(P,) float32 world-space footprint radii."""
     layered: list = field(default_factory=list)
     """(points, colors, radius) of each layered object, composited with a depth test and masked."""
+    cache4d: object | None = None
+    """The `recapture.Cache4D` of a video (then the fields above are unused)."""
 
 
-def load_scene_with_objects(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR) -> Scene:
-    """The cache and the placed objects of a workspace (objects/objects.json when present)."""
-    points, colors, radius = load_scene(ws, radius_factor)
+def load_scene(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR) -> Scene:
+    """The workspace's scene: the 4D cache of a video, or the photo's points with the placed objects."""
+    if A.cache_is_4d(ws):
+        return Scene(cache4d=A.read_cache4d(ws))
+    info = A.read_cache_info(ws)
+    points, colors = A.read_cache_points(ws)
+    radius = point_radius(
+        points, info.world_from_camera_array, float(info.intrinsics[0]), factor=radius_factor
+    )
     scene = Scene(points, colors, radius)
-    if not ws.exists(W.OBJECTS_JSON):
-        return scene
-    from shotsmith.stages.insert_object import layers
-
-    for obj in layers(ws):
-        n = len(obj["points"])
-        cols = np.full((n, 3), 200, np.uint8) if obj["colors"] is None else obj["colors"]
-        rad = np.full(n, obj.get("radius", 0.0), np.float32)
-        if obj.get("mode") == "fused":
-            scene.points = np.concatenate([scene.points, obj["points"]])
-            scene.colors = np.concatenate([scene.colors, cols])
-            scene.radius = np.concatenate([scene.radius, rad])
+    for obj in A.read_object_layers(ws):
+        if obj.mode == "fused":
+            scene.points = np.concatenate([scene.points, obj.points])
+            scene.colors = np.concatenate([scene.colors, obj.colors])
+            scene.radius = np.concatenate([scene.radius, obj.radius])
         else:
-            scene.layered.append((obj["points"], cols, rad))
+            scene.layered.append((obj.points, obj.colors, obj.radius))
     return scene
 
 
-def render_scene(
-    scene: Scene, cam, settings: RenderSettings, progress: str | None = None
-) -> tuple[RenderedVideo, np.ndarray | None]:
-    """Render a scene along a camera path: the video and the layered objects' (T, H, W) mask (or None)."""
+def render_camera(scene: Scene, cam: CameraPath, cfg: Config, progress: str | None = None):
+    """(RenderedVideo, the layered objects' (T, H, W) bool mask or None) of one camera path."""
+    if scene.cache4d is not None:
+        from shotsmith.recapture import FillOptions, render_cache4d
+
+        fill = FillOptions(other_frames=cfg.other_frames, depth_tolerance=cfg.fill_tolerance)
+        video, _ = render_cache4d(scene.cache4d, cam, fill, cfg.settings(True), progress=progress)
+        return video, None
+    settings = cfg.settings(False)
     video = render_path(
         scene.points, scene.colors, cam, radius=scene.radius, settings=settings, progress=progress
     )
@@ -158,71 +143,142 @@ def render_scene(
     return video, object_mask
 
 
-def render_workspace(
-    ws: W.Workspace, opts: GuidanceOptions
-) -> tuple[RenderedVideo, np.ndarray | None, float]:
-    """Render the cache (+ objects) along trajectory.json: the video, the layered objects' (T, H, W) mask or
-    None, and the fps."""
-    from shotsmith.formats import read_trajectory
-
-    settings = opts.settings()
-    cam = read_trajectory(ws.require(W.TRAJECTORY, "plan-trajectory"))
-    scene = load_scene_with_objects(ws, opts.radius_factor)
-    video, object_mask = render_scene(scene, cam, settings, progress="render-guidance")
-    return video, object_mask, cam.fps
+# ---------------------------------------------------------------------------------------------------------------
+# The cameras
 
 
-def save_depth(path, video: RenderedVideo) -> None:
-    """guidance depth.npz: float16 z-depth (T, H, W) under "depth" (clamped to float16's range) and the mask."""
-    with open(path, "wb") as f:
-        np.savez_compressed(f, depth=np.minimum(video.depth, FLOAT16_MAX).astype(np.float16), mask=video.mask)
+def ue_scale_for(rig) -> float:
+    """Centimetres per scene unit in the exported Unreal JSON: the rig's metric scale, else SynCamMaster's 200."""
+    return 100.0 * rig.metres_per_unit if rig.metres_per_unit else DEFAULT_UE_SCALE
 
 
-def write_guidance(
-    ws: W.Workspace, video: RenderedVideo, fps: float, object_mask=None, frames_png: bool = False
-) -> list[str]:
-    """Write guidance/rgb.mp4, mask.mp4, depth.npz (+ object_mask.mp4, frames/) of a rendered video; returns the
-    workspace names written. Recapture and rigs write their guidance through this too."""
-    from shotsmith.media import write_image, write_video
+def plan_rig(ws: W.Workspace, rig) -> dict[str, CameraPath]:
+    """Every rig camera's path over the shot (trajectory.json's move), checked against the subject and cache."""
+    from shotsmith.rigs import check_clear, rig_paths
 
-    grey = (video.mask.astype(np.uint8)) * 255
-    with ws.atomic(W.GUIDANCE_RGB) as tmp:
-        write_video(tmp, video.rgb, fps, path_for_errors=str(ws.path(W.GUIDANCE_RGB)))
-    with ws.atomic(W.GUIDANCE_MASK) as tmp:
-        write_video(tmp, grey, fps, path_for_errors=str(ws.path(W.GUIDANCE_MASK)))
-    with ws.atomic(W.GUIDANCE_DEPTH) as tmp:
-        save_depth(tmp, video)
-    outputs = [W.GUIDANCE_RGB, W.GUIDANCE_MASK, W.GUIDANCE_DEPTH]
-    if object_mask is not None:
-        with ws.atomic(W.GUIDANCE_OBJECT_MASK) as tmp:
-            write_video(tmp, object_mask.astype(np.uint8) * 255, fps)
-        outputs.append(W.GUIDANCE_OBJECT_MASK)
-    if frames_png:
-        with ws.atomic(W.GUIDANCE_FRAMES) as tmp:
-            tmp.mkdir()
-            for i, frame in enumerate(video.rgb):
-                write_image(tmp / f"{i:05d}.png", frame)
-        outputs.append(W.GUIDANCE_FRAMES)
-    return outputs
+    base = A.read_trajectory(ws)
+    paths = rig_paths(rig, base)
+    subject = base.world_from_camera[0] @ np.append(rig.subject, 1.0)
+    depth = intr = pose = None
+    if ws.exists(W.CACHE_DEPTH):
+        info = A.read_cache_info(ws)
+        depth, intr, pose = A.read_cache_depth(ws), info.intrinsics_array, info.world_from_camera_array
+    check_clear(
+        rig,
+        {name: p.centers for name, p in paths.items()},
+        depth=depth,
+        intrinsics=intr,
+        source_world_from_camera=pose,
+        subject=subject[:3],
+    )
+    return paths
 
 
-def _run(ws: W.Workspace, opts: GuidanceOptions, backend: str) -> W.StageResult:
-    start = time.perf_counter()
-    video, object_mask, fps = render_workspace(ws, opts)
-    render_s = time.perf_counter() - start
-    outputs = write_guidance(ws, video, fps, object_mask, opts.frames_png)
-    coverage = float(video.mask.mean()) if video.mask.size else 0.0
+class _Writer:
+    """Writes files on one background thread while the next view is rendered (ffmpeg encodes in its own
+    process, so this overlaps real work); `__exit__` waits and re-raises the first error."""
+
+    def __enter__(self) -> _Writer:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-writer")
+        self._futures: list = []
+        return self
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        while len([f for f in self._futures if not f.done()]) >= 2:  # bound the frames held in memory
+            next(f for f in self._futures if not f.done()).result()
+        self._futures.append(self._pool.submit(fn, *args, **kwargs))
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for f in self._futures:
+                f.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_one(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
+    cam = A.read_trajectory(ws)
+    t0 = time.perf_counter()
+    video, object_mask = render_camera(scene, cam, cfg, progress=NAME)
+    render_s = time.perf_counter() - t0
+    outputs = A.write_guidance(ws, video, cam.fps, object_mask, cfg.frames_png)
     return W.StageResult(
         outputs=outputs,
-        backend_version=_backend_version(backend),
         extra={
             "frames": len(video),
             "size": [int(video.rgb.shape[2]), int(video.rgb.shape[1])] if len(video) else [0, 0],
-            "coverage": round(coverage, 4),
+            "coverage": round(float(video.mask.mean()) if video.mask.size else 0.0, 4),
             "render_seconds": round(render_s, 3),
-            "write_seconds": round(time.perf_counter() - start - render_s, 3),
+            "write_seconds": round(time.perf_counter() - t0 - render_s, 3),
         },
     )
+
+
+def _render_rig(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
+    from shotsmith.formats import write_camera_file
+    from shotsmith.rigs import load_rig
+
+    rig = load_rig(cfg.rig)
+    paths = plan_rig(ws, rig)
+    coverage: dict = {}
+    render_s = write_s = 0.0
+    with ws.atomic(W.GUIDANCE_CAMS) as tmp, _Writer() as writer:
+        tmp.mkdir()
+        cams = []
+        items = list(paths.items())
+        for index, (name, cam) in enumerate(track(items, f"{NAME}: {len(items)} cameras"), start=1):
+            t0 = time.perf_counter()
+            video, object_mask = render_camera(scene, cam, cfg)
+            t1 = time.perf_counter()
+            writer.submit(A.write_guidance, ws, video, cam.fps, object_mask, root=tmp, index=index, cam=cam)
+            render_s += t1 - t0
+            write_s += time.perf_counter() - t1
+            coverage[name] = round(float(video.mask.mean()), 4)
+            cams.append(
+                {
+                    "index": index,
+                    "name": name,
+                    "folder": W.guidance_cam_dir(index),
+                    "coverage": coverage[name],
+                }
+            )
+        scale = ue_scale_for(rig)
+        write_camera_file(tmp / Path(W.RIG_UE_JSON).name, dict(paths), "ue", ue_scale=scale)
+        first = next(iter(paths.values()))
+        import json
+
+        rig_data = A.rig_json(rig, cams, first, scale)
+        (tmp / Path(W.RIG_JSON).name).write_text(json.dumps(rig_data, indent=2) + "\n")
+    return W.StageResult(
+        outputs=[W.GUIDANCE_CAMS],
+        extra={
+            "cameras": len(paths),
+            "frames": len(first),
+            "size": [first.width, first.height],
+            "coverage": coverage,
+            "render_seconds": round(render_s, 3),
+            "write_seconds": round(write_s, 3),
+        },
+    )
+
+
+def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
+    """Render the guidance of the single camera, or of every camera of `cfg.rig`."""
+    t0 = time.perf_counter()
+    scene = load_scene(ws, cfg.radius_factor)
+    load_s = time.perf_counter() - t0
+    result = _render_rig(ws, cfg, scene) if cfg.rig else _render_one(ws, cfg, scene)
+    result.extra["load_seconds"] = round(load_s, 3)
+    result.backend_version = _backend_version(_backend(cfg)[0])
+    return result
+
+
+def _backend(cfg: Config) -> tuple[str, str]:
+    from shotsmith.render import resolve_backend
+
+    return resolve_backend(cfg.backend), ""
 
 
 def _backend_version(backend: str) -> str:
@@ -237,29 +293,50 @@ def _backend_version(backend: str) -> str:
     return "reference"
 
 
-def render_guidance(
-    ws: W.Workspace, opts: GuidanceOptions | None = None, *, force: bool = False
-) -> W.StageRecord:
-    """Run the stage (skipped when trajectory, cache, objects and options are unchanged)."""
-    opts = opts or GuidanceOptions()
-    opts.settings()  # validate before taking the lock
-    backend = resolve_backend(opts.backend)
-    return W.run_stage(
-        ws,
-        STAGE,
-        lambda: _run(ws, opts, backend),
-        options=asdict(opts),
-        inputs=[W.TRAJECTORY, W.CACHE_POINTS, W.CACHE_JSON, *object_inputs(ws)],
-        backend=backend,
-        force=force,
+def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    names = [W.TRAJECTORY, W.CACHE_JSON]
+    if A.cache_is_4d(ws):
+        return [*names, W.CACHE_FRAMES]
+    names += [W.CACHE_POINTS, *A.object_files(ws)]
+    if cfg.rig:
+        names.append(W.CACHE_DEPTH)  # the rig's cameras are checked against the cache's surface
+    return names
+
+
+def _report(ws: W.Workspace, rec: W.StageRecord) -> str | None:
+    extra = rec.extra
+    if extra.get("skipped"):
+        return None
+    w, h = extra.get("size", [0, 0])
+    where = ws.path(W.GUIDANCE_CAMS if extra.get("cameras") else W.GUIDANCE_DIR)
+    cameras = f"{extra['cameras']} cameras x " if extra.get("cameras") else ""
+    return (
+        f"guidance: {cameras}{extra.get('frames')} frames at {w}x{h}, rendered in "
+        f"{extra.get('render_seconds', 0):.2f} s ({rec.backend}) -> {where}"
     )
 
 
-__all__ = [
-    "GuidanceOptions",
-    "STAGE",
-    "load_scene",
-    "read_source_camera",
-    "render_guidance",
-    "render_workspace",
-]
+STAGE = Stage(
+    name=NAME,
+    config=Config,
+    run=run,
+    reads=_reads,
+    requires=lambda ws, cfg: [W.TRAJECTORY, W.CACHE_JSON],
+    writes=(
+        W.GUIDANCE_RGB,
+        W.GUIDANCE_MASK,
+        W.GUIDANCE_DEPTH,
+        W.GUIDANCE_OBJECT_MASK,
+        W.GUIDANCE_FRAMES,
+        W.GUIDANCE_CAMS,
+    ),
+    summary="Render the cache (and inserted objects) for every frame of the plan, for one camera or a rig.",
+    examples=(
+        "shotsmith render-guidance -w shots/x --frames-png",
+        "shotsmith render-guidance -w shots/x --rig ring:n=4,radius=0.3",
+    ),
+    backend=_backend,
+    report=_report,
+    records=("render-guidance-rig",),
+    record=lambda cfg: "render-guidance-rig" if cfg.rig else NAME,
+)

@@ -1,0 +1,639 @@
+"""Typed readers and writers of every workspace artifact: the one module that knows what each file holds.
+
+`shotsmith.workspace` spells the file names and keeps them atomic; this module turns them into values and back:
+the request (shot.json), trajectory.json (+ its plot), the 3D cache (cache.json as `CacheInfo`, depth.npy,
+image.png, points.ply) and the 4D cache of a video (frames.npz), caption.json and the texts derived from it,
+objects.json and the placed objects' points, the guidance of one camera or of every rig camera (rgb.mp4,
+mask.mp4, depth.npz, object_mask.mp4, frames/), rig.json, the output videos and eval/metrics.json.
+Stages import this module, never each other. Every writer goes through `Workspace.atomic`; every reader names
+the file and the stage to rerun when the content is not what it should be. Shapes are given per field.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from shotsmith import workspace as W
+from shotsmith.camera import CameraPath
+from shotsmith.errors import FormatError, WorkspaceError
+
+CACHE_SCHEMA_VERSION = 1
+OBJECTS_SCHEMA_VERSION = 1
+RIG_SCHEMA_VERSION = 1
+#: Largest z-depth float16 holds; farther guidance depths are stored as this.
+FLOAT16_MAX = 65504.0
+#: Flying-pixel threshold recorded when none is given (`geometry.DEFAULT_FILTER_THRESHOLD`).
+_DEFAULT_FILTER = 0.05
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shot.json's request
+
+
+def request(ws: W.Workspace) -> dict:
+    """What was asked (shot.json's "request": prompt, image or video, sizes)."""
+    return dict(ws.manifest()["request"])
+
+
+def input_path(ws: W.Workspace, name: str) -> Path:
+    """A recorded input's path (workspace names are relative; a user's absolute path stays as it is)."""
+    p = Path(name)
+    return p if p.is_absolute() else ws.path(name)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# trajectory.json
+
+
+def read_trajectory(ws: W.Workspace, name: str = W.TRAJECTORY) -> CameraPath:
+    """The planned path (or a rig camera's path with `name`)."""
+    from shotsmith.formats import read_trajectory as read
+
+    return read(ws.require(name))
+
+
+def write_trajectory(ws: W.Workspace, cam: CameraPath) -> list[str]:
+    """trajectory.json and its plot trajectory.png; returns the names written."""
+    from shotsmith.formats import write_trajectory as write
+    from shotsmith.plot import plot_trajectory
+
+    with ws.atomic(W.TRAJECTORY) as tmp:
+        write(tmp, cam)
+    with ws.atomic(W.TRAJECTORY_PNG) as tmp:
+        plot_trajectory(cam, tmp)
+    return [W.TRAJECTORY, W.TRAJECTORY_PNG]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The 3D cache
+
+
+@dataclass
+class CacheInfo:
+    """cache/cache.json: what a reader of the cache needs besides the arrays (schema_version 1)."""
+
+    width: int
+    """Cache width in pixels (depth.npy and image.png are (height, width))."""
+    height: int
+    """Cache height in pixels."""
+    intrinsics: list[float]
+    """(fx, fy, cx, cy) in pixels at cache resolution, pixel centres at integer + 0.5."""
+    world_from_camera: list[list[float]] = field(default_factory=lambda: np.eye(4).tolist())
+    """4x4 source pose, camera-to-world, OpenCV axes (identity: world = source camera)."""
+    scale_to_backend_units: float = 1.0
+    """s with backend_depth = s * scene_depth (the subject depth in backend units)."""
+    backend_units: Literal["metres", "relative"] = "relative"
+    """Units of the backend's depth: "metres" for metric models, else "relative"."""
+    backend: str = ""
+    """Resolved depth backend (prior, depth-anything-v2, moge, file)."""
+    backend_version: str = ""
+    """Its version string."""
+    model: str = ""
+    """Hub id, folder or depth file the backend read ("" for the prior)."""
+    image: str = ""
+    """Workspace name of the source image (input/...), or cache/image.png for a video's frame 0."""
+    num_points: int = 0
+    """Points in points.ply (= pixels with depth.npy > 0)."""
+    filter_threshold: float = _DEFAULT_FILTER
+    """Flying-pixel threshold used (0 = off)."""
+    fov_source: Literal["user", "exif", "model", "default"] = "default"
+    """Where the intrinsics came from."""
+    subject_distance_backend_units: float = 1.0
+    """Distance of the subject (scene unit 1.0) in backend units; equals `scale_to_backend_units`."""
+    source_width: int = 0
+    """Width of the user's image before downscaling to cache resolution."""
+    source_height: int = 0
+    """Height of the user's image before downscaling."""
+    num_flying_pixels: int = 0
+    """Valid pixels dropped by the flying-pixel filter."""
+    kind: Literal["image", "4d"] = "image"
+    """"image": one photo; "4d": a video's per-frame cache (cache/frames.npz; depth.npy etc. are frame 0)."""
+    video: dict = field(default_factory=dict)
+    """For a 4D cache: the video's facts (workspace name, frames, fps, fit, source cameras, depth scales)."""
+    schema_version: int = CACHE_SCHEMA_VERSION
+    """Version of this layout; readers refuse newer ones."""
+
+    def to_json(self) -> dict:
+        """A plain JSON dict (what cache.json holds)."""
+        return W.to_jsonable(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "cache.json") -> CacheInfo:
+        """Parse a cache.json dict; raises FormatError naming `source` on a missing key or a newer schema."""
+        if not isinstance(data, dict):
+            raise FormatError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        version = int(data.get("schema_version", 0))
+        if version > CACHE_SCHEMA_VERSION:
+            raise FormatError(
+                f"{source}: schema_version {version} is newer than this shotsmith reads ({CACHE_SCHEMA_VERSION}); "
+                "upgrade shotsmith or rerun build-3d-cache"
+            )
+        missing = [k for k in ("width", "height", "intrinsics") if k not in data]
+        if missing:
+            raise FormatError(f"{source}: missing key(s) {', '.join(missing)}; rerun build-3d-cache")
+        known = {f.name for f in fields(cls)}
+        info = cls(**{k: v for k, v in data.items() if k in known})
+        info.intrinsics = [float(x) for x in info.intrinsics]
+        if len(info.intrinsics) != 4:
+            raise FormatError(f"{source}: intrinsics must be [fx, fy, cx, cy], got {info.intrinsics}")
+        m = np.asarray(info.world_from_camera, dtype=np.float64)
+        if m.shape != (4, 4):
+            raise FormatError(f"{source}: world_from_camera must be 4x4, got shape {m.shape}")
+        return info
+
+    @property
+    def intrinsics_array(self) -> np.ndarray:
+        """(4,) float64 (fx, fy, cx, cy)."""
+        return np.asarray(self.intrinsics, dtype=np.float64)
+
+    @property
+    def world_from_camera_array(self) -> np.ndarray:
+        """(4, 4) float64 source pose."""
+        return np.asarray(self.world_from_camera, dtype=np.float64)
+
+    @property
+    def is_4d(self) -> bool:
+        return self.kind == "4d"
+
+
+def read_cache_info(ws: W.Workspace) -> CacheInfo:
+    """cache/cache.json (WorkspaceError when build-3d-cache has not run)."""
+    return CacheInfo.from_json(ws.read_json(W.CACHE_JSON, "build-3d-cache"), str(ws.path(W.CACHE_JSON)))
+
+
+@dataclass
+class Cache:
+    """A loaded cache: `CacheInfo` plus the arrays."""
+
+    info: CacheInfo
+    depth: np.ndarray
+    """(h, w) float32 z-depth in scene units, 0 = no point."""
+    image: np.ndarray
+    """(h, w, 3) uint8 colours."""
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(P, 3) float32 world points and (P, 3) uint8 colours of the pixels with depth > 0 (row-major order,
+        identical to points.ply)."""
+        from shotsmith.geometry import unproject_depth
+
+        valid = self.depth > 0
+        cam = unproject_depth(self.depth, self.info.intrinsics_array)[valid]
+        m = self.info.world_from_camera_array
+        world = (cam.astype(np.float64) @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
+        return world, self.image[valid]
+
+    def source_camera(self) -> CameraPath:
+        """The source view as a one-frame path at cache resolution."""
+        return CameraPath(
+            self.info.world_from_camera_array[None],
+            self.info.intrinsics_array,
+            self.info.width,
+            self.info.height,
+        )
+
+
+def read_cache_depth(ws: W.Workspace) -> np.ndarray:
+    """cache/depth.npy: (h, w) float32 z-depth in scene units, 0 = no point."""
+    path = ws.require(W.CACHE_DEPTH)
+    try:
+        return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(
+            f"{path}: not a readable depth map ({exc}); rerun build-3d-cache --force"
+        ) from exc
+
+
+def load_cache(ws: W.Workspace) -> Cache:
+    """Read cache.json, depth.npy and image.png of a workspace, checking that their sizes agree."""
+    from shotsmith.media import read_image
+
+    info = read_cache_info(ws)
+    depth = read_cache_depth(ws)
+    image = read_image(ws.require(W.CACHE_IMAGE))
+    if depth.shape != (info.height, info.width) or image.shape[:2] != depth.shape:
+        raise FormatError(
+            f"{ws.path(W.CACHE_DEPTH)}: depth {depth.shape}, image {image.shape[:2]} and cache.json "
+            f"{info.height}x{info.width} disagree; rerun build-3d-cache --force"
+        )
+    return Cache(info=info, depth=depth, image=image)
+
+
+def write_cache(
+    ws: W.Workspace, info: CacheInfo, depth: np.ndarray, image: np.ndarray, points: np.ndarray, colors
+) -> list[str]:
+    """depth.npy, image.png, points.ply and cache.json of a (source-view) cache; returns the names written."""
+    from shotsmith.media import write_image
+    from shotsmith.ply import write_points
+
+    with ws.atomic(W.CACHE_DEPTH) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(depth, np.float32), allow_pickle=False)
+    with ws.atomic(W.CACHE_IMAGE) as tmp:
+        write_image(tmp, image)
+    with ws.atomic(W.CACHE_POINTS) as tmp:
+        write_points(tmp, points, colors)
+    ws.write_json(W.CACHE_JSON, info.to_json())
+    return [W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_POINTS, W.CACHE_JSON]
+
+
+def read_cache_points(ws: W.Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """cache/points.ply: (P, 3) float32 world points and (P, 3) uint8 colours (grey when the file has none)."""
+    from shotsmith.ply import read_points
+
+    points, colors = read_points(ws.require(W.CACHE_POINTS))
+    if colors is None:
+        colors = np.full(points.shape, 200, np.uint8)
+    return points, colors
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
+    """An .npz like numpy's savez_compressed, with a fast deflate level (the 4D cache is large)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for name, arr in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
+
+
+def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
+    """cache/frames.npz of a `recapture.Cache4D`: "depth" (T, h, w) float32 scene-unit z-depth (0 = no point),
+    "seen" the same before the flying-pixel filter (float16), "rgb" (T, h, w, 3) uint8, "world_from_camera"
+    (T, 4, 4), "intrinsics" (4,), "fps"."""
+    with ws.atomic(W.CACHE_FRAMES) as tmp:
+        _save_npz(
+            tmp,
+            {
+                "depth": cache.depth,
+                "seen": cache.seen.astype(np.float16),
+                "rgb": cache.rgb,
+                "world_from_camera": cache.world_from_camera,
+                "intrinsics": cache.intrinsics,
+                "fps": np.float64(fps),
+            },
+        )
+    return W.CACHE_FRAMES
+
+
+def read_cache4d(ws: W.Workspace):
+    """The `recapture.Cache4D` of cache/frames.npz."""
+    from shotsmith.recapture import Cache4D
+
+    p = ws.require(W.CACHE_FRAMES, "recapture")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            return Cache4D(
+                depth=data["depth"],
+                rgb=data["rgb"],
+                world_from_camera=data["world_from_camera"],
+                intrinsics=data["intrinsics"],
+                seen=data["seen"].astype(np.float32) if "seen" in data else None,
+            )
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise FormatError(
+            f"{p}: not a readable 4D cache ({exc}); rerun `shotsmith recapture --force`"
+        ) from exc
+
+
+def cache_is_4d(ws: W.Workspace) -> bool:
+    """Whether the workspace's cache is a video's 4D cache."""
+    return ws.exists(W.CACHE_JSON) and ws.exists(W.CACHE_FRAMES) and read_cache_info(ws).is_4d
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# caption.json and the texts
+
+
+@dataclass
+class Caption:
+    """The content of caption.json."""
+
+    prompt: str = ""
+    """The user's words."""
+    movement: str = ""
+    """The motion caption of trajectory.json (GenDoP's "Movement")."""
+    scene: str = ""
+    """CLIP scene tags as text ("" without weights)."""
+    text: str = ""
+    """What a text-conditioned generator receives: prompt, movement and scene combined."""
+    scene_tags: list[dict] = field(default_factory=list)
+    """[{"tag", "probability", "source"}] of the scene tags."""
+    notes: list[str] = field(default_factory=list)
+    """What was skipped and why."""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["Movement"] = self.movement
+        return d
+
+
+def write_caption(ws: W.Workspace, caption: Caption) -> str:
+    ws.write_json(W.CAPTION, caption.to_json())
+    return W.CAPTION
+
+
+def read_caption(ws: W.Workspace) -> Caption | None:
+    """caption.json, or None when the caption stage has not run."""
+    if not ws.exists(W.CAPTION):
+        return None
+    data = ws.read_json(W.CAPTION)
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{ws.path(W.CAPTION)}: expected a JSON object; rerun `shotsmith caption`")
+    known = {f.name for f in fields(Caption)}
+    return Caption(**{k: v for k, v in data.items() if k in known})
+
+
+def user_prompt(ws: W.Workspace, override: str | None = None) -> str:
+    """The user's own words: `override`, else shot.json's prompt, else caption.json's prompt."""
+    if override is not None:
+        return override
+    text = request(ws).get("prompt") or ""
+    if not text:
+        cap = read_caption(ws)
+        text = cap.prompt if cap is not None else ""
+    return str(text)
+
+
+def generator_text(ws: W.Workspace, override: str | None = None) -> str:
+    """The text a generator receives: `override`, else caption.json's text, else the user's prompt."""
+    if override is not None:
+        return override
+    cap = read_caption(ws)
+    if cap is not None and cap.text:
+        return cap.text
+    return user_prompt(ws)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# objects
+
+
+def read_objects(ws: W.Workspace) -> dict:
+    """objects/objects.json: {"schema_version", "objects": [record...]} (empty when no object was placed)."""
+    if not ws.exists(W.OBJECTS_JSON):
+        return {"schema_version": OBJECTS_SCHEMA_VERSION, "objects": []}
+    data = ws.read_json(W.OBJECTS_JSON)
+    if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+        raise WorkspaceError(f"{ws.path(W.OBJECTS_JSON)}: expected {{'objects': [...]}}; fix or delete it")
+    return data
+
+
+def write_objects(ws: W.Workspace, data: dict) -> str:
+    data = dict(data, schema_version=OBJECTS_SCHEMA_VERSION)
+    ws.write_json(W.OBJECTS_JSON, data)
+    return W.OBJECTS_JSON
+
+
+def write_object_points(ws: W.Workspace, name: str, points: np.ndarray, colors) -> str:
+    from shotsmith.ply import write_points
+
+    with ws.atomic(W.object_ply(name)) as tmp:
+        write_points(tmp, points, colors)
+    return W.object_ply(name)
+
+
+def object_files(ws: W.Workspace) -> list[str]:
+    """objects.json and every placed object's PLY (the inputs of a render), or [] without objects."""
+    if not ws.exists(W.OBJECTS_JSON):
+        return []
+    return [W.OBJECTS_JSON] + [o["ply"] for o in read_objects(ws)["objects"] if "ply" in o]
+
+
+@dataclass
+class ObjectLayer:
+    """A placed object's points as the renderer takes them."""
+
+    name: str
+    mode: str
+    """"fused" (drawn in the scene's z-buffer) or "layered" (own layer and mask)."""
+    points: np.ndarray
+    """(P, 3) float32 world points."""
+    colors: np.ndarray
+    """(P, 3) uint8."""
+    radius: np.ndarray
+    """(P,) float32 world footprint radii."""
+
+
+def read_object_layers(ws: W.Workspace) -> list[ObjectLayer]:
+    """The placed objects with their points loaded."""
+    from shotsmith.ply import read_points
+
+    out = []
+    for rec in read_objects(ws)["objects"]:
+        pts, colors = read_points(ws.require(rec["ply"], "insert-object --reapply"))
+        n = len(pts)
+        cols = np.full((n, 3), 200, np.uint8) if colors is None else colors
+        out.append(
+            ObjectLayer(
+                rec["name"],
+                rec.get("mode", "layered"),
+                pts,
+                cols,
+                np.full(n, float(rec.get("radius", 0.0)), np.float32),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Guidance (one camera, or each camera of a rig)
+
+
+@dataclass
+class Guidance:
+    """One camera's guidance in memory."""
+
+    rgb: np.ndarray
+    """(T, H, W, 3) uint8, black where the cache has nothing."""
+    mask: np.ndarray
+    """(T, H, W) bool, True where the cache covers the pixel."""
+    depth: np.ndarray
+    """(T, H, W) float32 z-depth, 0 where empty."""
+    object_mask: np.ndarray | None = None
+    """(T, H, W) bool inserted-object pixels, or None."""
+
+    def __len__(self) -> int:
+        return len(self.rgb)
+
+    def take(self, idx: np.ndarray) -> Guidance:
+        """The guidance of frames `idx`."""
+        om = None if self.object_mask is None else self.object_mask[idx]
+        return Guidance(self.rgb[idx], self.mask[idx], self.depth[idx], om)
+
+
+def guidance_files(index: int | None = None) -> list[str]:
+    """The required guidance files of the single camera (None) or of rig camera `index`."""
+    return [W.guidance_file(r, index) for r in ("rgb", "mask", "depth")]
+
+
+def write_guidance(
+    ws: W.Workspace,
+    video,
+    fps: float,
+    object_mask: np.ndarray | None = None,
+    frames_png: bool = False,
+    root: Path | None = None,
+    index: int | None = None,
+    cam: CameraPath | None = None,
+) -> list[str]:
+    """Write one camera's guidance: rgb.mp4 (empty pixels black), mask.mp4 (grey 255 = covered), depth.npz
+    (float16 "depth" (T, H, W) z-depth clamped to float16's range, 0 = empty, bool "mask", and the exact
+    uint8 "rgb" that the videos show lossily; the generators read these),
+    object_mask.mp4 when given, frames/ with `frames_png`. `video` has .rgb, .mask, .depth (`RenderedVideo`).
+
+    The single camera (index None) writes guidance/... atomically, file by file. Rig camera `index` writes
+    into `root` (the temporary guidance/cams folder the caller renames at once) with its trajectory.json.
+    Returns the workspace names written (single camera) or [] (rig camera: the folder is the output)."""
+    from shotsmith.media import write_image, write_video
+
+    def target(role: str):
+        leaf = W.GUIDANCE_LEAVES[role]
+        if index is None:
+            return ws.atomic(W.guidance_file(role))
+        folder = root / Path(W.guidance_cam_dir(index)).name
+        folder.mkdir(parents=True, exist_ok=True)
+        return _plain(folder / leaf)
+
+    written = []
+    with target("rgb") as tmp:
+        write_video(tmp, video.rgb, fps, path_for_errors=str(ws.path(W.guidance_file("rgb", index))))
+    with target("mask") as tmp:
+        write_video(tmp, video.mask.astype(np.uint8) * 255, fps)
+    with target("depth") as tmp:
+        depth = np.minimum(video.depth, FLOAT16_MAX).astype(np.float16)
+        _save_npz(tmp, {"depth": depth, "mask": video.mask, "rgb": video.rgb})
+    written += [W.guidance_file(r) for r in ("rgb", "mask", "depth")]
+    if object_mask is not None:
+        with target("object_mask") as tmp:
+            write_video(tmp, object_mask.astype(np.uint8) * 255, fps)
+        written.append(W.GUIDANCE_OBJECT_MASK)
+    if index is not None and cam is not None:
+        from shotsmith.formats import write_trajectory as write
+
+        with target("trajectory") as tmp:
+            write(tmp, cam)
+    if frames_png and index is None:
+        with ws.atomic(W.GUIDANCE_FRAMES) as tmp:
+            tmp.mkdir()
+            for i, frame in enumerate(video.rgb):
+                write_image(tmp / f"{i:05d}.png", frame)
+        written.append(W.GUIDANCE_FRAMES)
+    return written if index is None else []
+
+
+class _plain:
+    """A context manager yielding a path (rig camera files live in a folder that is renamed as a whole)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def read_guidance_depth(ws: W.Workspace, index: int | None = None) -> np.ndarray:
+    """(T, H, W) float32 guidance z-depth of one camera, 0 where uncovered (read without its videos)."""
+    path = ws.require(W.guidance_file("depth", index))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            depth = np.asarray(z["depth"], dtype=np.float32)
+            if "mask" in z.files:
+                depth = np.where(np.asarray(z["mask"], dtype=bool), depth, 0.0).astype(np.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        raise WorkspaceError(f"{path}: not a guidance depth file ({exc}); rerun render-guidance") from exc
+    return depth
+
+
+def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
+    """One camera's guidance as arrays; the exact colour and mask stored in depth.npz are preferred over the
+    lossy videos. Single camera: guidance/...; rig camera `index`: guidance/cams/NN/..."""
+    from shotsmith.media import read_mask_video, read_video
+
+    hint = W.PRODUCERS[W.GUIDANCE_RGB] if index is None else W.PRODUCERS[W.GUIDANCE_CAMS]
+    rgb_path = ws.require(W.guidance_file("rgb", index), hint)
+    depth_path = ws.require(W.guidance_file("depth", index), hint)
+    try:
+        with np.load(depth_path, allow_pickle=False) as z:
+            depth = np.asarray(z["depth"], dtype=np.float32)
+            mask = np.asarray(z["mask"], dtype=bool) if "mask" in z.files else None
+            rgb = np.asarray(z["rgb"], dtype=np.uint8) if "rgb" in z.files else None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise WorkspaceError(f"{depth_path}: not a guidance depth file ({exc}); rerun {hint}") from exc
+    if rgb is None:
+        rgb, _ = read_video(rgb_path)
+    if mask is None:
+        mask = read_mask_video(ws.require(W.guidance_file("mask", index), hint))
+    if mask.shape == depth.shape:
+        mask = mask & (depth > 0)
+        depth = np.where(mask, depth, 0.0).astype(np.float32)
+    om_name = W.guidance_file("object_mask", index)
+    obj = read_mask_video(ws.path(om_name)) if ws.exists(om_name) else None
+    shapes = {"rgb.mp4": rgb.shape[:3], "depth.npz": depth.shape, "mask": mask.shape}
+    if obj is not None:
+        shapes["object_mask.mp4"] = obj.shape
+    if len(set(shapes.values())) != 1:
+        raise WorkspaceError(
+            f"{ws.path(W.guidance_file('rgb', index)).parent}: the guidance files disagree ({shapes}); rerun "
+            f"`shotsmith {hint} -w {ws.root} --force`"
+        )
+    return Guidance(rgb, mask, depth, obj)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rig.json
+
+
+def rig_json(rig, cameras: list[dict], first: CameraPath, ue_scale: float) -> dict:
+    """The content of guidance/cams/rig.json: the rig (spec, name, parameters, scale) and its cameras
+    ([{index, name, folder, coverage}])."""
+    return W.to_jsonable(
+        {
+            "schema_version": RIG_SCHEMA_VERSION,
+            "spec": rig.spec,
+            "name": rig.name,
+            "description": rig.description,
+            "params": rig.params,
+            "metres_per_unit": rig.metres_per_unit,
+            "ue_scale": ue_scale,
+            "frames": len(first),
+            "fps": first.fps,
+            "size": [first.width, first.height],
+            "cameras": cameras,
+        }
+    )
+
+
+def read_rig_json(ws: W.Workspace) -> dict:
+    """guidance/cams/rig.json (WorkspaceError when no rig was rendered, or a newer schema)."""
+    data = ws.read_json(W.RIG_JSON, W.PRODUCERS[W.RIG_JSON])
+    if int(data.get("schema_version", 0)) > RIG_SCHEMA_VERSION:
+        raise WorkspaceError(
+            f"{ws.path(W.RIG_JSON)}: written by a newer shotsmith; upgrade or rerun render-guidance --rig"
+        )
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Outputs
+
+
+def write_video_artifact(
+    ws: W.Workspace, name: str, frames: Iterable[np.ndarray] | np.ndarray, fps: float
+) -> str:
+    """An H.264 video artifact (output/shot.mp4, output/grid.mp4...), written atomically."""
+    from shotsmith.media import write_video
+
+    with ws.atomic(name) as tmp:
+        write_video(tmp, frames, fps, path_for_errors=str(ws.path(name)))
+    return name
+
+
+def write_metrics(ws: W.Workspace, metrics: dict[str, Any]) -> str:
+    ws.write_json(W.EVAL_METRICS, metrics)
+    return W.EVAL_METRICS

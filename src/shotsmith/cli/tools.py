@@ -1,0 +1,170 @@
+"""Commands that are tools, not stages: presets, rigs, describe, convert, status (hand-written typer commands).
+
+The stage commands, `run`, `recapture` and `plan` are generated from their configs (`shotsmith.cli.commands`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from shotsmith.cli.app import app
+from shotsmith.console import console
+from shotsmith.errors import WorkspaceError
+from shotsmith.formats import (
+    FORMATS,
+    detect_format,
+    guess_output_format,
+    read_camera_file,
+    read_camera_rig,
+    resolve_format,
+    write_camera_file,
+)
+from shotsmith.presets import list_presets
+from shotsmith.workspace import SHOT, Workspace
+
+
+def rigs_table() -> Table:
+    """The table of `shotsmith rigs` (also for `shotsmith presets --rigs`)."""
+    from shotsmith.rigs import list_rigs
+
+    table = Table(
+        "rig", "cameras", "units", "parameters (defaults)", "what it is", title="camera rigs (docs/RIGS.md)"
+    )
+    for r in list_rigs():
+        table.add_row(r.name, str(r.cameras), r.units, r.params, r.description)
+    return table
+
+
+@app.command("rigs")
+def rigs() -> None:
+    """List camera rigs for --rig: name, camera count, parameters, description.
+
+    A rig spec is NAME[:KEY=VALUE,...], a rig .toml, or a camera file (e.g. SynCamMaster camera_extrinsics.json).
+
+    Example: shotsmith rigs
+    """
+    console.print(rigs_table())
+
+
+@app.command()
+def presets(
+    vocabulary: bool = typer.Option(
+        False, "--vocabulary", help="Only the vocabulary, not the compatibility sets."
+    ),
+    rigs: bool = typer.Option(False, "--rigs", help="List camera rigs for --rig instead (`shotsmith rigs`)."),
+) -> None:
+    """List camera presets: name, what the camera does, default amount.
+
+    Compose them: "dolly_in+pan_left" (at once), "static,dolly_in,pan_left" (in turn), "pan_left:30" (amount).
+
+    Example: shotsmith presets --vocabulary
+    """
+    if rigs:
+        console.print(rigs_table())
+        return
+    table = Table("name", "what the camera does", "default amount", title="camera presets (docs/PRESETS.md)")
+    for p in list_presets(include_compat=not vocabulary):
+        amount = "" if p.amount is None else f"{p.amount:g} {p.unit}"
+        table.add_row(p.name, p.description, amount)
+    console.print(table)
+
+
+@app.command()
+def describe(
+    trajectory: Path = typer.Argument(
+        ..., help="Camera file (trajectory.json, RealEstate10K txt, GEN3C npz...)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the labelled segments as JSON instead."),
+) -> None:
+    """Caption the camera motion of a trajectory with GenDoP's motion tags.
+
+    Example: shotsmith describe shots/demo/trajectory.json --json
+    """
+    from shotsmith import describe as describer
+
+    cam = read_camera_file(trajectory)
+    if as_json:
+        payload = {"caption": describer.describe(cam), "segments": describer.segments(cam)}
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        typer.echo(describer.describe(cam))
+
+
+@app.command()
+def convert(
+    src: Path = typer.Argument(
+        ..., metavar="IN", help="Camera file or COLMAP folder; its format is detected from content."
+    ),
+    dst: Path = typer.Argument(..., metavar="OUT", help="File (or COLMAP folder) to write."),
+    to: str | None = typer.Option(
+        None, "--to", help=f"Output format: {', '.join(FORMATS)} (default: from OUT's name)."
+    ),
+    from_: str | None = typer.Option(None, "--from", help="Input format, when detection is not wanted."),
+    camera: str | None = typer.Option(
+        None, "--camera", help="Camera of a multi-camera file: 5, 05 or cam05."
+    ),
+    width: int | None = typer.Option(None, "--width", help="Image width in pixels (files without one: 832)."),
+    height: int | None = typer.Option(
+        None, "--height", help="Image height in pixels (files without one: 480)."
+    ),
+    fps: float | None = typer.Option(None, "--fps", help="Frames per second (files without one: 16)."),
+    ue_scale: float | None = typer.Option(
+        None, "--ue-scale", help="Unreal cm per unit: 100 ReCamMaster, 200 SynCamMaster."
+    ),
+) -> None:
+    """Convert a camera path between formats (trajectory.json, nerfstudio, RealEstate10K, GEN3C, Unreal, COLMAP).
+
+    Example: shotsmith convert camera_extrinsics.json cam05.json --camera 5
+    """
+    in_fmt = resolve_format(from_)[0] if from_ else detect_format(src)
+    out_fmt = resolve_format(to)[0] if to else guess_output_format(dst)
+    options = {"width": width, "height": height, "fps": fps, "ue_scale": ue_scale}
+    if in_fmt == "ue" and out_fmt == "ue" and camera is None:
+        rig = read_camera_rig(src, from_ or in_fmt, relative=False, **options)  # UE to UE keeps the UE world
+        write_camera_file(dst, rig, to or out_fmt, ue_scale=ue_scale)
+        frames = len(next(iter(rig.values())))
+        console.print(
+            f"{src} ({in_fmt}, {len(rig)} cameras x {frames} frames) -> {dst} ({out_fmt})",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    cam = read_camera_file(src, from_ or in_fmt, camera=camera, **options)
+    write_camera_file(dst, cam, to or out_fmt, ue_scale=ue_scale)
+    console.print(
+        f"{src} ({in_fmt}, {len(cam)} frames, {cam.width}x{cam.height} @ {cam.fps:g} fps) -> {dst} ({out_fmt})",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def status(workspace: Path = typer.Option(..., "-w", "--workspace", help="Workspace folder.")) -> None:
+    """Show each stage of a workspace: done, stale or missing.
+
+    Example: shotsmith status -w shots/my-shot
+    """
+    from shotsmith.stages import STAGES
+
+    ws = Workspace(workspace)
+    if not ws.path(SHOT).exists():
+        raise WorkspaceError(f"{workspace}: not a shotsmith workspace (no {SHOT}); run `shotsmith run` first")
+    table = Table("stage", "state", "backend", "seconds", "finished")
+    colors = {"done": "green", "stale": "yellow", "missing": "dim"}
+    recorded = ws.manifest()["stages"]
+    names = [s.name for s in STAGES] + [r for s in STAGES for r in s.records if r in recorded]
+    for stage in names:
+        state = ws.stage_state(stage)
+        rec = ws.record(stage)
+        table.add_row(
+            stage,
+            f"[{colors[state]}]{state}[/{colors[state]}]",
+            rec.backend if rec else "",
+            f"{rec.seconds:.2f}" if rec else "",
+            rec.finished if rec else "",
+        )
+    console.print(table)
