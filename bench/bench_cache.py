@@ -41,7 +41,9 @@ def _photo(path: Path, width: int, height: int) -> None:
 def child(case: str) -> dict:
     """Build a cache for one case in a fresh workspace; return its numbers."""
     from shotsmith import workspace as W
-    from shotsmith.stages.build_cache import CacheInfo, CacheOptions, build_cache
+    from shotsmith.artifacts import read_cache_info
+    from shotsmith.stage import execute
+    from shotsmith.stages.build_cache import STAGE, Config
 
     width, height = CASES[case]
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,9 +51,9 @@ def child(case: str) -> dict:
         _photo(photo, width, height)
         ws = W.Workspace(Path(tmp) / "ws")
         start = time.perf_counter()
-        rec = build_cache(ws, CacheOptions(image=str(photo), depth="prior"))
+        rec = execute(ws, STAGE, Config(image=str(photo), depth="prior"))
         seconds = time.perf_counter() - start
-        info = CacheInfo.read(ws)
+        info = read_cache_info(ws)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {
         "case": case,

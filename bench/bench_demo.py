@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     from shotsmith.pipeline import RunConfig, run_shot
+    from shotsmith.stages import build_cache, generate, plan_trajectory
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -25,14 +26,13 @@ def main() -> int:
             cfg = RunConfig(
                 prompt="an astronaut portrait, slow dolly in then pan left",
                 image=str(ROOT / "assets" / "astronaut.png"),
-                cam="dolly_in,pan_left",
                 workspace=str(Path(tmp) / "demo"),
-                depth="prior",
-                generator="inpaint",
-                force=force,
+                plan=plan_trajectory.Config(cam="dolly_in,pan_left"),
+                cache=build_cache.Config(depth="prior"),
+                generate=generate.Config(generator="inpaint"),
             )
             start = time.perf_counter()
-            _, lines = run_shot(cfg)
+            _, lines = run_shot(cfg, force=force)
             total = time.perf_counter() - start
             rows.append((label, lines, total))
     print(f"{'run':14s} {'stage':18s} {'backend':14s} {'seconds':>8s}")

@@ -26,7 +26,8 @@ from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.evaluate import render_box_room
 from shotsmith.formats import write_trajectory
 from shotsmith.media import write_video
-from shotsmith.stages.evaluate import EvaluateConfig, run_standalone
+from shotsmith.stages.evaluate import Config as EvaluateConfig
+from shotsmith.stages.evaluate import run_standalone
 
 TARGET_S = 180.0
 
@@ -73,9 +74,16 @@ def bench(args, motion: str) -> bool:
         write_video(tmp / "shot.mp4", frames, fps=plan.fps)
         write_trajectory(tmp / "trajectory.json", plan)
         prep = time.perf_counter() - t0
-        cfg = EvaluateConfig(trials=args.trials, mapper=args.mapper, max_features=args.max_features)
+        cfg = EvaluateConfig(
+            video=str(tmp / "shot.mp4"),
+            trajectory=str(tmp / "trajectory.json"),
+            output=str(tmp / "eval"),
+            trials=args.trials,
+            mapper=args.mapper,
+            max_features=args.max_features,
+        )
         t0 = time.perf_counter()
-        run_standalone(tmp / "shot.mp4", tmp / "trajectory.json", tmp / "eval", cfg)
+        run_standalone(cfg)
         total = time.perf_counter() - t0
         data = json.loads((tmp / "eval" / "metrics.json").read_text())
     m, t = data["metrics"], data["timings"]

@@ -156,15 +156,13 @@ def main() -> None:
 
 def bench_workspace(root: Path) -> None:
     """The same table on a real workspace; both methods are warped with the inpaint output's completed depth."""
+    from shotsmith import artifacts as A
     from shotsmith import workspace as W
     from shotsmith.backends.inpaint import InpaintGenerator, InpaintSettings
-    from shotsmith.formats import read_trajectory
-    from shotsmith.stages.build_cache import load_cache
-    from shotsmith.stages.generate import read_guidance
 
     ws = W.Workspace(root)
-    g, c = read_guidance(ws), load_cache(ws)
-    cams = read_trajectory(ws.require(W.TRAJECTORY, "plan-trajectory"))
+    g, c = A.read_guidance(ws), A.load_cache(ws)
+    cams = A.read_trajectory(ws)
     req = GenerateRequest(
         g.rgb,
         g.mask,

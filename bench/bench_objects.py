@@ -23,15 +23,15 @@ def main() -> int:
     from PIL import Image
 
     from shotsmith import workspace as W
-    from shotsmith.stages.build_cache import CacheOptions, build_cache
-    from shotsmith.stages.insert_object import InsertConfig, run
+    from shotsmith.stage import execute
+    from shotsmith.stages import build_cache, insert_object
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         photo = tmp / "photo.png"
         Image.open(ROOT / "assets" / "astronaut.png").resize((1200, 860)).save(photo)
         ws = W.Workspace(tmp / "ws").create()
-        build_cache(ws, CacheOptions(image=str(photo), depth="prior"))
+        execute(ws, build_cache.STAGE, build_cache.Config(image=str(photo), depth="prior"))
         sphere = trimesh.creation.icosphere(subdivisions=8)
         rng = np.random.default_rng(0)
         sphere.visual.vertex_colors = rng.integers(0, 255, (len(sphere.vertices), 4)).astype(np.uint8)
@@ -40,9 +40,8 @@ def main() -> int:
         rows = []
         for label, height in BENCH_CASES:
             start = time.perf_counter()
-            rec = run(
-                ws, InsertConfig(object_path=str(mesh_path), at_pixel=(600, 700), height=height), force=True
-            )
+            cfg = insert_object.Config(object_path=str(mesh_path), at_pixel=(600, 700), height=height)
+            rec = execute(ws, insert_object.STAGE, cfg, force=True)
             rows.append((label, time.perf_counter() - start, rec.extra.get("points", 0)))
     print(f"{'case':18s} {'faces':>10s} {'points':>10s} {'seconds':>8s}  target")
     for label, seconds, points in rows:

@@ -48,23 +48,30 @@ def make_source(path: Path) -> None:
 
 
 def run_case(video: Path, cam: str, ws: Path) -> tuple[float, dict, dict]:
-    from shotsmith.stages.recapture import RecaptureOptions, recapture
-    from shotsmith.workspace import Workspace
+    from shotsmith.pipeline import RecaptureConfig, recapture
+    from shotsmith.stages import build_cache, generate, plan_trajectory
 
-    opts = RecaptureOptions(
+    cfg = RecaptureConfig(
         video=str(video),
-        cam=cam,
-        frames=FRAMES,
-        width=WIDTH,
-        height=HEIGHT,
-        depth="prior",
-        generator="inpaint",
+        workspace=str(ws),
+        cache=build_cache.Config(frames=FRAMES, size=(WIDTH, HEIGHT), depth="prior"),
+        plan=plan_trajectory.Config(cam=cam),
+        generate=generate.Config(generator="inpaint"),
     )
     start = time.perf_counter()
-    result = recapture(Workspace(ws), opts, force=True)
+    workspace, _lines = recapture(cfg, force=True)
     total = time.perf_counter() - start
-    guidance = result.records["render-guidance"].extra
-    return total, result.timings, guidance
+    cache, guidance, gen = (
+        workspace.record(s).extra for s in ("build-3d-cache", "render-guidance", "generate")
+    )
+    timings = {
+        **{k: cache.get(k, 0.0) for k in ("decode_s", "depth_s", "cameras_s", "align_s", "write_cache_s")},
+        "render_s": guidance.get("render_seconds", 0.0),
+        "write_guidance_s": guidance.get("write_seconds", 0.0),
+        "generate_s": gen.get("seconds_generate", 0.0),
+        "write_output_s": gen.get("seconds_write", 0.0),
+    }
+    return total, timings, guidance
 
 
 def main() -> int:

@@ -31,25 +31,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def prepare(ws: W.Workspace, frames: int, width: int, height: int) -> None:
+    from shotsmith.stage import execute
     from shotsmith.stages import build_cache, plan_trajectory
 
-    build_cache.build_cache(
-        ws, build_cache.CacheOptions(image=str(ROOT / "assets" / "astronaut.png"), depth="prior")
+    execute(
+        ws, build_cache.STAGE, build_cache.Config(image=str(ROOT / "assets" / "astronaut.png"), depth="prior")
     )
-    cfg = plan_trajectory.PlanTrajectoryConfig(cam="dolly_in", frames=frames, width=width, height=height)
-    plan_trajectory.run(ws, cfg)
+    cfg = plan_trajectory.Config(cam="dolly_in", frames=frames, size=(width, height))
+    execute(ws, plan_trajectory.STAGE, cfg)
 
 
 def single_camera(ws: W.Workspace) -> float:
+    from shotsmith.artifacts import load_cache
     from shotsmith.backends.generate import GenerateRequest
     from shotsmith.backends.inpaint import InpaintGenerator
     from shotsmith.formats import read_trajectory
     from shotsmith.media import read_mask_video, read_video, write_video
-    from shotsmith.stages.build_cache import load_cache
-    from shotsmith.stages.render_guidance import GuidanceOptions, render_guidance
+    from shotsmith.stage import execute
+    from shotsmith.stages import render_guidance
 
     start = time.perf_counter()
-    render_guidance(ws, GuidanceOptions(), force=True)  # the stage: render + write guidance/
+    execute(ws, render_guidance.STAGE, force=True)  # the stage: render + write guidance/
     rgb, fps = read_video(ws.path(W.GUIDANCE_RGB))  # the generate stage reads the guidance back
     mask = read_mask_video(ws.path(W.GUIDANCE_MASK))
     with np.load(ws.path(W.GUIDANCE_DEPTH)) as z:
@@ -73,12 +75,13 @@ def single_camera(ws: W.Workspace) -> float:
 
 
 def rig_run(ws: W.Workspace, spec: str) -> tuple[float, float, float]:
-    from shotsmith.stages.rig import RigGenerateOptions, RigRenderOptions, generate_rig, render_guidance_rig
+    from shotsmith.stage import execute
+    from shotsmith.stages import generate, render_guidance
 
     t0 = time.perf_counter()
-    render_guidance_rig(ws, RigRenderOptions(rig=spec), force=True)
+    execute(ws, render_guidance.STAGE, render_guidance.Config(rig=spec), force=True)
     t1 = time.perf_counter()
-    generate_rig(ws, RigGenerateOptions(generator="inpaint"), force=True)
+    execute(ws, generate.STAGE, generate.Config(generator="inpaint", rig=spec), force=True)
     t2 = time.perf_counter()
     return t2 - t0, t1 - t0, t2 - t1
 
@@ -135,20 +138,23 @@ def agreement(videos, guidances, depths, stride: int = 4) -> tuple[float, float]
     return tuple(s / n if n else float("nan") for s, n in sums.values())  # type: ignore[return-value]
 
 
+class _Camera:
+    """A rig view with its guidance's arrays as attributes (index, name, cameras, rgb, mask, depth)."""
+
+    def __init__(self, view) -> None:
+        self.index, self.name, self.cameras = view.index, view.name, view.cameras
+        self.rgb, self.mask, self.depth = view.guidance.rgb, view.guidance.mask, view.guidance.depth
+
+
 def measure_agreement(ws: W.Workspace) -> dict[str, tuple[float, float]]:
+    from shotsmith.artifacts import read_rig_json
     from shotsmith.backends.inpaint import InpaintGenerator, InpaintReport, InpaintSettings, build_layers
     from shotsmith.media import read_video
-    from shotsmith.stages.rig import (
-        RigGenerateOptions,
-        read_camera_guidance,
-        read_rig_json,
-        shared_inpaint_settings,
-        source_request,
-    )
+    from shotsmith.stages.generate import Config, read_views, shared_inpaint_settings, source_request
 
-    entries = read_rig_json(ws)["cameras"]
-    guidances = [read_camera_guidance(ws, e) for e in entries]
-    template = source_request(ws, RigGenerateOptions())
+    cfg = Config(rig=read_rig_json(ws)["spec"])
+    guidances = [_Camera(v) for v in read_views(ws, cfg)]
+    template = source_request(ws, cfg)
     shared = shared_inpaint_settings(InpaintSettings(measure=False), template, [g.cameras for g in guidances])
     out = {}
     # the rig's own output: one fill for all views

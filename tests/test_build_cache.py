@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from shotsmith import workspace as W
+from shotsmith.artifacts import CacheInfo, load_cache, read_cache_info
 from shotsmith.errors import InputError, ShotsmithError, WorkspaceError
 from shotsmith.geometry import unproject_depth
 from shotsmith.ply import read_points
-from shotsmith.artifacts import CacheInfo, load_cache, read_cache_info
 from shotsmith.stage import execute
 from shotsmith.stages.build_cache import STAGE
 from shotsmith.stages.build_cache import Config as CacheOptions

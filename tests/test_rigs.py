@@ -278,10 +278,10 @@ BLOB_DEPTH = 0.6
 def rig_ws(tmp_path):
     """A 64x48 cache (grey texture at depth 1 with a red blob; a nearer box at the left for disocclusions) and a
     5-frame trajectory dollying in by 0.1."""
+    from shotsmith.artifacts import CacheInfo
     from shotsmith.formats import write_trajectory
     from shotsmith.media import write_image
     from shotsmith.ply import write_points
-    from shotsmith.artifacts import CacheInfo
 
     rng = np.random.default_rng(0)
     ws = W.Workspace(tmp_path / "ws").create()
