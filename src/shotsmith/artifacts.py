@@ -251,11 +251,17 @@ def read_cache_points(ws: W.Workspace) -> tuple[np.ndarray, np.ndarray]:
     return points, colors
 
 
-def _save_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
-    """An .npz like numpy's savez_compressed, with a fast deflate level (the 4D cache is large)."""
+def _save_npz(
+    path: Path, arrays: dict[str, np.ndarray], level: int = 1, stored: tuple[str, ...] = ()
+) -> None:
+    """An .npz like numpy's savez_compressed, with a fast deflate level (the 4D cache is large); arrays named in
+    `stored` are kept uncompressed (colour that deflate barely shrinks, read back at once by the next stage)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
         for name, arr in arrays.items():
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+            info = zipfile.ZipInfo(f"{name}.npy")
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+            info._compresslevel = level  # type: ignore[attr-defined] - zipfile keeps the level on the entry
+            with zf.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
 
 
@@ -504,7 +510,7 @@ def write_guidance(
         write_video(tmp, video.mask.astype(np.uint8) * 255, fps)
     with target("depth") as tmp:
         depth = np.minimum(video.depth, FLOAT16_MAX).astype(np.float16)
-        _save_npz(tmp, {"depth": depth, "mask": video.mask, "rgb": video.rgb})
+        _save_npz(tmp, {"depth": depth, "mask": video.mask, "rgb": video.rgb}, stored=("rgb",))
     written += [W.guidance_file(r) for r in ("rgb", "mask", "depth")]
     if object_mask is not None:
         with target("object_mask") as tmp:

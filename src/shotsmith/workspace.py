@@ -221,36 +221,10 @@ class Workspace:
         return self
 
     # -- atomic writes ---------------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def atomic(self, name: str) -> Iterator[Path]:
+    def atomic(self, name: str) -> contextlib.AbstractContextManager[Path]:
         """Yield a temporary path beside `name`; on success it is renamed to `name` (file or folder), on any
         error it is removed and the old artifact is left as it was."""
-        final = self.path(name)
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise WorkspaceError(f"{final.parent}: cannot create folder ({exc.strerror})") from exc
-        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}{final.suffix}")
-        _remove(tmp)
-        try:
-            yield tmp
-            if not tmp.exists():
-                raise WorkspaceError(f"{final}: the stage did not write it")
-            if final.is_dir() and tmp.is_dir():
-                old = final.with_name(f".{final.name}.old-{os.getpid()}")
-                os.replace(final, old)
-                os.replace(tmp, final)
-                _remove(old)
-            else:
-                os.replace(tmp, final)
-        except OSError as exc:
-            _remove(tmp)
-            raise WorkspaceError(
-                f"{final}: could not write ({exc.strerror or exc}); workspace left as it was"
-            ) from exc
-        except BaseException:
-            _remove(tmp)
-            raise
+        return atomic_path(self.path(name))
 
     def write_json(self, name: str, data: Any) -> Path:
         with self.atomic(name) as tmp:
@@ -393,6 +367,41 @@ class Workspace:
             if not p.exists() or hash_file(p) != h:
                 return "stale"
         return "done"
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path, error: type[ShotsmithError] = WorkspaceError) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; on success it is renamed to `final` (file or folder), on any
+    error it is removed and `final` is left as it was. Errors writing are `error`s naming `final`."""
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = (
+            "part of the path is a file"
+            if isinstance(exc, FileExistsError | NotADirectoryError)
+            else exc.strerror
+        )
+        raise error(f"{final.parent}: cannot create the folder ({why or exc}); choose another path") from exc
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}{final.suffix}")
+    _remove(tmp)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise error(f"{final}: the stage did not write it")
+        if final.is_dir() and tmp.is_dir():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            _remove(old)
+        else:
+            os.replace(tmp, final)
+    except OSError as exc:
+        _remove(tmp)
+        raise error(f"{final}: could not write ({exc.strerror or exc}); left as it was") from exc
+    except BaseException:
+        _remove(tmp)
+        raise
 
 
 def _producer_of_folder(name: str) -> str:

@@ -7,9 +7,7 @@ calls `stage.execute` (or the pipeline) and prints what the stage's `report` say
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import os
 from pathlib import Path
 
 import typer
@@ -17,7 +15,7 @@ import typer
 from shotsmith.cli.build import config_command, force_param, workspace_param
 from shotsmith.console import console
 from shotsmith.stage import Stage, execute
-from shotsmith.workspace import OUTPUT_GRID, OUTPUT_VIDEO, TRAJECTORY, Workspace
+from shotsmith.workspace import OUTPUT_GRID, OUTPUT_VIDEO, TRAJECTORY, Workspace, atomic_path
 
 
 def _stage_action(stage: Stage):
@@ -127,25 +125,9 @@ def _plan_action(cfg, text, output) -> None:
     png_path = json_path.with_suffix(".png")
     if json_path.is_dir():
         raise InputError(f"-o {json_path}: is a folder; give a file name, e.g. -o {json_path / TRAJECTORY}")
-    tmp_json = json_path.with_name(f".{json_path.name}.tmp-{os.getpid()}.json")
-    tmp_png = png_path.with_name(f".{png_path.name}.tmp-{os.getpid()}.png")
-    try:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(json_path, InputError) as tmp_json, atomic_path(png_path, InputError) as tmp_png:
         write_trajectory(tmp_json, cam)
         plot_trajectory(cam, tmp_png)
-        os.replace(tmp_json, json_path)
-        os.replace(tmp_png, png_path)
-    except OSError as exc:
-        why = (
-            "part of the path is a file"
-            if isinstance(exc, FileExistsError | NotADirectoryError)
-            else exc.strerror
-        )
-        raise InputError(f"-o {json_path}: cannot write it ({why or exc}); choose another path") from exc
-    finally:
-        for tmp in (tmp_json, tmp_png):
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
     summary = f"{len(cam)} frames, {cam.fps:g} fps, {cam.width}x{cam.height}, {cam.meta.get('units', 'scene')} units"
     console.print(f"wrote {json_path} and {png_path} ({summary})", markup=False, soft_wrap=True)
 

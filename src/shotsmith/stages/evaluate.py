@@ -331,17 +331,10 @@ def run_standalone(cfg: Config) -> Path:
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"-o {out_dir}: exists and is not a folder; choose another output folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_path = out_dir / Path(W.EVAL_METRICS).name
-    plot_path = out_dir / Path(W.EVAL_PLOT).name
-    tmp_m = metrics_path.with_name(f".{metrics_path.name}.tmp-{os.getpid()}.json")
-    tmp_p = plot_path.with_name(f".{plot_path.name}.tmp-{os.getpid()}.png")
-    try:
+    with (
+        W.atomic_path(out_dir / Path(W.EVAL_METRICS).name, InputError) as tmp_m,
+        W.atomic_path(out_dir / Path(W.EVAL_PLOT).name, InputError) as tmp_p,
+    ):
         write_outputs(out, tmp_m, tmp_p)
-        os.replace(tmp_m, metrics_path)
-        os.replace(tmp_p, plot_path)
-    finally:
-        tmp_m.unlink(missing_ok=True)
-        tmp_p.unlink(missing_ok=True)
     print_summary(out)
     return out_dir

@@ -1,0 +1,114 @@
+"""The stage contract and the generated CLI: every option is declared once, in a config dataclass, and every
+stage command offers every field of its config with the field's default and docstring."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+import pytest
+
+from shotsmith import workspace as W
+from shotsmith.cli import command
+from shotsmith.options import build_config, field_docs, option_specs
+from shotsmith.pipeline import RecaptureConfig, RunConfig
+from shotsmith.stages import STAGES
+from shotsmith.stages import generate as generate_stage
+
+
+def _params(name: str) -> dict[str, click.Parameter]:
+    group = command()
+    ctx = click.Context(group)
+    cmd = group.get_command(ctx, name)
+    assert cmd is not None, name
+    return {p.name: p for p in cmd.params}
+
+
+def _leaf_fields(cls, prefix=()):
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("nested"):
+            hint = cls.__dataclass_fields__[f.name].default_factory
+            yield from (
+                (path, field)
+                for path, field in _leaf_fields(hint, (*prefix, f.name))
+                if field.name not in f.metadata["exclude"]
+            )
+        elif f.metadata.get("cli", True):
+            yield (*prefix, f.name), f
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_every_config_field_is_an_option_with_its_default_and_doc(stage):
+    params = _params(stage.name)
+    docs = field_docs(stage.config)
+    defaults = stage.config()
+    for f in dataclasses.fields(stage.config):
+        assert f.name in params, f"{stage.name}: --{f.name.replace('_', '-')} is not reachable"
+        param = params[f.name]
+        assert param.help is not None and param.help.startswith(docs[f.name]), (stage.name, f.name)
+        # not given: the config's own default
+        cfg = build_config(stage.config, {})
+        assert getattr(cfg, f.name) == getattr(defaults, f.name)
+    extra = set(params) - {f.name for f in dataclasses.fields(stage.config)}
+    assert extra <= {"workspace", "force"}, extra
+
+
+@pytest.mark.parametrize("config,name", [(RunConfig, "run"), (RecaptureConfig, "recapture")])
+def test_run_and_recapture_offer_every_stage_option(config, name):
+    params = _params(name)
+    specs = {tuple(t) for s in option_specs(config) for t in s.targets}
+    for path, _f in _leaf_fields(config):
+        assert path in specs, f"{name}: {'.'.join(path)} is not reachable"
+    assert {s.dest for s in option_specs(config)} <= set(params)
+
+
+def test_a_value_reaches_the_nested_stage_config():
+    cfg = build_config(
+        RunConfig,
+        {
+            "prompt": "x",
+            "image": "a.png",
+            "device": "cuda:1",
+            "offload": True,
+            "depth_model": "folder",
+            "size": "320x240",
+            "clip_pretrained": "w.safetensors",
+            "eval_seed": 3,
+        },
+    )
+    assert cfg.generate.device == "cuda:1" and cfg.generate.offload
+    assert cfg.cache.model == "folder" and cfg.plan.size == (320, 240)
+    assert cfg.caption.clip_pretrained == cfg.evaluation.clip_pretrained == "w.safetensors"  # one shared option
+    assert cfg.evaluation.seed == 3 and cfg.generate.seed == 0
+
+
+def test_colliding_options_must_be_resolved():
+    @dataclasses.dataclass
+    class Outer:
+        a: generate_stage.Config = dataclasses.field(
+            default_factory=generate_stage.Config, metadata={"nested": True, "exclude": (), "rename": {}, "share": ()}
+        )
+        b: generate_stage.Config = dataclasses.field(
+            default_factory=generate_stage.Config, metadata={"nested": True, "exclude": (), "rename": {}, "share": ()}
+        )
+
+    with pytest.raises(TypeError, match="declared twice"):
+        option_specs(Outer)
+
+
+def test_declared_writes_have_their_producer():
+    for stage in STAGES:
+        for name in stage.writes:
+            assert W.PRODUCERS[name].split()[0] == stage.name, (stage.name, name)
+
+
+def test_generate_accepts_cuda_n_until_cuda_is_missing(cli, tmp_path):
+    """`--device cuda:1` passes the options; the one line that stops it says that CUDA is missing."""
+    cfg = build_config(generate_stage.Config, {"device": "cuda:1", "generator": "wan"})
+    cfg.validate()
+    assert cfg.backend_kwargs()["device"] == "cuda:1"
+    code, _out, err = cli("generate", "-w", tmp_path / "ws", "--generator", "wan", "--device", "cuda:1")
+    assert code == 1
+    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "cuda" in lines[0].lower(), err
+    assert not (tmp_path / "ws").exists()  # nothing was written
