@@ -580,9 +580,9 @@ def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
         depth = np.where(mask, depth, 0.0).astype(np.float32)
     om_name = W.guidance_file("object_mask", index)
     obj = read_mask_video(ws.path(om_name)) if ws.exists(om_name) else None
-    shapes = {"rgb.mp4": rgb.shape[:3], "depth.npz": depth.shape, "mask": mask.shape}
+    shapes = {"rgb": rgb.shape[:3], "depth": depth.shape, "mask": mask.shape}
     if obj is not None:
-        shapes["object_mask.mp4"] = obj.shape
+        shapes["object_mask"] = obj.shape
     if len(set(shapes.values())) != 1:
         raise WorkspaceError(
             f"{ws.path(W.guidance_file('rgb', index)).parent}: the guidance files disagree ({shapes}); rerun "

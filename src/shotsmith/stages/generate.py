@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -386,7 +387,7 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         with ws.atomic(W.OUTPUT_CAMS) as tmp:
             tmp.mkdir()
             for view, video in zip(views, videos, strict=True):
-                write_video(tmp / f"{view.index:02d}.mp4", video, fps)
+                write_video(tmp / Path(W.output_cam(view.index)).name, video, fps)
         names = [v.name for v in views]
         frames = grid_frames(videos, names, cfg.grid_max_width, cfg.labels)
         outputs = [W.OUTPUT_CAMS, A.write_video_artifact(ws, W.OUTPUT_GRID, frames, fps)]
