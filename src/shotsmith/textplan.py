@@ -8,7 +8,7 @@ slow or dramatic motions long). Phrases about the scene ("to reveal the clouds",
 are recognised and skipped; unknown words inside a clause that has a motion are skipped too; a clause with no
 readable motion is an error unless `lenient`. Never a silent static shot: a text must name a motion or say
 static. This module owns parsing only; `motion.build_path` turns the plan into matrices and
-`shotsmith.describe` labels paths the way GenDoP does.
+`shotsmith.motion_tags` labels paths the way GenDoP does (its thresholds set the detectability floors here).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from shotsmith.errors import PlanError
 from shotsmith.motion import Motion, Plan, Segment, combine, scale_motion
+from shotsmith.motion_tags import static_move_per_shot, static_turn_per_shot_deg
 
 # ---------------------------------------------------------------------------------------------------------------
 # Amounts, durations, limits
@@ -795,8 +796,6 @@ def clause_drafts(clause: _Clause, lenient: bool, skipped: list[str]) -> list[_D
 
 def _raise_to_floor(m: Motion, fraction: float) -> Motion:
     """Scale an implicit motion up so that GenDoP's labeller sees it for a segment lasting `fraction`."""
-    from shotsmith.describe import static_move_per_shot, static_turn_per_shot_deg
-
     turn_floor = DETECTABLE_MARGIN * static_turn_per_shot_deg() * fraction
     move_floor = DETECTABLE_MARGIN * static_move_per_shot() * fraction
     rot = [abs(getattr(m, n)) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
