@@ -11,7 +11,7 @@ see the same 3D point (`shared_noise`).
 
 This module owns weight location (local folder or hub cache, never a download unless asked), loading
 (safetensors only), devices, dtypes and offload. The pure math lives in `_diffusion_guidance`; the generator
-interface and the registry in `generate`. torch, diffusers and transformers are imported inside methods, so
+interface and the registry in `generator`. torch, diffusers and transformers are imported inside methods, so
 importing this module is cheap.
 """
 
@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from shotsmith.backends import _diffusion_guidance as dg
-from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
+from shotsmith.backends.generator import Constraints, GenerateRequest, Generator, register
 from shotsmith.errors import BackendUnavailable, InputError, check_shape
 
 Mode = Literal["auto", "i2v", "v2v"]

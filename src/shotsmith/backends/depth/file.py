@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.backends.depth import DepthBackend, DepthFileKind, DepthResult, register
+from shotsmith.backends.depth.base import DepthBackend, DepthFileKind, DepthResult, register
 from shotsmith.errors import InputError
 from shotsmith.geometry import resize_depth, sanitize_depth
 

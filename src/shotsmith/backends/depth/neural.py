@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.backends.depth import DepthBackend, DepthResult, package_available, register
+from shotsmith.backends.depth.base import DepthBackend, DepthResult, package_available, register
 from shotsmith.errors import BackendUnavailable, InputError
 
 DA2_DEFAULT_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
