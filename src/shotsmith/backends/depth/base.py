@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import abc
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -71,13 +70,3 @@ DEPTH_BACKENDS: Registry[DepthBackend] = Registry(
 )
 #: Class decorator: make a backend buildable by `get_depth_backend(name)`.
 register = DEPTH_BACKENDS.register
-
-
-def package_available(*modules: str) -> tuple[bool, str]:
-    """(True, "") when every module can be imported, else (False, what to install)."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        hint = {"moge": "dlr-moge (and dlr-utils3d, with --no-deps)", "utils3d": "dlr-utils3d"}
-        pkgs = ", ".join(hint.get(m, m) for m in missing)
-        return False, f"missing Python package(s) {pkgs}; install with `pip install {pkgs}` or `make install`"
-    return True, ""
