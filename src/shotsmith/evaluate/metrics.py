@@ -23,6 +23,18 @@ EPS = 1e-9
 MIN_EXTENT = 1e-6
 
 
+#: The `PoseMetrics` fields that need the estimate's translations (None beside a rotation-only estimate).
+TRANSLATION_MEASURES = (
+    "trans_err",
+    "cam_mc",
+    "trans_err_per_frame",
+    "cam_mc_per_frame",
+    "ate",
+    "rpe_trans",
+    "sim3_scale",
+)
+
+
 @dataclass
 class PoseMetrics:
     """The pose measures of one estimate against a plan, over the registered frames."""
@@ -59,16 +71,7 @@ class PoseMetrics:
 
     def translation_not_measurable(self) -> PoseMetrics:
         """These metrics with every translation-based measure set to None (rotation-only estimate)."""
-        return replace(
-            self,
-            trans_err=None,
-            cam_mc=None,
-            trans_err_per_frame=None,
-            cam_mc_per_frame=None,
-            ate=None,
-            rpe_trans=None,
-            sim3_scale=None,
-        )
+        return replace(self, **dict.fromkeys(TRANSLATION_MEASURES))
 
 
 # ---------------------------------------------------------------------------------------------------------------
