@@ -9,6 +9,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from shotsmith import describe as d
+from shotsmith import motion_tags
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.errors import InputError
 from shotsmith.motion import Motion, Plan, Segment, build_path
@@ -106,12 +107,12 @@ class TestSmoothing:
         assert np.array_equal(d.smooth_labels(arr), arr)
 
     def test_mode_ties_take_smallest(self):
-        assert d._mode_filter(np.array([3, 3, 1, 1]), 3)[0] == 3
-        assert d._mode_filter(np.array([3, 1, 1, 3]), 4).tolist() == [1, 1, 1, 1]
+        assert motion_tags._mode_filter(np.array([3, 3, 1, 1]), 3)[0] == 3
+        assert motion_tags._mode_filter(np.array([3, 1, 1, 3]), 4).tolist() == [1, 1, 1, 1]
 
     def test_merge_short_splits_middle(self):
         arr = np.array([0] * 12 + [7] * 5 + [14] * 12)
-        out = d._merge_short(arr, 10)
+        out = motion_tags._merge_short(arr, 10)
         assert out.tolist() == [0] * 15 + [14] * 14
 
 

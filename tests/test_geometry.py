@@ -146,10 +146,6 @@ class TestIntrinsics:
         with Image.open(tmp_path / "b.jpg") as reopened:
             assert G.exif_focal_35mm(reopened) is None
 
-    def test_scale_intrinsics(self):
-        k = G.scale_intrinsics(np.array([100.0, 100, 50, 40]), (100, 80), (50, 40))
-        np.testing.assert_allclose(k, [50, 50, 25, 20])
-
 
 class TestResize:
     def test_cache_size(self):

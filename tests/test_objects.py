@@ -10,6 +10,7 @@ import pytest
 from shotsmith import objects as O
 from shotsmith import workspace as W
 from shotsmith.errors import FormatError, InputError
+from shotsmith.geometry import transform_points
 from shotsmith.ply import write_points
 
 CONE = "assets/cone.ply"
@@ -57,7 +58,7 @@ def test_placement_bottom_touches_point_and_height():
     obj = O.load_object(CONE)
     at = np.array([0.1, 0.4, 1.2])
     m, scale = O.placement_transform(obj.vertices, O.Placement(at=tuple(at), height=0.3))
-    world = O.transform_points(m, obj.vertices)
+    world = transform_points(m, obj.vertices)
     # Up is -y: the lowest point along up (largest y) is at the anchor; height is 0.3.
     assert world[:, 1].max() == pytest.approx(at[1])
     assert world[:, 1].max() - world[:, 1].min() == pytest.approx(0.3)

@@ -6,6 +6,8 @@ calls `sys.exit`. Messages name the file, the offending value and the fix.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ShotsmithError(Exception):
     """Base class of every error a user can cause or fix (bad input, missing artifact, unavailable backend)."""
@@ -47,3 +49,16 @@ def check_shape(name: str, array, shape: tuple) -> None:
     ):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ShotsmithError(f"{name}: expected an array of shape {want}, got {actual}")
+
+
+def check_input_file(path: str | Path, kind: str, expected: str, where: str = "the path") -> Path:
+    """`path` as a Path when it names a non-empty file, else an InputError naming it: "no such KIND file; check
+    WHERE", "is a folder, expected EXPECTED" or "the file is empty (0 bytes); give a real KIND file"."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such {kind} file; check {where}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected {expected}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); give a real {kind} file")
+    return path

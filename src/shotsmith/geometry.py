@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from shotsmith.camera import DEFAULT_HFOV_DEG, default_intrinsics, focal_from_fov
+from shotsmith.camera import DEFAULT_HFOV_DEG, default_intrinsics
 from shotsmith.errors import InputError
 
 #: GEN3C's flying-pixel threshold: (max - min) / mean of depth over a 5x5 window must stay below it.
@@ -29,12 +29,6 @@ FovSource = Literal["user", "exif", "model", "default"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # Intrinsics
-
-
-def intrinsics_from_hfov(width: int, height: int, hfov_deg: float) -> np.ndarray:
-    """(4,) square-pixel intrinsics for a horizontal field of view, principal point at the centre."""
-    f = focal_from_fov(hfov_deg, width)
-    return np.array([f, f, width / 2.0, height / 2.0])
 
 
 def focal_px_from_35mm(focal_35mm: float, width: int, height: int) -> float:
@@ -91,7 +85,7 @@ def choose_intrinsics(
     depth model estimated (already in pixels at this size), then the default 60 degree horizontal FOV.
     """
     if fov_deg is not None:
-        return intrinsics_from_hfov(width, height, fov_deg), "user"
+        return default_intrinsics(width, height, fov_deg), "user"
     if focal_35mm is not None and focal_35mm > 0:
         f = focal_px_from_35mm(focal_35mm, width, height)
         return np.array([f, f, width / 2.0, height / 2.0]), "exif"
@@ -100,15 +94,6 @@ def choose_intrinsics(
         if np.isfinite(k).all() and (k[:2] > 0).all():
             return k, "model"
     return default_intrinsics(width, height, DEFAULT_HFOV_DEG), "default"
-
-
-def scale_intrinsics(
-    intrinsics: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]
-) -> np.ndarray:
-    """(4,) intrinsics of an image resized from (width, height) `from_size` to `to_size` (pixel-centre exact)."""
-    sx = to_size[0] / from_size[0]
-    sy = to_size[1] / from_size[1]
-    return np.asarray(intrinsics, dtype=np.float64) * np.array([sx, sy, sx, sy])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -154,11 +139,10 @@ def project_points(points: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarr
     return uv, z
 
 
-def transform_points(world_from_camera: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(P, 3) points mapped by a (4, 4) rigid transform."""
-    m = np.asarray(world_from_camera, dtype=np.float64)
-    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    return (p @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
+def transform_points(dst_from_src: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(..., 3) points mapped by a (4, 4) rigid or affine transform (the dtype of the product is kept)."""
+    m = np.asarray(dst_from_src)
+    return np.asarray(points) @ m[:3, :3].T + m[:3, 3]
 
 
 def point_footprint_radius(depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ is the only place where motion becomes matrices. Sign conventions (docs/CONVENTI
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -169,7 +169,7 @@ def _shake(n: int, strength: float, seed: int, fps: float) -> tuple[np.ndarray, 
     return rot - rot[0], off - off[0]
 
 
-def split_frames(weights: list[float], num_frames: int) -> np.ndarray:
+def split_frames(weights: list[float]) -> np.ndarray:
     """Segment boundaries in normalised time [0, 1] for the given weights: (len(weights) + 1,)."""
     w = np.asarray(weights, dtype=np.float64)
     return np.concatenate([[0.0], np.cumsum(w) / w.sum()])
@@ -189,7 +189,7 @@ def build_path(
     if num_frames < 1:
         raise PlanError(f"frame count must be at least 1, got {num_frames}")
     base_intr = default_intrinsics(width, height) if intrinsics is None else np.asarray(intrinsics, float)
-    bounds = split_frames([s.weight for s in plan.segments], num_frames)
+    bounds = split_frames([s.weight for s in plan.segments])
     # End pose of every segment, chained.
     starts = [np.eye(4)]
     focal_starts = [1.0]
@@ -219,8 +219,3 @@ def build_path(
     intr[:, 0] *= focal
     intr[:, 1] *= focal
     return CameraPath(mats, intr, width, height, fps, meta=dict(meta or {}))
-
-
-def motion_fields() -> list[str]:
-    """Names of the Motion fields (for data files)."""
-    return [f.name for f in fields(Motion)]

@@ -17,6 +17,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from shotsmith.errors import FormatError, InputError
+from shotsmith.geometry import (
+    project_points,
+    transform_points,  # noqa: F401 - still called as objects.transform_points by stages
+)
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
 #: Surface samples per square pixel of the object's largest on-screen area (2 = no holes with the splat radius).
@@ -326,8 +330,6 @@ def surface_clearance(
     `depth` (h, w) is the cache's z-depth. Only pixels whose depth is within `same_surface` (relative) of the
     anchor's count as the supporting surface, so objects the user placed behind another thing stay behind it.
     """
-    from shotsmith.geometry import project_points
-
     z = points_cam[:, 2]
     ok = z > 1e-6
     uv, _ = project_points(points_cam[ok], intrinsics)
@@ -343,10 +345,6 @@ def surface_clearance(
         return 0.0
     sink = zo[surface] - zc[surface]
     return float(max(0.0, sink.max()))
-
-
-def transform_points(m: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ m[:3, :3].T + m[:3, 3]
 
 
 def encloses(world_from_object: np.ndarray, vertices: np.ndarray, centers: np.ndarray, margin: float = 0.02):

@@ -118,15 +118,20 @@ def presets_dir() -> Path:
     return path
 
 
-def _load_toml(name: str) -> dict:
-    path = presets_dir() / name
+def read_toml(path: Path, what: str = "preset data") -> dict:
+    """A TOML data file's contents; PresetError naming the file and `what` it holds when it cannot be read or
+    parsed. Camera presets and rigs (`shotsmith.rigs`) read their files through it."""
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except OSError as exc:
-        raise PresetError(f"{path}: cannot read preset data ({exc.strerror})") from exc
+        raise PresetError(f"{path}: cannot read {what} ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{path}: not valid TOML ({exc}); fix the file") from exc
+
+
+def _load_toml(name: str) -> dict:
+    return read_toml(presets_dir() / name)
 
 
 def _motion_preset(name: str, raw: dict, source: str) -> _MotionPreset:

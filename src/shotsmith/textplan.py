@@ -8,7 +8,7 @@ slow or dramatic motions long). Phrases about the scene ("to reveal the clouds",
 are recognised and skipped; unknown words inside a clause that has a motion are skipped too; a clause with no
 readable motion is an error unless `lenient`. Never a silent static shot: a text must name a motion or say
 static. This module owns parsing only; `motion.build_path` turns the plan into matrices and
-`shotsmith.describe` labels paths the way GenDoP does.
+`shotsmith.motion_tags` labels paths the way GenDoP does (its thresholds set the detectability floors here).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from shotsmith.errors import PlanError
 from shotsmith.motion import Motion, Plan, Segment, combine, scale_motion
+from shotsmith.motion_tags import static_move_per_shot, static_turn_per_shot_deg
 
 # ---------------------------------------------------------------------------------------------------------------
 # Amounts, durations, limits
@@ -603,6 +604,23 @@ def _amount(item: _Item, unit: str, default: float, factor: float) -> tuple[floa
     return default * factor, False
 
 
+def _turns(item: _Item, dirs: list[str], factor: float, axis_of) -> tuple[Motion, bool]:
+    """The sum of the turns an item's directions name. `axis_of(direction)` gives (Motion field, default degrees,
+    the directions that turn it positively), or None for a direction this verb ignores."""
+    m = Motion()
+    explicit = False
+    for d in dirs:
+        axis = axis_of(d)
+        if axis is None:
+            continue
+        name, default, positive = axis
+        a, explicit = _amount(item, "deg", default, factor)
+        m = combine(m, Motion(**{name: a if d in positive else -a}))
+    if m.is_static():
+        raise _NoDirection(item)
+    return m, explicit
+
+
 def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
     """The motion of one item (a verb with its directions) and whether its amount was explicit."""
     _check_amount(item)
@@ -641,34 +659,27 @@ def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
         move = tuple(float(amount * sum(v[k] for v in vecs)) for k in range(3))
         return Motion(move=move), explicit
     if kind in ("pan", "tilt", "roll"):
-        m = Motion()
-        explicit = False
-        for d in dirs:
+
+        def camera_axis(d: str) -> tuple[str, float, tuple[str, ...]] | None:
             if kind == "roll" or d in ("cw", "ccw"):
-                a, explicit = _amount(item, "deg", DEFAULT_ROLL, factor)
-                m = combine(m, Motion(roll_deg=a if d in ("right", "cw") else -a))
-            elif d in ("left", "right"):
-                a, explicit = _amount(item, "deg", DEFAULT_YAW, factor)
-                m = combine(m, Motion(yaw_deg=a if d == "right" else -a))
-            elif d in ("up", "down"):
-                a, explicit = _amount(item, "deg", DEFAULT_PITCH, factor)
-                m = combine(m, Motion(pitch_deg=a if d == "up" else -a))
-        if m.is_static():
-            raise _NoDirection(item)
-        return m, explicit
+                return "roll_deg", DEFAULT_ROLL, ("right", "cw")
+            if d in ("left", "right"):
+                return "yaw_deg", DEFAULT_YAW, ("right",)
+            if d in ("up", "down"):
+                return "pitch_deg", DEFAULT_PITCH, ("up",)
+            return None
+
+        return _turns(item, dirs, factor, camera_axis)
     if kind == "orbit":
-        m = Motion()
-        explicit = False
-        for d in dirs:
+
+        def orbit_axis(d: str) -> tuple[str, float, tuple[str, ...]] | None:
             if d in ("left", "right", "cw", "ccw"):
-                a, explicit = _amount(item, "deg", DEFAULT_ORBIT, factor)
-                m = combine(m, Motion(orbit_deg=a if d in ("right", "ccw") else -a))
-            elif d in ("up", "down"):
-                a, explicit = _amount(item, "deg", DEFAULT_ORBIT_ELEV, factor)
-                m = combine(m, Motion(orbit_elev_deg=a if d == "up" else -a))
-        if m.is_static():
-            raise _NoDirection(item)
-        return m, explicit
+                return "orbit_deg", DEFAULT_ORBIT, ("right", "ccw")
+            if d in ("up", "down"):
+                return "orbit_elev_deg", DEFAULT_ORBIT_ELEV, ("up",)
+            return None
+
+        return _turns(item, dirs, factor, orbit_axis)
     if kind == "crane":
         d = next((d for d in dirs if d in ("up", "down")), None)
         if d is None:
@@ -795,8 +806,6 @@ def clause_drafts(clause: _Clause, lenient: bool, skipped: list[str]) -> list[_D
 
 def _raise_to_floor(m: Motion, fraction: float) -> Motion:
     """Scale an implicit motion up so that GenDoP's labeller sees it for a segment lasting `fraction`."""
-    from shotsmith.describe import static_move_per_shot, static_turn_per_shot_deg
-
     turn_floor = DETECTABLE_MARGIN * static_turn_per_shot_deg() * fraction
     move_floor = DETECTABLE_MARGIN * static_move_per_shot() * fraction
     rot = [abs(getattr(m, n)) for n in ("yaw_deg", "pitch_deg", "roll_deg")]
@@ -841,12 +850,6 @@ def steer(m: Motion, weight: float, label: str) -> tuple[Segment, ...]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Entry points
-
-
-def _semantic_guess(phrase: str) -> str | None:
-    """Optional fallback for verbs outside the vocabulary with a sentence-embedding model. Not installed here:
-    `semantic_status()` says so and the fallback returns None (the phrase is reported unread)."""
-    return None
 
 
 def semantic_status() -> str:

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from shotsmith.errors import InputError
+from shotsmith.errors import InputError, check_input_file
 
 FitMode = Literal["crop", "pad"]
 ShortPolicy = Literal["pad", "loop", "error"]
@@ -114,15 +114,6 @@ def _first_error_line(text: str) -> str:
     return (lines[-1] if lines else "no output from ffmpeg")[:200]
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such video file; check the path")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a video file (mp4, mov, mkv, webm...)")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); give a real video")
-
-
 def parse_probe(text: str, path: str) -> VideoInfo:
     """A `VideoInfo` from the stderr of `ffmpeg -i FILE` (raises InputError when there is no video stream)."""
     m = _INPUT.search(text)
@@ -183,7 +174,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Probe a video with the bundled ffmpeg. Raises InputError naming the file when it is missing, empty, an
     image, or not something ffmpeg can open."""
     path = Path(path)
-    _check_file(path)
+    check_input_file(path, "video", "a video file (mp4, mov, mkv, webm...)")
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
     )

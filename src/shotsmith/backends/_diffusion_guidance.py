@@ -35,6 +35,18 @@ def latent_frame_groups(num_frames: int, temporal: int) -> list[slice]:
     return groups
 
 
+def _video_shape(name: str, array: np.ndarray, spatial: int) -> tuple[int, int, int]:
+    """(T, H, W) of a per-pixel guidance video; InputError unless it is 3-D with H and W multiples of `spatial`."""
+    if array.ndim != 3:
+        raise InputError(f"{name}: expected an array of shape (T, H, W), got {array.shape}")
+    n, height, width = array.shape
+    if height % spatial or width % spatial:
+        raise InputError(
+            f"guidance size {width}x{height} is not a multiple of the VAE's spatial factor {spatial}"
+        )
+    return n, height, width
+
+
 def latent_coverage(mask: np.ndarray, temporal: int, spatial: int) -> np.ndarray:
     """(t, h, w) float32 fraction of covered pixels under each latent cell of a `(T, H, W)` bool mask.
 
@@ -42,13 +54,7 @@ def latent_coverage(mask: np.ndarray, temporal: int, spatial: int) -> np.ndarray
     pixel block. H and W must be multiples of `spatial`.
     """
     mask = np.asarray(mask)
-    if mask.ndim != 3:
-        raise InputError(f"guidance mask: expected an array of shape (T, H, W), got {mask.shape}")
-    n, height, width = mask.shape
-    if height % spatial or width % spatial:
-        raise InputError(
-            f"guidance size {width}x{height} is not a multiple of the VAE's spatial factor {spatial}"
-        )
+    n, height, width = _video_shape("guidance mask", mask, spatial)
     cells = (
         mask.astype(np.float32)
         .reshape(n, height // spatial, spatial, width // spatial, spatial)
@@ -194,13 +200,7 @@ def cell_points(
     a cell with no covered pixel in any of its frames is invalid.
     """
     depth = np.asarray(depth, dtype=np.float64)
-    if depth.ndim != 3:
-        raise InputError(f"guidance depth: expected an array of shape (T, H, W), got {depth.shape}")
-    n, height, width = depth.shape
-    if height % spatial or width % spatial:
-        raise InputError(
-            f"guidance size {width}x{height} is not a multiple of the VAE's spatial factor {spatial}"
-        )
+    n, height, width = _video_shape("guidance depth", depth, spatial)
     intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (n, 4))
     poses = np.broadcast_to(np.asarray(world_from_camera, dtype=np.float64), (n, 4, 4))
     h, w = height // spatial, width // spatial

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shotsmith.backends.packages import package_version
 from shotsmith.errors import BackendUnavailable, InputError
 
 INSTALL_HINT = "pip install 'shotsmith[neural]'  (open-clip-torch, torchvision)"
@@ -181,12 +182,7 @@ class ClipBackend:
         return f"{self.model_name} ({self.pretrained})"
 
     def version(self) -> str:
-        try:
-            import open_clip
-
-            return f"open_clip {open_clip.__version__}"
-        except ImportError:
-            return ""
+        return package_version("open_clip_torch", "open_clip")
 
     def load(self) -> ClipBackend:
         ok, why = available()

@@ -11,7 +11,7 @@ see the same 3D point (`shared_noise`).
 
 This module owns weight location (local folder or hub cache, never a download unless asked), loading
 (safetensors only), devices, dtypes and offload. The pure math lives in `_diffusion_guidance`; the generator
-interface and the registry in `generate`. torch, diffusers and transformers are imported inside methods, so
+interface and the registry in `generator`. torch, diffusers and transformers are imported inside methods, so
 importing this module is cheap.
 """
 
@@ -26,7 +26,8 @@ from typing import Any, Literal
 import numpy as np
 
 from shotsmith.backends import _diffusion_guidance as dg
-from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
+from shotsmith.backends.generator import Constraints, GenerateRequest, Generator, register
+from shotsmith.console import track
 from shotsmith.errors import BackendUnavailable, InputError, check_shape
 
 Mode = Literal["auto", "i2v", "v2v"]
@@ -504,7 +505,7 @@ class _DiffusionGenerator(Generator):
             return scheduler.scale_noise(clean, t, noise)
         return scheduler.add_noise(clean, noise, t)
 
-    def _record(self, clean, latents, keep, noise, timesteps, n_tied, channel_axis: int) -> None:
+    def _record(self, clean, latents, keep, noise, timesteps, n_tied) -> None:
         """One GuidedRun per view of the batch into `self._runs`."""
 
         def arr(x, b):
@@ -515,7 +516,7 @@ class _DiffusionGenerator(Generator):
             GuidedRun(
                 guide_latents=arr(clean, b),
                 latents=arr(latents, b),
-                latent_mask=arr(keep, b).squeeze(channel_axis),
+                latent_mask=arr(keep, b).squeeze(self.channel_axis),
                 timesteps=[float(t) for t in timesteps],
                 tied_steps=n_tied,
                 mode=str(self._mode),
@@ -589,16 +590,107 @@ class _DiffusionGenerator(Generator):
         """(transformer tokens of one view, hidden size, feed-forward size, views per view in a forward pass:
         2 when classifier-free guidance is batched)."""
 
-    @abc.abstractmethod
-    def _encode_text(self, prompt: str, scale: float):  # pragma: no cover - overridden
-        """The prompt's embeddings (and negative ones with classifier-free guidance), computed once per call."""
+    def _encode_text(self, prompt: str, scale: float):
+        """The prompt's embeddings (and negative ones with classifier-free guidance, else None), computed once
+        per call, in the transformer's dtype."""
+        pipe, cfg = self.pipeline, self.config
+        prompt_embeds, negative_embeds = pipe.encode_prompt(
+            prompt=prompt,
+            negative_prompt=cfg.negative_prompt
+            if cfg.negative_prompt is not None
+            else self.default_negative_prompt,
+            do_classifier_free_guidance=scale > 1.0,
+            num_videos_per_prompt=1,
+            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
+            device=pipe._execution_device,
+        )
+        tdtype = pipe.transformer.dtype
+        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if negative_embeds is not None else None
+
+    def _vae_device(self):
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        return get_module_execution_device(self.pipeline.vae)
+
+    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
+        """The guided denoising loop over a batch of views: (T, H, W, 3) uint8 each; one GuidedRun per view in
+        `self._runs`. `noise` (B, *latent_shape) float32 on the CPU.
+
+        The skeleton is shared; each family supplies its latent layout (`channel_axis`, `_encode_video`,
+        `_decode_video`), its image-to-video condition (`_image_condition`), its starting latents
+        (`_start_latents`) and one denoising step: conditioning, transformer call(s), classifier-free guidance
+        and the scheduler step (`_denoiser`). After every step the covered latent cells are replaced by the
+        guidance latents re-noised to the next timestep (the last step: the clean guidance latents)."""
+        import torch
+
+        pipe, cfg = self.pipeline, self.config
+        device, vae, scheduler = pipe._execution_device, pipe.vae, pipe.scheduler
+        temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
+        count = len(rgbs)
+
+        # Per view (one at a time through the VAE, so its memory does not grow with the batch): guidance
+        # latents, latent mask (with a channel axis of 1) and, for i2v, the first-frame condition.
+        cleans, keeps, conditions = [], [], []
+        for rgb, mask in zip(rgbs, masks, strict=True):
+            filled, video = self._guide_frames(rgb, mask, self._vae_device(), vae.dtype)
+            clean = self._encode_video(video)
+            cleans.append(clean)
+            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
+            keeps.append(keep.unsqueeze(self.channel_axis)[None].to(device, torch.float32))
+            if self._mode == "i2v":
+                conditions.append(self._image_condition(filled, video, clean))
+        clean, keep = torch.cat(cleans), torch.cat(keeps)
+
+        noise = noise.to(device, torch.float32)
+        timesteps, _ = self._steps(pipe, steps, strength, device)
+        n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
+        latents = self._start_latents(scheduler, clean, noise, timesteps[0])
+        denoise = self._denoiser(text, conditions, clean, scale, seed, timesteps, masks[0].shape)
+
+        label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
+        for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
+            latents = denoise(i, t, latents)
+            if i < n_tied:
+                last = i + 1 == len(timesteps)
+                guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
+                latents = dg.blend(latents, guide, keep)
+
+        self._record(clean, latents, keep, noise, timesteps, n_tied)
+        return [
+            dg.from_unit_range(self._decode_video(latents[b : b + 1])[0].float().cpu().numpy())
+            for b in range(count)
+        ]
+
+    # -- per family: the loop's hooks ----------------------------------------------------------------------
+    channel_axis: int = 0
+    """Where the channel axis sits in one view's latents: 0 for (C, t, h, w), 1 for (t, C, h, w)."""
 
     @abc.abstractmethod
-    def _run(
-        self, rgbs, masks, text, steps, strength, scale, noise, seed
-    ) -> list[np.ndarray]:  # pragma: no cover
-        """The guided denoising loop of the family over a batch of views: (T, H, W, 3) uint8 each; one
-        GuidedRun per view in `self._runs`. `noise` (B, *latent_shape) float32 on the CPU."""
+    def _encode_video(self, video):  # pragma: no cover - overridden
+        """(1, 3, T, H, W) guidance video in [-1, 1] on the VAE's device -> (1, *latent_shape) float32 latents
+        on the execution device, normalised as the transformer sees them."""
+
+    @abc.abstractmethod
+    def _decode_video(self, latents):  # pragma: no cover - overridden
+        """(1, *latent_shape) latents of one view -> (1, 3, T, H, W) decoded video in [-1, 1]."""
+
+    @abc.abstractmethod
+    def _image_condition(self, filled: np.ndarray, video, clean):  # pragma: no cover - overridden
+        """What an image-to-video checkpoint is conditioned on for one view, from its hole-filled guidance
+        (T, H, W, 3) uint8, its guidance video and its clean latents (i2v only)."""
+
+    def _start_latents(self, scheduler: Any, clean, noise, timestep):
+        """The loop's starting latents: the guidance latents noised to the first timestep run."""
+        return self._renoise(scheduler, clean, noise, timestep)
+
+    @abc.abstractmethod
+    def _denoiser(
+        self, text, conditions: list, clean, scale: float, seed: int, timesteps, size
+    ):  # pragma: no cover
+        """One denoising step `step(i, t, latents) -> latents` for this batch: the model input with the
+        conditions, the transformer call(s) with classifier-free guidance when `scale` > 1, the scheduler step.
+        `text` is `_encode_text`'s, `conditions` one `_image_condition` per view (i2v) or empty, `size`
+        the (frames, height, width) of the video."""
 
 
 @register("wan")
@@ -644,112 +736,84 @@ class WanGenerator(_DiffusionGenerator):
         # classifier-free guidance runs the conditional and unconditional passes one after the other
         return tokens, c.num_attention_heads * c.attention_head_dim, c.ffn_dim, 1
 
-    def _encode_text(self, prompt: str, scale: float):
-        pipe, cfg = self.pipeline, self.config
-        tdtype = pipe.transformer.dtype
-        prompt_embeds, negative_embeds = pipe.encode_prompt(
-            prompt=prompt,
-            negative_prompt=cfg.negative_prompt
-            if cfg.negative_prompt is not None
-            else self.default_negative_prompt,
-            do_classifier_free_guidance=scale > 1.0,
-            num_videos_per_prompt=1,
-            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
-            device=pipe._execution_device,
-        )
-        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if negative_embeds is not None else None
-
-    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
+    def _latent_stats(self):
+        """Wan's per-channel latent mean and 1 / std, (1, C, 1, 1, 1) float32 on the execution device."""
         import torch
-        from diffusers.utils.torch_utils import get_module_execution_device
 
-        from shotsmith.console import track
-
-        pipe, cfg = self.pipeline, self.config
-        device = pipe._execution_device
-        vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
-        temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
-        count = len(rgbs)
-        frames, height, width = masks[0].shape
-        use_cfg = scale > 1.0
-        tdtype = transformer.dtype
-        prompt_embeds, negative_embeds = text
-        prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
-        negative_embeds = negative_embeds.expand(count, -1, -1) if negative_embeds is not None else None
-
+        vae, device = self.pipeline.vae, self.pipeline._execution_device
         z_dim = vae.config.z_dim
         mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
         inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
-        vae_device = get_module_execution_device(vae)
+        return mean, inv_std
 
-        def encode(video):
-            lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
-            return (lat.to(device, torch.float32) - mean) * inv_std
+    def _encode_video(self, video):
+        import torch
 
-        # Per view (one at a time through the VAE, so its memory does not grow with the batch): guidance
-        # latents, latent mask and, for i2v, the first-frame condition and image embedding.
-        cleans, keeps, conditions, images = [], [], [], []
-        for rgb, mask in zip(rgbs, masks, strict=True):
-            filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
-            clean = encode(video)
-            cleans.append(clean)
-            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
-            keeps.append(keep[None, None].to(device, torch.float32))
-            if self._mode == "i2v":
-                first = video[:, :, :1]
-                cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
-                latent_condition = encode(cond_video)
-                t_lat, h_lat, w_lat = clean.shape[2:]
-                frame_mask = torch.zeros(1, temporal, t_lat, h_lat, w_lat, device=device)
-                frame_mask[:, :, 0] = 1.0
-                conditions.append(torch.cat([frame_mask, latent_condition], dim=1))
-                if transformer.config.image_dim is not None:
-                    from PIL import Image
+        vae = self.pipeline.vae
+        mean, inv_std = self._latent_stats()
+        lat = vae.encode(video.to(self._vae_device(), vae.dtype)).latent_dist.mode()
+        return (lat.to(self.pipeline._execution_device, torch.float32) - mean) * inv_std
 
-                    images.append(pipe.encode_image(Image.fromarray(filled[0]), device).to(tdtype))
-        clean, keep = torch.cat(cleans), torch.cat(keeps)
-        condition = torch.cat(conditions) if conditions else None
+    def _decode_video(self, latents):
+        vae = self.pipeline.vae
+        mean, inv_std = self._latent_stats()
+        latents = latents / inv_std + mean
+        return vae.decode(latents.to(self._vae_device(), vae.dtype), return_dict=False)[0]
+
+    def _image_condition(self, filled, video, clean):
+        """(first-frame condition: frame mask and latents of the first frame then zeros, the CLIP image
+        embedding when the transformer takes one, else None)."""
+        import torch
+
+        pipe = self.pipeline
+        device, temporal = pipe._execution_device, pipe.vae_scale_factor_temporal
+        _, _, frames, height, width = video.shape
+        first = video[:, :, :1]
+        cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
+        latent_condition = self._encode_video(cond_video)
+        t_lat, h_lat, w_lat = clean.shape[2:]
+        frame_mask = torch.zeros(1, temporal, t_lat, h_lat, w_lat, device=device)
+        frame_mask[:, :, 0] = 1.0
+        image = None
+        if pipe.transformer.config.image_dim is not None:
+            from PIL import Image
+
+            image = pipe.encode_image(Image.fromarray(filled[0]), device).to(pipe.transformer.dtype)
+        return torch.cat([frame_mask, latent_condition], dim=1), image
+
+    def _denoiser(self, text, conditions, clean, scale, seed, timesteps, size):
+        import torch
+
+        transformer, scheduler = self.pipeline.transformer, self.pipeline.scheduler
+        count, use_cfg, tdtype = clean.shape[0], scale > 1.0, transformer.dtype
+        prompt_embeds, negative_embeds = text
+        prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
+        negative_embeds = negative_embeds.expand(count, -1, -1) if negative_embeds is not None else None
+        condition = torch.cat([c for c, _ in conditions]) if conditions else None
+        images = [image for _, image in conditions if image is not None]
         image_embeds = torch.cat(images) if images else None
 
-        noise = noise.to(device, torch.float32)
-        timesteps, _ = self._steps(pipe, steps, strength, device)
-        n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
-        latents = self._renoise(scheduler, clean, noise, timesteps[0])
-
-        label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
-        for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
+        def step(i, t, latents):
             model_in = latents if condition is None else torch.cat([latents, condition], dim=1)
             model_in = model_in.to(tdtype)
             timestep = t.expand(model_in.shape[0])
-            pred = transformer(
-                hidden_states=model_in,
-                timestep=timestep,
-                encoder_hidden_states=prompt_embeds,
-                encoder_hidden_states_image=image_embeds,
-                return_dict=False,
-            )[0]
-            if use_cfg:
-                uncond = transformer(
+
+            def predict(embeds):
+                return transformer(
                     hidden_states=model_in,
                     timestep=timestep,
-                    encoder_hidden_states=negative_embeds,
+                    encoder_hidden_states=embeds,
                     encoder_hidden_states_image=image_embeds,
                     return_dict=False,
                 )[0]
-                pred = uncond + scale * (pred - uncond)
-            latents = scheduler.step(pred.float(), t, latents, return_dict=False)[0]
-            if i < n_tied:
-                last = i + 1 == len(timesteps)
-                guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
-                latents = dg.blend(latents, guide, keep)
 
-        self._record(clean, latents, keep, noise, timesteps, n_tied, channel_axis=0)
-        latents = latents / inv_std + mean
-        out = []
-        for b in range(count):
-            decoded = vae.decode(latents[b : b + 1].to(vae_device, vae.dtype), return_dict=False)[0]
-            out.append(dg.from_unit_range(decoded[0].float().cpu().numpy()))
-        return out
+            pred = predict(prompt_embeds)
+            if use_cfg:  # the conditional and unconditional passes one after the other
+                uncond = predict(negative_embeds)
+                pred = uncond + scale * (pred - uncond)
+            return scheduler.step(pred.float(), t, latents, return_dict=False)[0]
+
+        return step
 
     def _load_dtypes(self):
         import torch
@@ -775,6 +839,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
     default_negative_prompt = ""
     default_max_sequence_length = 226
     transformer_class = "CogVideoXTransformer3DModel"
+    channel_axis = 1
 
     @staticmethod
     def _pipeline_class(components):
@@ -822,87 +887,72 @@ class CogVideoXGenerator(_DiffusionGenerator):
         # classifier-free guidance doubles the batch of the transformer's forward pass
         return tokens, dim, 4 * dim, 2
 
-    def _encode_text(self, prompt: str, scale: float):
-        pipe, cfg = self.pipeline, self.config
-        use_cfg = scale > 1.0
-        prompt_embeds, negative_embeds = pipe.encode_prompt(
-            prompt=prompt,
-            negative_prompt=cfg.negative_prompt
-            if cfg.negative_prompt is not None
-            else self.default_negative_prompt,
-            do_classifier_free_guidance=use_cfg,
-            num_videos_per_prompt=1,
-            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
-            device=pipe._execution_device,
+    def _check_size(self, frames: int, height: int, width: int) -> None:
+        super()._check_size(frames, height, width)
+        temporal, patch_t = (
+            self.pipeline.vae_scale_factor_temporal,
+            self.pipeline.transformer.config.patch_size_t,
         )
-        tdtype = pipe.transformer.dtype
-        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if use_cfg else None
-
-    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
-        import torch
-        from diffusers.utils.torch_utils import get_module_execution_device
-
-        from shotsmith.console import track
-
-        pipe, cfg = self.pipeline, self.config
-        device = pipe._execution_device
-        vae, transformer, scheduler = pipe.vae, pipe.transformer, pipe.scheduler
-        temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
-        count = len(rgbs)
-        frames, height, width = masks[0].shape
-        use_cfg = scale > 1.0
-        tdtype = transformer.dtype
-        tcfg = transformer.config
-        if tcfg.patch_size_t is not None and ((frames - 1) // temporal + 1) % tcfg.patch_size_t:
+        if patch_t is not None and ((frames - 1) // temporal + 1) % patch_t:
             raise InputError(
-                f"{self.name}: CogVideoX 1.5 checkpoints need latent frames divisible by {tcfg.patch_size_t}; "
+                f"{self.name}: CogVideoX 1.5 checkpoints need latent frames divisible by {patch_t}; "
                 f"{frames} frames give {(frames - 1) // temporal + 1}"
             )
+
+    def _vae_latents(self, video):
+        """(1, 3, T, H, W) -> (1, t, C, h, w) float32 VAE latents on the execution device, unscaled."""
+        import torch
+
+        vae = self.pipeline.vae
+        lat = vae.encode(video.to(self._vae_device(), vae.dtype)).latent_dist.mode()
+        return lat.to(self.pipeline._execution_device, torch.float32).permute(0, 2, 1, 3, 4)
+
+    def _encode_video(self, video):
+        return self._vae_latents(video) * self.pipeline.vae.config.scaling_factor
+
+    def _decode_video(self, latents):
+        vae = self.pipeline.vae
+        lat = (latents / vae.config.scaling_factor).permute(0, 2, 1, 3, 4)
+        return vae.decode(lat.to(self._vae_device(), vae.dtype)).sample
+
+    def _image_condition(self, filled, video, clean):
+        """The first frame's latents followed by zeros, (1, t, C, h, w)."""
+        import torch
+
+        config = self.pipeline.vae.config
+        first = self._vae_latents(video[:, :, :1])
+        scaling = config.scaling_factor
+        first = first / scaling if getattr(config, "invert_scale_latents", False) else first * scaling
+        pad = first.new_zeros(1, clean.shape[1] - 1, *first.shape[2:])
+        return torch.cat([first, pad], dim=1)
+
+    def _start_latents(self, scheduler, clean, noise, timestep):
+        return super()._start_latents(scheduler, clean, noise, timestep) * scheduler.init_noise_sigma
+
+    def _denoiser(self, text, conditions, clean, scale, seed, timesteps, size):
+        import torch
+
+        pipe = self.pipeline
+        transformer, scheduler, tcfg = pipe.transformer, pipe.scheduler, pipe.transformer.config
+        count, use_cfg, tdtype = clean.shape[0], scale > 1.0, transformer.dtype
+        _, height, width = size
         prompt_embeds, negative_embeds = text
         prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
         if use_cfg:  # the batch is [unconditional views..., conditional views...]
             prompt_embeds = torch.cat([negative_embeds.expand(count, -1, -1), prompt_embeds], dim=0)
-
-        scaling = vae.config.scaling_factor
-        vae_device = get_module_execution_device(vae)
-
-        def encode(video):  # (1, 3, T, H, W) -> (1, t, C, h, w) unscaled
-            lat = vae.encode(video.to(vae_device, vae.dtype)).latent_dist.mode()
-            return lat.to(device, torch.float32).permute(0, 2, 1, 3, 4)
-
-        cleans, keeps, firsts = [], [], []
-        for rgb, mask in zip(rgbs, masks, strict=True):
-            _filled, video = self._guide_frames(rgb, mask, vae_device, vae.dtype)
-            clean = encode(video) * scaling
-            cleans.append(clean)
-            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
-            keeps.append(keep[None, :, None].to(device, torch.float32))  # (1, t, 1, h, w)
-            if self._mode == "i2v":
-                first = encode(video[:, :, :1])
-                first = (
-                    first / scaling if getattr(vae.config, "invert_scale_latents", False) else first * scaling
-                )
-                pad = first.new_zeros(1, clean.shape[1] - 1, *first.shape[2:])
-                firsts.append(torch.cat([first, pad], dim=1))
-        clean, keep = torch.cat(cleans), torch.cat(keeps)
-        image_latents = torch.cat(firsts) if firsts else None
-
+        image_latents = torch.cat(conditions) if conditions else None
         rotary = None
         if tcfg.use_rotary_positional_embeddings:
-            rotary = pipe._prepare_rotary_positional_embeddings(height, width, clean.shape[1], device)
+            rotary = pipe._prepare_rotary_positional_embeddings(
+                height, width, clean.shape[1], pipe._execution_device
+            )
         ofs = None if tcfg.ofs_embed_dim is None else clean.new_full((1,), 2.0)
-
-        generator = torch.Generator("cpu").manual_seed(seed)
-        noise = noise.to(device, torch.float32)
-        timesteps, _ = self._steps(pipe, steps, strength, device)
-        n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
-        latents = self._renoise(scheduler, clean, noise, timesteps[0]) * scheduler.init_noise_sigma
-        extra = pipe.prepare_extra_step_kwargs(generator, 0.0)
+        extra = pipe.prepare_extra_step_kwargs(torch.Generator("cpu").manual_seed(seed), 0.0)
         dpm = type(scheduler).__name__ == "CogVideoXDPMScheduler"
         old_pred = None
 
-        label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
-        for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
+        def step(i, t, latents):
+            nonlocal old_pred
             model_in = torch.cat([latents] * 2) if use_cfg else latents
             model_in = scheduler.scale_model_input(model_in, t)
             if image_latents is not None:
@@ -924,17 +974,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
                 latents, old_pred = scheduler.step(
                     pred, old_pred, t, prev_t, latents, **extra, return_dict=False
                 )
-            else:
-                latents = scheduler.step(pred, t, latents, **extra, return_dict=False)[0]
-            if i < n_tied:
-                last = i + 1 == len(timesteps)
-                guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
-                latents = dg.blend(latents, guide, keep)
+                return latents
+            return scheduler.step(pred, t, latents, **extra, return_dict=False)[0]
 
-        self._record(clean, latents, keep, noise, timesteps, n_tied, channel_axis=1)
-        out = []
-        for b in range(count):
-            lat = (latents[b : b + 1] / scaling).permute(0, 2, 1, 3, 4)
-            decoded = vae.decode(lat.to(vae_device, vae.dtype)).sample
-            out.append(dg.from_unit_range(decoded[0].float().cpu().numpy()))
-        return out
+        return step

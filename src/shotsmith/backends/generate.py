@@ -1,129 +1,41 @@
-"""The generator interface: guidance (rendered cache + hole mask) in, a complete video out.
+"""Generators by name: guidance (rendered cache + hole mask) in, a complete video out.
 
-A backend declares its constraints (frame-count rule, sizes), is built by name from the registry, loads its
-weights in `load()` (never in the constructor) and runs with `generate(request)`. Embedded backends are always
-importable; neural ones import diffusers/torch inside their methods.
+The interface (`Generator`, `GenerateRequest`, `Constraints`, the registry) is `shotsmith.backends.generator`,
+re-exported here; this module imports the built-in backends (`inpaint`, and `wan` / `cogvideox` from
+`diffusion`) and builds them by name or `auto`. Embedded backends are always importable; neural ones import
+diffusers/torch inside their methods.
 """
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from shotsmith.backends.generator import GENERATORS, Constraints, GenerateRequest, Generator, register
+from shotsmith.errors import BackendUnavailable
 
-import numpy as np
-
-from shotsmith.camera import CameraPath
-from shotsmith.errors import BackendUnavailable, InputError
-
-
-@dataclass
-class GenerateRequest:
-    """Everything a generator may use. Arrays are per target frame unless said otherwise."""
-
-    guidance_rgb: np.ndarray
-    """(T, H, W, 3) uint8 colour rendered from the cache; undefined where `guidance_mask` is False."""
-    guidance_mask: np.ndarray
-    """(T, H, W) bool, True where the cache covers the pixel."""
-    guidance_depth: np.ndarray
-    """(T, H, W) float32 rendered z-depth in scene units, 0 where empty."""
-    cameras: CameraPath
-    """The target path (T frames at H x W)."""
-    prompt: str = ""
-    """Text handed to text-conditioned generators (caption.json's `text`)."""
-    source_rgb: np.ndarray | None = None
-    """(h, w, 3) uint8 source image at cache resolution (single-image shots)."""
-    source_depth: np.ndarray | None = None
-    """(h, w) float32 source z-depth in scene units, 0 = invalid."""
-    source_intrinsics: np.ndarray | None = None
-    """(4,) source (fx, fy, cx, cy) at cache resolution."""
-    source_world_from_camera: np.ndarray | None = None
-    """(4, 4) source camera pose (identity for single images)."""
-    object_mask: np.ndarray | None = None
-    """(T, H, W) bool pixels of inserted objects the generator must keep."""
-    seed: int = 0
-    steps: int = 30
-    strength: float = 1.0
-    guidance_scale: float = 5.0
-    extra: dict = field(default_factory=dict)
+__all__ = [
+    "GENERATORS",
+    "Constraints",
+    "GenerateRequest",
+    "Generator",
+    "get_generator",
+    "names",
+    "register",
+    "resolve_generator",
+]
 
 
-@dataclass(frozen=True)
-class Constraints:
-    """What a backend accepts; the plan is resampled to fit (with a printed note)."""
-
-    frame_rule: str = "any"
-    """"any", "4k+1" (Wan), "fixed" (use `frames`)."""
-    frames: int | None = None
-    """Fixed frame count when `frame_rule == "fixed"` (CogVideoX: 49)."""
-    size: tuple[int, int] | None = None
-    """Fixed (width, height), or None for any even size."""
-    multiple_of: int = 2
-    """Width and height must be multiples of this."""
-
-    def fit_frames(self, n: int) -> int:
-        if self.frame_rule == "fixed" and self.frames:
-            return self.frames
-        if self.frame_rule == "4k+1":
-            return max(1, 4 * round((n - 1) / 4) + 1)
-        return n
-
-
-class Generator(abc.ABC):
-    """Base class: subclasses set `name`, `constraints`, and implement `generate`."""
-
-    name: str = ""
-    constraints: Constraints = Constraints()
-
-    def available(self) -> tuple[bool, str]:
-        """(can run here, reason if not). Cheap: no imports of heavy packages beyond a find_spec."""
-        return True, ""
-
-    def load(self) -> None:  # noqa: B027 - optional hook, a no-op for embedded backends
-        """Load weights (no-op for embedded backends)."""
-
-    def version(self) -> str:
-        return ""
-
-    @abc.abstractmethod
-    def generate(self, request: GenerateRequest) -> np.ndarray:
-        """(T, H, W, 3) uint8 video."""
-
-
-_REGISTRY: dict[str, Callable[..., Generator]] = {}
-
-
-def register(name: str) -> Callable[[Callable[..., Generator]], Callable[..., Generator]]:
-    def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+def _load_builtin() -> None:
+    from shotsmith.backends import diffusion, inpaint  # noqa: F401 - registration side effect
 
 
 def names() -> list[str]:
     _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin() -> None:
-    # Importing the modules registers their backends; neural ones import heavy packages lazily inside.
-    import importlib
-
-    for mod in ("shotsmith.backends.inpaint", "shotsmith.backends.diffusion"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    return GENERATORS.names()
 
 
 def get_generator(name: str, **kwargs) -> Generator:
     """A generator by registry name (not "auto"; see `resolve_generator`)."""
     _load_builtin()
-    if name not in _REGISTRY:
-        raise InputError(f"unknown generator {name!r}; choose one of auto, {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](**kwargs)
+    return GENERATORS.create(name, **kwargs)
 
 
 def resolve_generator(name: str, **kwargs) -> tuple[Generator, str]:
@@ -135,11 +47,10 @@ def resolve_generator(name: str, **kwargs) -> tuple[Generator, str]:
             raise BackendUnavailable(f"generator {name!r} cannot run here: {reason}")
         return gen, "asked for"
     for candidate in ("wan", "cogvideox"):
-        if candidate in names():
-            gen = get_generator(candidate, **kwargs)
-            ok, _ = gen.available()
-            if ok:
-                return gen, f"auto: {candidate} weights found on this machine"
+        gen = get_generator(candidate, **kwargs)
+        ok, _ = gen.available()
+        if ok:
+            return gen, f"auto: {candidate} weights found on this machine"
     return get_generator(
         "inpaint"
     ), "auto: no video-model weights on this machine, using the embedded inpaint"

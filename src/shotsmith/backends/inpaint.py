@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from shotsmith.backends.generate import Constraints, GenerateRequest, Generator, register
+from shotsmith.backends.generator import Constraints, GenerateRequest, Generator, register
 from shotsmith.console import track
 from shotsmith.errors import InputError, check_shape
 from shotsmith.fill import (

@@ -75,15 +75,9 @@ def read_camera_path(path, *, width=None, height=None, fps=None) -> CameraPath:
             )
         focal[i] = 0.5 * h / math.tan(math.radians(fov) / 2)
     intr = np.stack([focal, focal, np.full_like(focal, w / 2), np.full_like(focal, h / 2)], axis=1)
+    meta = {"format": "camera_path", "file": path.name}
     return make_camera_path(
-        path,
-        opencv_from_opengl(mats),
-        intr,
-        w,
-        h,
-        fps,
-        {"format": "camera_path", "file": path.name},
-        frame_label=lambda i: f"camera_path[{i}]",
+        path, opencv_from_opengl(mats), intr, w, h, fps, meta, frame_label=lambda i: f"camera_path[{i}]"
     )
 
 

@@ -127,16 +127,8 @@ def _from_gen3c(path: Path, arrays: dict, width, height, fps) -> CameraPath:
     )
     w, h = resolve_size(width, height, file_size)
     fps = fps if fps is not None else (_scalar(path, arrays, "fps") or DEFAULT_FPS)
-    return make_camera_path(
-        path,
-        invert_rigid(w2c),
-        intr,
-        w,
-        h,
-        fps,
-        {"format": "gen3c", "file": path.name},
-        frame_label=lambda i: f"w2c[{i}]",
-    )
+    meta = {"format": "gen3c", "file": path.name}
+    return make_camera_path(path, invert_rigid(w2c), intr, w, h, fps, meta, frame_label=lambda i: f"w2c[{i}]")
 
 
 def _from_vipe(path: Path, arrays: dict, width, height, fps) -> CameraPath:
@@ -153,13 +145,7 @@ def _from_vipe(path: Path, arrays: dict, width, height, fps) -> CameraPath:
     else:
         w, h = resolve_size(width, height)
         intr = fallback_intrinsics(w, h)
+    meta = {"format": "vipe", "file": path.name}
     return make_camera_path(
-        path,
-        c2w,
-        intr,
-        w,
-        h,
-        DEFAULT_FPS if fps is None else fps,
-        {"format": "vipe", "file": path.name},
-        frame_label=lambda i: f"data[{i}]",
+        path, c2w, intr, w, h, DEFAULT_FPS if fps is None else fps, meta, frame_label=lambda i: f"data[{i}]"
     )

@@ -191,11 +191,7 @@ def _render_kernel(
 
 
 def render(
-    points: np.ndarray,
-    colors: np.ndarray,
-    radius: np.ndarray | None,
-    frame: Frame,
-    settings: RenderSettings,
+    points: np.ndarray, colors: np.ndarray, radius: np.ndarray | None, frame: Frame, settings: RenderSettings
 ) -> RenderOutput:
     """Render prepared inputs (see `shotsmith.render.render_points`) with the compiled kernel."""
     lo, hi = settings.radius_range

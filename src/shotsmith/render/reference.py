@@ -53,11 +53,7 @@ def _footprint(u: float, v: float, r: float, frame: Frame, settings: RenderSetti
 
 
 def render(
-    points: np.ndarray,
-    colors: np.ndarray,
-    radius: np.ndarray | None,
-    frame: Frame,
-    settings: RenderSettings,
+    points: np.ndarray, colors: np.ndarray, radius: np.ndarray | None, frame: Frame, settings: RenderSettings
 ) -> RenderOutput:
     """Render prepared inputs (see `shotsmith.render.render_points`) with plain loops."""
     h, w = frame.height, frame.width

@@ -85,11 +85,7 @@ def _samples(
 
 
 def render(
-    points: np.ndarray,
-    colors: np.ndarray,
-    radius: np.ndarray | None,
-    frame: Frame,
-    settings: RenderSettings,
+    points: np.ndarray, colors: np.ndarray, radius: np.ndarray | None, frame: Frame, settings: RenderSettings
 ) -> RenderOutput:
     """Render prepared inputs (see `shotsmith.render.render_points`) with torch on the CPU."""
     pts = torch.from_numpy(np.ascontiguousarray(points)).double()

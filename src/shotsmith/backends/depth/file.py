@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.backends.depth import DepthBackend, DepthFileKind, DepthResult, register
-from shotsmith.errors import InputError
+from shotsmith.backends.depth.base import DepthBackend, DepthFileKind, DepthResult, register
+from shotsmith.errors import InputError, check_input_file
 from shotsmith.geometry import resize_depth, sanitize_depth
 
 #: Largest aspect-ratio mismatch (relative) still treated as "the same aspect" and resized.
@@ -24,13 +24,7 @@ ASPECT_TOLERANCE = 0.01
 
 def read_depth_file(path: str | Path) -> np.ndarray:
     """(H, W) float32 raw values of a .npy / .npz / 16-bit PNG depth file. Raises InputError naming the file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such depth file; check the --depth path")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; --depth expects a .npy, .npz or 16-bit .png file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the depth file is empty (0 bytes)")
+    path = check_input_file(path, "depth", "a .npy, .npz or 16-bit .png depth file", where="the --depth path")
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         try:

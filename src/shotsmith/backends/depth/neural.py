@@ -15,6 +15,7 @@ Weights load from safetensors only, from a hub id or a local folder:
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import warnings
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.backends.depth import DepthBackend, DepthResult, package_available, register
+from shotsmith.backends.depth.base import DepthBackend, DepthResult, register
+from shotsmith.backends.packages import package_available, package_version
 from shotsmith.errors import BackendUnavailable, InputError
 
 DA2_DEFAULT_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
@@ -65,6 +67,34 @@ def _torch_threads() -> None:
         torch.set_num_threads(max(1, int(n)))
 
 
+class _NeuralDepth(DepthBackend):
+    """What the neural backends share: their packages, their version, and `load` guarded by `available`."""
+
+    packages: tuple[str, ...] = ()
+    """Python modules the backend imports (checked with find_spec only)."""
+    distribution: str = ""
+    """The installed package whose version `version()` reports."""
+    _net = None
+
+    def available(self) -> tuple[bool, str]:
+        return package_available(*self.packages)
+
+    def version(self) -> str:
+        return package_version(self.distribution)
+
+    def load(self) -> None:
+        if self._net is not None:
+            return
+        ok, reason = self.available()
+        if not ok:
+            raise BackendUnavailable(f"{self.name}: {reason}")
+        self._load_net()
+
+    @abc.abstractmethod
+    def _load_net(self) -> None:
+        """Build `self._net` (and what goes with it) from the weights; `available()` has passed."""
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Depth Anything V2
 
@@ -80,19 +110,18 @@ class DepthAnythingSettings:
 
 
 @register("depth-anything-v2")
-class DepthAnythingV2(DepthBackend):
+class DepthAnythingV2(_NeuralDepth):
     """Depth Anything V2 through transformers' `DepthAnythingForDepthEstimation`."""
 
     name = "depth-anything-v2"
+    packages = ("torch", "transformers")
+    distribution = "transformers"
 
     def __init__(self, model: str | None = None, settings: DepthAnythingSettings | None = None) -> None:
         self.model = str(model or DA2_DEFAULT_MODEL)
         self.settings = settings or DepthAnythingSettings()
         self._net = None
         self._processor = None
-
-    def available(self) -> tuple[bool, str]:
-        return package_available("torch", "transformers")
 
     def weights_present(self) -> bool:
         p = Path(self.model)
@@ -101,20 +130,7 @@ class DepthAnythingV2(DepthBackend):
             return is_da and any(p.glob("*.safetensors"))
         return _hub_cached(self.model, ("config.json", "model.safetensors"))
 
-    def version(self) -> str:
-        try:
-            import transformers
-
-            return f"transformers {transformers.__version__}"
-        except ImportError:
-            return ""
-
-    def load(self) -> None:
-        if self._net is not None:
-            return
-        ok, reason = self.available()
-        if not ok:
-            raise BackendUnavailable(f"depth-anything-v2: {reason}")
+    def _load_net(self) -> None:
         _torch_threads()
         from transformers import DepthAnythingForDepthEstimation
 
@@ -252,18 +268,17 @@ def moge_files(model: str) -> tuple[Path, Path]:
 
 
 @register("moge")
-class MoGe(DepthBackend):
+class MoGe(_NeuralDepth):
     """MoGe v2 (metric point maps and intrinsics) through dlr-moge, loaded from safetensors."""
 
     name = "moge"
+    packages = ("torch", "moge", "utils3d")
+    distribution = "dlr-moge"
 
     def __init__(self, model: str | None = None, settings: MoGeSettings | None = None) -> None:
         self.model = str(model or MOGE_DEFAULT_MODEL)
         self.settings = settings or MoGeSettings()
         self._net = None
-
-    def available(self) -> tuple[bool, str]:
-        return package_available("torch", "moge", "utils3d")
 
     def weights_present(self) -> bool:
         p = Path(self.model)
@@ -274,20 +289,7 @@ class MoGe(DepthBackend):
             return "encoder" in config.get("model_config", config) and (p / "model.safetensors").is_file()
         return _hub_cached(self.model, ("config.json", "model.safetensors"))
 
-    def version(self) -> str:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"dlr-moge {version('dlr-moge')}"
-        except PackageNotFoundError:
-            return ""
-
-    def load(self) -> None:
-        if self._net is not None:
-            return
-        ok, reason = self.available()
-        if not ok:
-            raise BackendUnavailable(f"moge: {reason}")
+    def _load_net(self) -> None:
         config_path, weights_path = moge_files(self.model)
         self._net = load_moge_safetensors(config_path, weights_path)
 

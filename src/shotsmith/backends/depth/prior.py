@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shotsmith.backends.depth import DepthBackend, DepthResult, register
+from shotsmith.backends.depth.base import DepthBackend, DepthResult, register
 
 PRIOR_VERSION = "2"
 

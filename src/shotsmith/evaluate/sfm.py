@@ -1,0 +1,296 @@
+"""COLMAP's side of pose estimation (pycolmap): options, scratch database, features, matches and the mapper.
+
+Frames -> SIFT (affine shape, domain-size pooling) -> sequential guided matching -> a mapper (global or
+incremental) with the intrinsics fixed to the plan's (one SIMPLE_PINHOLE camera) -> camera-to-world poses
+relative to the first registered frame, one `SfmTrial` per mapper seed (docs/EVALUATION.md explains each
+choice). pycolmap is imported inside the functions that need it, through `require_pycolmap`. The whole
+estimate, with the rotation-only fallback, is `shotsmith.evaluate.poses.estimate_poses`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from shotsmith.camera import invert_rigid
+from shotsmith.errors import BackendUnavailable, InputError
+
+Mapper = Literal["global", "incremental"]
+MAPPERS: tuple[str, ...] = ("global", "incremental")
+INSTALL_HINT = "pip install 'shotsmith[eval]'  (pycolmap==4.2.1)"
+
+
+@dataclass(frozen=True)
+class SfmOptions:
+    """How poses are estimated from frames (docs/EVALUATION.md explains each choice)."""
+
+    mapper: Mapper = "global"
+    """"global": COLMAP 4's global mapper (GLOMAP, CamI2V's choice); "incremental": COLMAP's incremental one."""
+    max_image_size: int = 640
+    """Frames are analysed at most this many pixels on their longer side (COLMAP rescales the keypoints back
+    to full resolution, so the intrinsics stay the plan's). -1 keeps the full size."""
+    max_num_features: int = 4096
+    """SIFT features kept per frame (COLMAP's default is 8192; 4096 keeps 81 frames under the time target)."""
+    overlap: int = 10
+    """Sequential matching: each frame is matched with this many following frames (plus quadratic overlap)."""
+    max_num_matches: int = 65536
+    """Matches per pair, as CamI2V sets it."""
+    affine_shape: bool = True
+    """SiftExtraction.estimate_affine_shape (CamI2V: on)."""
+    domain_size_pooling: bool = True
+    """SiftExtraction.domain_size_pooling (CamI2V: on)."""
+    num_threads: int = -1
+    """Threads for COLMAP (-1 = all cores)."""
+
+
+@dataclass
+class SfmTrial:
+    """One run of the mapper on a video's features."""
+
+    seed: int
+    """Random seed of this trial's mapper."""
+    ok: bool
+    """True when at least two frames were registered."""
+    registered: np.ndarray
+    """(N,) bool, frames with an estimated pose."""
+    world_from_camera: np.ndarray
+    """(N, 4, 4) estimated camera-to-world poses (OpenCV axes, arbitrary SfM scale), relative to the first
+    registered frame; NaN for unregistered frames."""
+    reprojection_error_px: float | None = None
+    """Mean reprojection error of the reconstruction's 3D points in its registered frames (pixels)."""
+    num_points3d: int = 0
+    """Triangulated points of the reconstruction."""
+    num_models: int = 0
+    """Reconstructions the mapper returned (the largest is used; frames in the others count as unregistered)."""
+    seconds: float = 0.0
+    """Mapper wall time."""
+    error: str = ""
+    """Why the trial failed, when it did."""
+    model: str = "sfm"
+    """"sfm" (the mapper's reconstruction) or "rotation-only" (homographies between frames, translation 0)."""
+    model_reason: str = ""
+    """Why this model was used (always set for "rotation-only")."""
+    sfm: dict | None = None
+    """For a rotation-only trial: what the mapper produced with this seed (ok, registered frames, error)."""
+    rotation_fit: dict | None = None
+    """The rotation model's checks (`RotationFit.summary`) when it was computed."""
+
+    @property
+    def registered_fraction(self) -> float:
+        return float(np.mean(self.registered)) if len(self.registered) else 0.0
+
+
+def require_pycolmap():
+    try:
+        import pycolmap
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"evaluation needs pycolmap, which is not installed ({exc}); install it: {INSTALL_HINT}"
+        ) from exc
+    return pycolmap
+
+
+def pycolmap_version() -> str:
+    """pycolmap's version, or "" when it is not installed."""
+    try:
+        import pycolmap
+    except ImportError:
+        return ""
+    return str(getattr(pycolmap, "__version__", ""))
+
+
+def single_focal(intrinsics: np.ndarray) -> tuple[float, float, float, list[str]]:
+    """(f, cx, cy) of a SIMPLE_PINHOLE camera from per-frame (N, 4) intrinsics, and notes when the plan's focal
+    differs between axes or frames (the single fixed camera is then an approximation)."""
+    intr = np.asarray(intrinsics, dtype=np.float64).reshape(-1, 4)
+    fx, fy, cx, cy = intr[0]
+    notes = []
+    if abs(fx - fy) > 0.01 * fx:
+        notes.append(f"fx {fx:.1f} and fy {fy:.1f} differ; SIMPLE_PINHOLE uses their mean")
+    if np.abs(intr - intr[0]).max() > 0.01 * fx:
+        notes.append("the plan's intrinsics change over time (zoom); the single fixed camera uses frame 0's")
+    if fx <= 10:
+        raise InputError(
+            f"focal length {fx} px is not a pixel focal length (CamI2V asserts fx > 10); check the trajectory"
+        )
+    return float((fx + fy) / 2.0), float(cx), float(cy), notes
+
+
+def write_frames(frames: np.ndarray, folder: Path) -> list[str]:
+    """Write (T, H, W, 3) uint8 frames as 000.png, 001.png ... (4 digits past 999); returns the names."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = max(3, len(str(len(frames) - 1)))
+    names = []
+    for i, frame in enumerate(frames):
+        name = f"{i:0{digits}d}.png"
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(folder / name, compress_level=1)
+        names.append(name)
+    return names
+
+
+@dataclass
+class FeatureDatabase:
+    """A scratch COLMAP database with features and verified matches of one video's frames."""
+
+    folder: Path
+    database: Path
+    images: Path
+    names: list[str]
+    extract_seconds: float
+    match_seconds: float
+
+
+def build_database(
+    frames: np.ndarray, intrinsics: np.ndarray, folder: Path, options: SfmOptions
+) -> FeatureDatabase:
+    """Write the frames, extract SIFT with the plan's intrinsics fixed and match them sequentially (guided)."""
+    pycolmap = require_pycolmap()
+    f, cx, cy, _ = single_focal(intrinsics)
+    images = folder / "images"
+    names = write_frames(frames, images)
+    db = folder / "database.db"
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "SIMPLE_PINHOLE"
+    reader.camera_params = f"{f!r},{cx!r},{cy!r}"
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.max_image_size = options.max_image_size
+    extraction.num_threads = options.num_threads
+    extraction.sift.max_num_features = options.max_num_features
+    extraction.sift.estimate_affine_shape = options.affine_shape
+    extraction.sift.domain_size_pooling = options.domain_size_pooling
+    t0 = time.perf_counter()
+    pycolmap.extract_features(
+        db,
+        images,
+        image_names=names,
+        camera_mode=pycolmap.CameraMode.SINGLE,
+        reader_options=reader,
+        extraction_options=extraction,
+        device=pycolmap.Device.cpu,
+    )
+    t1 = time.perf_counter()
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.guided_matching = True
+    matching.max_num_matches = options.max_num_matches
+    matching.num_threads = options.num_threads
+    pairing = pycolmap.SequentialPairingOptions()
+    pairing.overlap = options.overlap
+    pycolmap.match_sequential(
+        db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu
+    )
+    return FeatureDatabase(folder, db, images, names, t1 - t0, time.perf_counter() - t1)
+
+
+def _mapper_options(pycolmap, options: SfmOptions, seed: int):
+    if options.mapper == "global":
+        opts = pycolmap.GlobalPipelineOptions()
+        opts.random_seed = seed
+        opts.num_threads = options.num_threads
+        opts.mapper.random_seed = seed
+        ba = opts.mapper.bundle_adjustment
+        ba.refine_focal_length = False
+        ba.refine_principal_point = False
+        ba.refine_extra_params = False
+        return opts
+    opts = pycolmap.IncrementalPipelineOptions()
+    opts.random_seed = seed
+    opts.num_threads = options.num_threads
+    opts.ba_refine_focal_length = False
+    opts.ba_refine_principal_point = False
+    opts.ba_refine_extra_params = False
+    opts.mapper.abs_pose_refine_focal_length = False
+    opts.mapper.abs_pose_refine_extra_params = False
+    return opts
+
+
+def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> SfmTrial:
+    """One mapper run on the matched features; a failed reconstruction is a failed trial, not an exception."""
+    pycolmap = require_pycolmap()
+    n = len(features.names)
+    nan = np.full((n, 4, 4), np.nan)
+    out = features.folder / f"sparse-{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if options.mapper not in MAPPERS:
+        raise InputError(f"unknown mapper {options.mapper!r}; choose one of {', '.join(MAPPERS)}")
+    pycolmap.set_random_seed(seed)
+    opts = _mapper_options(pycolmap, options, seed)
+    try:
+        if options.mapper == "global":
+            recs = pycolmap.global_mapping(features.database, features.images, out, options=opts)
+        else:
+            recs = pycolmap.incremental_mapping(features.database, features.images, out, options=opts)
+    except Exception as exc:  # noqa: BLE001 - COLMAP raises plain RuntimeErrors; a failed trial is a result
+        return SfmTrial(
+            seed,
+            False,
+            np.zeros(n, bool),
+            nan,
+            seconds=time.perf_counter() - t0,
+            error=f"mapper error: {exc}",
+        )
+    seconds = time.perf_counter() - t0
+    if not recs:
+        return SfmTrial(
+            seed,
+            False,
+            np.zeros(n, bool),
+            nan,
+            seconds=seconds,
+            error="no reconstruction: too few reliable matches or too little parallax (textureless frames or pure rotation)",
+        )
+    rec = max(recs.values(), key=lambda r: r.num_reg_images())
+    index = {name: i for i, name in enumerate(features.names)}
+    poses = nan.copy()
+    reg = np.zeros(n, bool)
+    for image in rec.images.values():
+        if not image.has_pose or image.name not in index:
+            continue
+        cam_from_world = np.eye(4)
+        cam_from_world[:3, :] = image.cam_from_world().matrix()
+        poses[index[image.name]] = invert_rigid(cam_from_world)
+        reg[index[image.name]] = True
+    if reg.sum() < 2:
+        return SfmTrial(
+            seed,
+            False,
+            reg,
+            nan,
+            seconds=seconds,
+            num_models=len(recs),
+            error="fewer than 2 frames registered",
+        )
+    first = int(np.argmax(reg))
+    poses[reg] = invert_rigid(poses[first]) @ poses[reg]
+    return SfmTrial(
+        seed=seed,
+        ok=True,
+        registered=reg,
+        world_from_camera=poses,
+        reprojection_error_px=float(rec.compute_mean_reprojection_error()),
+        num_points3d=int(rec.num_points3D()),
+        num_models=len(recs),
+        seconds=seconds,
+    )
+
+
+@contextlib.contextmanager
+def colmap_log_level(pycolmap, level: int = 2):
+    """COLMAP's glog at `level` (2 = errors only; SHOTSMITH_VERBOSE keeps its progress log)."""
+    if os.environ.get("SHOTSMITH_VERBOSE"):
+        yield
+        return
+    old = pycolmap.logging.minloglevel
+    pycolmap.logging.minloglevel = level
+    try:
+        yield
+    finally:
+        pycolmap.logging.minloglevel = old
