@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.errors import InputError
+from shotsmith.errors import InputError, check_input_file
 
 #: Video file name endings: such a file given as a photo gets a pointer to `shotsmith recapture`.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg")
@@ -24,13 +24,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     composited on white). Raises InputError naming the file when it is missing, empty or unreadable."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such image file; check the path")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected an image file (png, jpg, ...)")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); give a real image")
+    path = check_input_file(path, "image", "an image file (png, jpg, ...)")
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)

@@ -19,7 +19,6 @@ from scipy.spatial.transform import Rotation
 from shotsmith.errors import FormatError, InputError
 from shotsmith.geometry import (
     project_points,
-    transform_points,  # noqa: F401 - still called as objects.transform_points by stages
 )
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 from shotsmith.camera import CameraPath, invert_rigid, look_at, make_pose, relative_to_first, resample
 from shotsmith.errors import CameraError, InputError, PresetError
+from shotsmith.presets import read_toml
 
 #: Sub-folder of the presets folder holding the rig data files.
 RIGS_SUBDIR = "rigs"
@@ -152,13 +152,7 @@ def rigs_dir() -> Path:
 
 
 def _load_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read the rig file ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: not valid TOML ({exc}); fix the file") from exc
+    return read_toml(path, "the rig file")
 
 
 @lru_cache(maxsize=4)

@@ -32,7 +32,7 @@ from shotsmith.errors import BackendUnavailable, InputError, check_shape
 
 Mode = Literal["auto", "i2v", "v2v"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
-Device = Literal["auto", "cpu", "cuda"]
+Device = str  # "auto", "cpu", "cuda" or "cuda:N"
 
 WAN_DEFAULT_MODEL = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
 COGVIDEOX_DEFAULT_MODEL = "THUDM/CogVideoX-5b-I2V"
@@ -66,7 +66,7 @@ class DiffusionConfig:
     dtype: DType = "auto"
     """Weights' dtype: "auto" = bfloat16 on CUDA, float32 on CPU. Wan's VAE always runs in float32."""
     device: Device = "auto"
-    """"auto" = CUDA when available."""
+    """"auto" = CUDA when available; "cpu", "cuda" or "cuda:N" (the N-th GPU)."""
     offload: bool = False
     """Model CPU offload (CUDA only): each component moves to the GPU only while it runs; also VAE tiling."""
     negative_prompt: str | None = None
@@ -159,6 +159,14 @@ def _fix_hint(model: str, family: str) -> str:
     )
 
 
+def valid_device(device: str) -> bool:
+    """auto, cpu, cuda or cuda:N."""
+    head, _, index = str(device).partition(":")
+    if head in ("auto", "cpu"):
+        return not index
+    return head == "cuda" and (not index or index.isdigit())
+
+
 class _DiffusionGenerator(Generator):
     """Shared loading, device handling and option plumbing of the diffusers generators."""
 
@@ -188,8 +196,10 @@ class _DiffusionGenerator(Generator):
             raise InputError(
                 f"{self.name}: dtype must be auto, float32, bfloat16 or float16, got {config.dtype!r}"
             )
-        if config.device not in ("auto", "cpu", "cuda"):
-            raise InputError(f"{self.name}: device must be auto, cpu or cuda, got {config.device!r}")
+        if not valid_device(config.device):
+            raise InputError(
+                f"{self.name}: --device must be auto, cpu, cuda or cuda:N, got {config.device!r}"
+            )
         self.config = config
         self.pipeline = pipeline
         self._mode: str | None = None
@@ -413,9 +423,10 @@ class _DiffusionGenerator(Generator):
         subtracted first), at least 1."""
         import torch
 
-        if views < 1 or self._device() != "cuda" or not torch.cuda.is_available():
+        device = self._device()
+        if views < 1 or not device.startswith("cuda"):
             return max(views, 1)
-        free, _ = torch.cuda.mem_get_info()
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
         if self.config.offload:
             free -= sum(p.numel() * p.element_size() for p in self.pipeline.transformer.parameters())
         per_view = self.estimate_view_memory(frames, height, width, guidance_scale)
@@ -438,17 +449,25 @@ class _DiffusionGenerator(Generator):
         import torch
 
         if self.config.dtype == "auto":
-            return torch.bfloat16 if self._device() == "cuda" else torch.float32
+            return torch.bfloat16 if self._device().startswith("cuda") else torch.float32
         return getattr(torch, self.config.dtype)
 
     def _device(self) -> str:
         import torch
 
-        if self.config.device == "auto":
+        device = self.config.device
+        if device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.config.device == "cuda" and not torch.cuda.is_available():
-            raise BackendUnavailable(f"{self.name}: --device cuda asked for, but torch sees no CUDA GPU here")
-        return self.config.device
+        if device.startswith("cuda"):
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            index = int(device.partition(":")[2] or 0)
+            if index >= count:
+                seen = f"{count} CUDA GPU(s)" if count else "no CUDA GPU"
+                raise BackendUnavailable(
+                    f"{self.name}: --device {device} asked for, but torch sees {seen} here; use --device cpu or "
+                    "a machine with that GPU"
+                )
+        return device
 
     def _load_dtypes(self):
         """`dtype` for `from_pretrained`: one dtype, or a per-component dict."""
@@ -479,8 +498,8 @@ class _DiffusionGenerator(Generator):
                 component.eval()  # components built in code start in training mode (dropout on)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        if self.config.offload and device == "cuda":
-            pipe.enable_model_cpu_offload()
+        if self.config.offload and device.startswith("cuda"):
+            pipe.enable_model_cpu_offload(gpu_id=int(device.partition(":")[2] or 0))
             if hasattr(pipe.vae, "enable_tiling"):
                 pipe.vae.enable_tiling()
         else:

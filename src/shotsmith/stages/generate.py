@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -80,6 +80,10 @@ class Config:
             math.isfinite(self.guidance_scale) and self.guidance_scale >= 0
         ):
             raise InputError(f"--guidance-scale {self.guidance_scale}: must be a non-negative number")
+        from shotsmith.backends.diffusion import valid_device
+
+        if self.device is not None and not valid_device(self.device):
+            raise InputError(f"--device {self.device!r}: choose auto, cpu, cuda or cuda:N (e.g. cuda:1)")
         if self.grid_max_width < 16:
             raise InputError(f"--grid-max-width {self.grid_max_width}: use at least 16 pixels (default 1280)")
 

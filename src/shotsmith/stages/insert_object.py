@@ -17,6 +17,7 @@ from shotsmith import artifacts as A
 from shotsmith import objects as O
 from shotsmith import workspace as W
 from shotsmith.errors import InputError
+from shotsmith.geometry import transform_points
 from shotsmith.options import opt, parse_numbers
 from shotsmith.stage import Stage
 
@@ -165,11 +166,11 @@ def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectMode
             f"object {record['name']!r} at {list(np.round(placement.at, 3))} would enclose the camera "
             f"(camera {int(inside[0])}); make it smaller (--height/--scale) or place it farther (--at/--at-pixel)"
         )
-    center_world = O.transform_points(world_from_object, obj.vertices.mean(axis=0, keepdims=True))[0]
+    center_world = transform_points(world_from_object, obj.vertices.mean(axis=0, keepdims=True))[0]
     nearest = max(float(np.min(np.linalg.norm(centers - center_world, axis=1))), 0.05)
     pts, colors, radius = O.object_points(obj, scale, focal / nearest, seed=seed)
     # object_points samples in object-file axes scaled by 1: apply the full transform (which carries the scale).
-    world = O.transform_points(world_from_object, pts)
+    world = transform_points(world_from_object, pts)
     name = record["name"]
     A.write_object_points(ws, name, world, colors)
     record.update(
@@ -238,11 +239,11 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
             up_axis=cfg.object_up,
         )
         m, _ = O.placement_transform(obj.vertices, placement)
-        world = O.transform_points(m, obj.vertices)
+        world = transform_points(m, obj.vertices)
         to_cam = np.linalg.inv(info.world_from_camera_array)
         clearance = O.surface_clearance(
-            O.transform_points(to_cam, world),
-            O.transform_points(to_cam, at[None])[0],
+            transform_points(to_cam, world),
+            transform_points(to_cam, at[None])[0],
             depth,
             info.intrinsics,
         )
