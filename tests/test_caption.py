@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from shotsmith import describe, formats
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.workspace import CAPTION, TRAJECTORY, Workspace
 
@@ -51,7 +52,6 @@ def dolly_path(n: int = 33) -> CameraPath:
 @pytest.fixture
 def workspace(tmp_path, textured_image):
     """A workspace with an input image, a prompt and a dolly-in trajectory."""
-    formats = pytest.importorskip("shotsmith.formats")
     from shotsmith.media import write_image
 
     ws = Workspace(tmp_path / "ws").create()
@@ -73,7 +73,6 @@ def test_combine_text():
 
 
 def test_caption_movement_and_prompt(workspace, cli):
-    describe = pytest.importorskip("shotsmith.describe")
     from shotsmith.formats import read_trajectory
 
     code, _, err = cli("caption", "-w", workspace.root)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import time
@@ -11,15 +10,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from shotsmith import evaluate as ev
+from shotsmith import formats
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.errors import InputError
-
-ev = pytest.importorskip("shotsmith.evaluate")
-
-HAS_PYCOLMAP = importlib.util.find_spec("pycolmap") is not None
-needs_pycolmap = pytest.mark.skipif(
-    not HAS_PYCOLMAP, reason="pycolmap not installed (pip install 'shotsmith[eval]')"
-)
 
 
 def line_path(n: int, yaw_deg: float = 0.0, move=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -196,8 +190,6 @@ TRUCK = 0.5
 @pytest.fixture(scope="module")
 def room_video():
     """A truck-right + pan-right shot through the textured room, its plan, and the estimate (one SfM run)."""
-    if not HAS_PYCOLMAP:
-        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
     plan = camera(line_path(N_FRAMES, PAN_DEG, (TRUCK, 0, 0)))
     frames = ev.render_box_room(plan)
     t0 = time.perf_counter()
@@ -207,7 +199,6 @@ def room_video():
     return plan, frames, report, time.perf_counter() - t0
 
 
-@needs_pycolmap
 class TestSyntheticRoom:
     def test_recovers_the_path(self, room_video):
         plan, _, report, seconds = room_video
@@ -227,8 +218,6 @@ class TestSyntheticRoom:
 
     def test_motion_tag_f1(self, room_video):
         _, _, report, _ = room_video
-        if importlib.util.find_spec("shotsmith.describe") is None:
-            pytest.skip("shotsmith.describe not available yet")
         assert report.trials[0]["motion_tag_f1_vs_plan"] >= 0.9
 
     def test_a_different_path_scores_far_worse(self, room_video):
@@ -302,14 +291,11 @@ PAN_YAW = 45.0  # GenDoP labels a whole-shot turn under 34 degrees "static": 20 
 @pytest.fixture(scope="module")
 def pan_video():
     """A pure pan right of 45 degrees from a fixed centre (no parallax: SfM cannot measure it)."""
-    if not HAS_PYCOLMAP:
-        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
     plan = camera(line_path(PAN_FRAMES, PAN_YAW))
     report = ev.evaluate_video(ev.render_box_room(plan), plan, text="pan right")
     return plan, report
 
 
-@needs_pycolmap
 class TestRotationOnly:
     def test_pan_is_measured_by_the_rotation_model(self, pan_video):
         _, report = pan_video
@@ -369,7 +355,6 @@ class TestRotationOnly:
         assert bad.rot_err > 10 * row["metrics"].rot_err
 
 
-@needs_pycolmap
 def test_textureless_video_is_a_failed_trial():
     plan = camera(line_path(4, 10, (0.2, 0, 0)), 64, 48)
     frames = np.full((4, 48, 64, 3), 128, np.uint8)
@@ -413,10 +398,8 @@ def test_fit_plan_resamples_with_a_note_or_fails_when_strict():
     assert resized.intrinsics[0, 0] == pytest.approx(2 * plan.intrinsics[0, 0]) and "rescaled" in notes[0]
 
 
-@needs_pycolmap
 def test_evaluate_cli_workspace_and_standalone(tmp_path, cli):
     """The room seen along a plan in a workspace (10 frames; trajectory.json has 19): metrics, plot, reruns."""
-    formats = pytest.importorskip("shotsmith.formats")
     from shotsmith.camera import resample
     from shotsmith.media import write_video
     from shotsmith.workspace import EVAL_METRICS, EVAL_PLOT, OUTPUT_VIDEO, TRAJECTORY, Workspace

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pycolmap
 import pytest
 from scipy.spatial.transform import Rotation
 
@@ -487,7 +488,6 @@ class TestCameraPathJson:
 
 class TestColmap:
     def test_model_built_with_pycolmap(self, tmp_path):
-        pycolmap = pytest.importorskip("pycolmap")
         rec = pycolmap.Reconstruction()
         rec.add_camera_with_trivial_rig(
             pycolmap.Camera(
@@ -511,7 +511,6 @@ class TestColmap:
 
     @pytest.mark.parametrize("varying", [False, True])
     def test_round_trip(self, tmp_path, varying):
-        pytest.importorskip("pycolmap")
         cam = random_path(4, varying_intrinsics=varying)
         write_camera_file(tmp_path / "model", cam, "colmap")
         assert (tmp_path / "model" / "images.bin").is_file()

@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 
+from shotsmith import formats
 from shotsmith.workspace import TRAJECTORY, TRAJECTORY_PNG, Workspace
 
 
@@ -26,7 +27,6 @@ def test_plan_writes_json_and_png(cli, tmp_path):
 
 
 def test_plan_reads_back_as_planned(cli, tmp_path):
-    formats = pytest.importorskip("shotsmith.formats")
     out = tmp_path / "t.json"
     assert cli("plan", "--cam", "dolly_in", "-o", out, "--duration", "2", "--fps", "10")[0] == 0
     cam = formats.read_trajectory(out)
@@ -88,7 +88,6 @@ def test_plan_trajectory_stage(cli, tmp_path):
 
 
 def test_plan_trajectory_from_file_resamples_and_resizes(cli, tmp_path):
-    pytest.importorskip("shotsmith.formats")
     src = tmp_path / "src.json"
     assert cli("plan", "--cam", "arc_left", "-o", src, "--frames", "9", "--size", "64x48")[0] == 0
     ws = tmp_path / "ws"

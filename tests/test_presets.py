@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from shotsmith import formats
 from shotsmith.camera import EASINGS, rotation_angles_deg
 from shotsmith.errors import InputError, PresetError
 from shotsmith.presets import list_presets, parse_size, path_from_spec, plan_from_spec
@@ -287,7 +288,6 @@ class TestReCamMaster:
 
     @pytest.mark.parametrize("index", range(1, 11))
     def test_matches_the_importer(self, index):
-        formats = pytest.importorskip("shotsmith.formats")
         if not RECAMMASTER_FILE.exists():
             pytest.skip(f"{RECAMMASTER_FILE} not present")
         from shotsmith.camera import relative_to_first
