@@ -13,12 +13,11 @@ from shotsmith.backends.generate import Constraints, Generator
 from shotsmith.errors import WorkspaceError
 from shotsmith.media import read_video, write_image, write_video
 from shotsmith.stages import generate as stage
-from test_inpaint import make_scene
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return make_scene(frames=9)
+def scene(two_plane_scene):
+    return two_plane_scene(frames=9)
 
 
 @pytest.fixture
