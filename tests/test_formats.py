@@ -29,11 +29,8 @@ from shotsmith.formats import (
 
 DATA = Path(__file__).parent / "data" / "formats"
 RECAMMASTER = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "recammaster_10basic_camera_extrinsics.json"
-)
-needs_recammaster = pytest.mark.skipif(
-    not RECAMMASTER.is_file(), reason="shared ReCamMaster file not present"
-)
+    DATA / "recammaster_10basic_camera_extrinsics.json"
+)  # ReCamMaster's own file, see data/README.md
 
 
 def random_path(n: int = 6, seed: int = 0, varying_intrinsics: bool = False, **kwargs) -> CameraPath:
@@ -218,7 +215,6 @@ def recammaster_rig():
     return read_camera_rig(RECAMMASTER)
 
 
-@needs_recammaster
 class TestUnrealRecamMaster:
     @pytest.fixture
     def rig(self, recammaster_rig):
@@ -582,7 +578,6 @@ class TestRegistry:
 
 
 class TestConvertCli:
-    @needs_recammaster
     def test_ue_camera_to_trajectory(self, cli, tmp_path):
         out = tmp_path / "cam05.json"
         code, _, err = cli("convert", RECAMMASTER, out, "--camera", "5", "--fps", "15")
@@ -592,7 +587,6 @@ class TestConvertCli:
         assert cam.fps == 15.0
         np.testing.assert_allclose(cam.centers[-1], [0, 0, 1.988], atol=1e-3)
 
-    @needs_recammaster
     def test_ue_rig_to_ue(self, cli, tmp_path):
         out = tmp_path / "rig_camera_extrinsics.json"
         code, _, err = cli("convert", RECAMMASTER, out)
@@ -600,7 +594,6 @@ class TestConvertCli:
         assert "10 cameras" in err
         assert len(read_camera_rig(out)) == 10
 
-    @needs_recammaster
     def test_ambiguous_camera(self, cli, tmp_path):
         code, _, err = cli("convert", RECAMMASTER, tmp_path / "x.json")
         assert code == 1 and "cam01" in err and "--camera" in err
