@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -192,16 +191,15 @@ def room_video():
     """A truck-right + pan-right shot through the textured room, its plan, and the estimate (one SfM run)."""
     plan = camera(line_path(N_FRAMES, PAN_DEG, (TRUCK, 0, 0)))
     frames = ev.render_box_room(plan)
-    t0 = time.perf_counter()
     report = ev.evaluate_video(
         frames, plan, ev.SfmOptions(), trials=1, text="truck right while panning right"
     )
-    return plan, frames, report, time.perf_counter() - t0
+    return plan, frames, report
 
 
 class TestSyntheticRoom:
     def test_recovers_the_path(self, room_video):
-        plan, _, report, seconds = room_video
+        plan, _, report = room_video
         assert report.ok_trials == 1, report.notes
         row = report.trials[0]
         m = row["metrics"]
@@ -214,14 +212,13 @@ class TestSyntheticRoom:
         # parallax: the rotation-only model was checked and rejected, the SfM estimate stays
         assert row["model"] == "sfm" and not row["rotation_model"]["fits"]
         assert row["rotation_model"]["median_rotation_error_px"] > 2.0
-        assert seconds < 60  # ~10 s on a quiet 2-core machine
 
     def test_motion_tag_f1(self, room_video):
-        _, _, report, _ = room_video
+        _, _, report = room_video
         assert report.trials[0]["motion_tag_f1_vs_plan"] >= 0.9
 
     def test_a_different_path_scores_far_worse(self, room_video):
-        plan, _, report, _ = room_video
+        plan, _, report = room_video
         trial = report.representative
         good = ev.pose_metrics(plan.world_from_camera, trial.world_from_camera, trial.registered)
         mirrored = line_path(N_FRAMES, -PAN_DEG, (-TRUCK, 0, 0))  # pan left + truck left
@@ -233,7 +230,7 @@ class TestSyntheticRoom:
         assert bad.ate > 10 * good.ate  # a straight move: aligned by the orientations, so mirroring shows
 
     def test_estimate_path_is_in_plan_units(self, room_video):
-        plan, _, report, _ = room_video
+        plan, _, report = room_video
         est, ref = ev.estimate_path(plan, report.representative)
         assert len(est) == len(ref) == N_FRAMES
         np.testing.assert_allclose(est.centers, ref.centers, atol=0.05 * TRUCK)
