@@ -197,6 +197,7 @@ def room_video():
     return plan, frames, report
 
 
+@pytest.mark.slow  # the room_video SfM run: ~5 s
 class TestSyntheticRoom:
     def test_recovers_the_path(self, room_video):
         plan, _, report = room_video
@@ -293,6 +294,7 @@ def pan_video():
     return plan, report
 
 
+@pytest.mark.slow  # the pan_video SfM run ~5 s, test_roll's own ~5 s
 class TestRotationOnly:
     def test_pan_is_measured_by_the_rotation_model(self, pan_video):
         _, report = pan_video
@@ -395,6 +397,7 @@ def test_fit_plan_resamples_with_a_note_or_fails_when_strict():
     assert resized.intrinsics[0, 0] == pytest.approx(2 * plan.intrinsics[0, 0]) and "rescaled" in notes[0]
 
 
+@pytest.mark.slow  # ~8 s: two SfM runs through the CLI
 def test_evaluate_cli_workspace_and_standalone(tmp_path, cli):
     """The room seen along a plan in a workspace (10 frames; trajectory.json has 19): metrics, plot, reruns."""
     from shotsmith.camera import resample
