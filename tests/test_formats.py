@@ -592,7 +592,10 @@ class TestConvertCli:
         code, _, err = cli("convert", RECAMMASTER, out)
         assert code == 0, err
         assert "10 cameras" in err
-        assert len(read_camera_rig(out)) == 10
+        back, orig = read_camera_rig(out), read_camera_rig(RECAMMASTER)
+        assert len(back) == 10 and sorted(back) == sorted(orig)
+        for name, cam in orig.items():  # the same poses, camera by camera
+            np.testing.assert_allclose(back[name].world_from_camera, cam.world_from_camera, atol=1e-9)
 
     def test_ambiguous_camera(self, cli, tmp_path):
         code, _, err = cli("convert", RECAMMASTER, tmp_path / "x.json")

@@ -38,6 +38,10 @@ def test_plan_default_output_in_cwd(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("plan", "--preset", "static", "--frames", "3")[0] == 0
     assert (tmp_path / "trajectory.json").exists() and (tmp_path / "trajectory.png").exists()
+    cam = formats.read_trajectory(tmp_path / "trajectory.json")
+    assert len(cam) == 3 and np.allclose(
+        cam.world_from_camera, np.eye(4)
+    )  # static: the first pose throughout
 
 
 @pytest.mark.parametrize(
@@ -95,6 +99,11 @@ def test_plan_trajectory_from_file_resamples_and_resizes(cli, tmp_path):
     assert code == 0, err
     data = json.loads((ws / TRAJECTORY).read_text())
     assert len(data["frames"]) == 33 and data["w"] == 128
+    before, after = formats.read_trajectory(src), formats.read_trajectory(ws / TRAJECTORY)
+    assert after.height == 96
+    # the same path from end to end, its intrinsics scaled with the size
+    np.testing.assert_allclose(after.world_from_camera[[0, -1]], before.world_from_camera[[0, -1]], atol=1e-9)
+    np.testing.assert_allclose(after.intrinsics[0], 2 * before.intrinsics[0])
 
 
 def test_plan_trajectory_two_sources_is_an_error(cli, tmp_path):
