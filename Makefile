@@ -25,6 +25,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# pyproject's addopts deselect the slow tests (-m 'not slow'); a -m given here comes later and wins.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 

@@ -4,9 +4,11 @@ Renders the synthetic textured room (`shotsmith.evaluate.render_box_room`) along
 H.264 mp4 like a generated shot, then times the whole standalone command path (read video, SIFT, matching,
 mapper, rotation-only check, metrics, plot) and prints the parts and the errors against the known path.
 Paths (--motion): "move" = truck right 0.6, dolly in 0.3, pan right 20 degrees (SfM); "pan" = pan right 45
-degrees from a fixed centre (no parallax: the rotation-only model); "both" (default) runs the two.
+degrees from a fixed centre (no parallax: the rotation-only model); "both" runs the two; "small" times
+`evaluate_video` on the unit tests' room (tests/test_evaluate.py: 12 frames at 320x240, truck right 0.5 while
+panning right 45 degrees, one trial), target under 60 s (~10 s measured); "all" (default) runs the three.
 Exit 1 when a time target is missed.
-Run: .venv/bin/python bench/bench_evaluate.py [--motion both|move|pan] [--frames 81] [--size 832x480]
+Run: .venv/bin/python bench/bench_evaluate.py [--motion all|both|small|move|pan] [--frames 81] [--size 832x480]
      [--trials 1] [--mapper global]
 """
 
@@ -30,6 +32,7 @@ from shotsmith.stages.evaluate import Config as EvaluateConfig
 from shotsmith.stages.evaluate import run_standalone
 
 TARGET_S = 180.0
+SMALL_TARGET_S = 60.0
 
 
 MOTIONS = {"move": (20.0, (0.6, 0.0, 0.3)), "pan": (45.0, (0.0, 0.0, 0.0))}
@@ -54,14 +57,40 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--trials", type=int, default=1)
     ap.add_argument("--mapper", default="global")
     ap.add_argument("--max-features", type=int, default=4096)
-    ap.add_argument("--motion", choices=("both", *MOTIONS), default="both")
+    ap.add_argument("--motion", choices=("all", "both", "small", *MOTIONS), default="all")
     args = ap.parse_args(argv)
-    motions = list(MOTIONS) if args.motion == "both" else [args.motion]
     ok = True
+    if args.motion in ("all", "small"):
+        ok = small_room()
+        print()
+    motions = list(MOTIONS) if args.motion in ("all", "both") else [args.motion]
+    motions = [m for m in motions if m in MOTIONS]
     for motion in motions:
         ok = bench(args, motion) and ok
         print()
     return 0 if ok else 1
+
+
+def small_room() -> bool:
+    """`evaluate_video` (in memory: no video file) on the unit tests' 12-frame room."""
+    from shotsmith.evaluate import SfmOptions, evaluate_video
+
+    s = np.linspace(0.0, 1.0, 12)
+    rot = Rotation.from_euler("y", (45.0 * s)[:, None], degrees=True).as_matrix()
+    plan = CameraPath(
+        make_pose(rot, s[:, None] * np.array([0.5, 0.0, 0.0])), default_intrinsics(320, 240), 320, 240, 16.0
+    )
+    frames = render_box_room(plan)
+    t0 = time.perf_counter()
+    report = evaluate_video(frames, plan, SfmOptions(), trials=1, text="truck right while panning right")
+    seconds = time.perf_counter() - t0
+    ok = seconds < SMALL_TARGET_S
+    print(f"{'path':<28}  small: truck right 0.5 while panning right 45 deg (tests/test_evaluate.py)")
+    print(f"{'video':<28}  12 frames 320x240, in memory, trials 1")
+    print(f"{'registered trials':<28}  {report.ok_trials} of 1")
+    print(f"{'evaluate_video':<28}  {seconds:.1f} s (target < {SMALL_TARGET_S:.0f} s)")
+    print(f"{'PASS' if ok else 'FAIL'}: evaluate_video of the 12-frame test room in {seconds:.1f} s")
+    return ok
 
 
 def bench(args, motion: str) -> bool:

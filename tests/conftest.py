@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process CLI runner and tiny workspaces."""
+"""Shared fixtures: an in-process CLI runner, test images, and factories of tiny scenes and models (helpers.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 import pytest
+
+import helpers
 
 os.environ.setdefault("SHOTSMITH_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,3 +35,30 @@ def textured_image():
     base = np.stack([x * 2, y * 2, (x + y)], axis=-1) % 256
     noise = rng.integers(0, 60, size=(96, 128, 3))
     return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def two_plane_scene():
+    """Factory: make(frames=12, stripes=8.0, shift=0.5, pan_deg=8.0) -> helpers.Scene, the `inpaint` tests'
+    two-plane scene (a 96x64 request with guidance, source view and ray-cast ground truth)."""
+    return helpers.make_scene
+
+
+@pytest.fixture(scope="session")
+def tiny_video_components():
+    """Factory: make(family, i2v, frames=9, height=32, width=64) -> dict of tiny seeded wan/cogvideox
+    pipeline components (needs the neural extra)."""
+    return helpers.video_components
+
+
+@pytest.fixture(scope="session")
+def tiny_video_generator():
+    """Factory: make(family, i2v, frames=9, height=32, width=64, **options) -> a wan/cogvideox generator on
+    CPU over tiny seeded components; options go to `from_components` (steps, tie_until, mode, ...)."""
+    return helpers.video_generator
+
+
+@pytest.fixture(scope="session")
+def tiny_depth_anything():
+    """Factory: make(folder, metric=False, processor=False) -> folder holding a tiny seeded Depth Anything V2."""
+    return helpers.tiny_depth_anything

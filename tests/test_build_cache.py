@@ -216,10 +216,8 @@ class TestCli:
 
 
 @pytest.mark.neural
-def test_stage_with_tiny_depth_anything(tmp_path, photo):
-    from test_depth import _tiny_depth_anything
-
-    folder = _tiny_depth_anything(tmp_path / "da2", metric=True)
+def test_stage_with_tiny_depth_anything(tmp_path, photo, tiny_depth_anything):
+    folder = tiny_depth_anything(tmp_path / "da2", metric=True)
     ws = _ws(tmp_path)
     rec = build_cache(ws, CacheOptions(image=str(photo), depth="auto", model=str(folder)))
     assert rec.backend == "depth-anything-v2" and "transformers" in rec.backend_version

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 
+from shotsmith import describe, formats
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.workspace import CAPTION, TRAJECTORY, Workspace
-
-HAS_CLIP = all(importlib.util.find_spec(m) is not None for m in ("torch", "open_clip", "torchvision"))
-needs_clip = pytest.mark.skipif(
-    not HAS_CLIP, reason="open-clip not installed (pip install 'shotsmith[neural]')"
-)
 
 TINY_CLIP = {
     "embed_dim": 32,
@@ -26,8 +21,6 @@ TINY_CLIP = {
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory):
     """(config .json, weights .safetensors) of a randomly initialised tiny open-clip model."""
-    if not HAS_CLIP:
-        pytest.skip("open-clip not installed (pip install 'shotsmith[neural]')")
     import open_clip
     import torch
     from safetensors.torch import save_file
@@ -51,7 +44,6 @@ def dolly_path(n: int = 33) -> CameraPath:
 @pytest.fixture
 def workspace(tmp_path, textured_image):
     """A workspace with an input image, a prompt and a dolly-in trajectory."""
-    formats = pytest.importorskip("shotsmith.formats")
     from shotsmith.media import write_image
 
     ws = Workspace(tmp_path / "ws").create()
@@ -73,7 +65,6 @@ def test_combine_text():
 
 
 def test_caption_movement_and_prompt(workspace, cli):
-    describe = pytest.importorskip("shotsmith.describe")
     from shotsmith.formats import read_trajectory
 
     code, _, err = cli("caption", "-w", workspace.root)
@@ -110,7 +101,6 @@ def test_scene_clip_without_weights_is_a_clear_error(workspace, cli):
     assert code == 1 and "--clip-pretrained" in err
 
 
-@needs_clip
 @pytest.mark.neural
 def test_caption_with_clip_scene_tags(workspace, cli, tiny_clip):
     from shotsmith.backends.clip import SCENE_VOCABULARY
@@ -136,7 +126,6 @@ def test_caption_with_clip_scene_tags(workspace, cli, tiny_clip):
     assert workspace.record("caption").backend == "open-clip"
 
 
-@needs_clip
 @pytest.mark.neural
 def test_caption_reads_a_recaptured_video(tmp_path, cli, tiny_clip):
     from shotsmith.media import write_video
@@ -154,7 +143,6 @@ def test_caption_reads_a_recaptured_video(tmp_path, cli, tiny_clip):
     assert cap["text"].startswith("Scene: ")
 
 
-@needs_clip
 @pytest.mark.neural
 class TestClipBackend:
     def test_measures(self, tiny_clip):

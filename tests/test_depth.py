@@ -181,51 +181,15 @@ class TestFile:
 # Tiny neural models through the real load path
 
 
-def _tiny_depth_anything(folder, metric: bool = False, processor: bool = False):
-    import torch
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
-
-    torch.manual_seed(0)
-    backbone = Dinov2Config(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        patch_size=14,
-        image_size=56,
-        out_features=["stage1", "stage2"],
-        reshape_hidden_states=False,
-    )
-    extra = {"depth_estimation_type": "metric", "max_depth": 20} if metric else {}
-    config = DepthAnythingConfig(
-        backbone_config=backbone,
-        fusion_hidden_size=16,
-        head_hidden_size=8,
-        neck_hidden_sizes=[8, 16],
-        reassemble_factors=[4, 2],
-        reassemble_hidden_size=32,
-        patch_size=14,
-        **extra,
-    )
-    DepthAnythingForDepthEstimation(config).eval().save_pretrained(folder)
-    if processor:
-        from transformers import DPTImageProcessor
-
-        DPTImageProcessor(
-            do_resize=True, size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14
-        ).save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.neural
 class TestDepthAnything:
-    def test_relative_end_to_end(self, tmp_path, textured_image):
+    def test_relative_end_to_end(self, tmp_path, textured_image, tiny_depth_anything):
         import torch
 
         torch.set_num_threads(1)
         from shotsmith.backends.depth.neural import DepthAnythingSettings, DepthAnythingV2
 
-        folder = _tiny_depth_anything(tmp_path / "da2")
+        folder = tiny_depth_anything(tmp_path / "da2")
         assert (folder / "model.safetensors").is_file()
         backend = DepthAnythingV2(model=str(folder), settings=DepthAnythingSettings(input_size=56))
         assert backend.weights_present()
@@ -236,10 +200,10 @@ class TestDepthAnything:
         # the documented disparity -> depth map: the farthest surfaces sit at relative_range
         assert res.depth.max() == pytest.approx(20.0)
 
-    def test_metric_and_saved_processor(self, tmp_path, textured_image):
+    def test_metric_and_saved_processor(self, tmp_path, textured_image, tiny_depth_anything):
         from shotsmith.backends.depth.neural import DepthAnythingV2
 
-        folder = _tiny_depth_anything(tmp_path / "da2m", metric=True, processor=True)
+        folder = tiny_depth_anything(tmp_path / "da2m", metric=True, processor=True)
         backend = DepthAnythingV2(model=str(folder))
         backend.load()
         assert backend.metric and backend._processor is not None
@@ -299,7 +263,6 @@ TINY_MOGE = {
 
 @pytest.fixture(scope="module")
 def tiny_moge_folder(tmp_path_factory):
-    pytest.importorskip("moge")
     import torch
 
     torch.set_num_threads(1)

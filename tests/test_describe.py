@@ -9,7 +9,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from shotsmith import describe as d
-from shotsmith import motion_tags
+from shotsmith import formats, motion_tags
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.errors import InputError
 from shotsmith.motion import Motion, Plan, Segment, build_path
@@ -184,9 +184,6 @@ class TestText:
 
 
 def test_cli_describe(tmp_path, cli):
-    formats = pytest.importorskip("shotsmith.formats")
-    if not hasattr(formats, "write_trajectory"):
-        pytest.skip("shotsmith.formats.write_trajectory not available yet")
     path = tmp_path / "trajectory.json"
     formats.write_trajectory(path, path_of(Motion(yaw_deg=50), Motion(move=(0, 0, 0.3))))
     code, out, _ = cli("describe", path)

@@ -1,12 +1,11 @@
 """The `wan` and `cogvideox` generators: guidance math, option handling, and tiny real pipelines on CPU.
 
-Every component is built in code from a seeded random initialisation (tokenizer from an in-code vocabulary),
-so nothing touches a network. The neural tests run the real backend for 2 steps at 9 frames of 32x64.
+Every component is built in code from a seeded random initialisation (tokenizer from an in-code vocabulary;
+the `tiny_video_generator` / `tiny_video_components` fixtures, helpers.py), so nothing touches a network. The
+neural tests run the real backend for 2 steps at 9 frames of 32x64.
 """
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 import pytest
@@ -15,14 +14,6 @@ from shotsmith.backends import _diffusion_guidance as dg
 from shotsmith.backends.generate import Constraints, GenerateRequest, get_generator, names
 from shotsmith.camera import CameraPath
 from shotsmith.errors import BackendUnavailable, InputError
-
-HAVE_NEURAL = all(importlib.util.find_spec(m) for m in ("torch", "diffusers", "transformers", "ftfy"))
-
-
-def needs_neural(func):
-    """Mark a test neural and skip it without the neural extra."""
-    return pytest.mark.neural(pytest.mark.skipif(not HAVE_NEURAL, reason="needs the neural extra")(func))
-
 
 FRAMES, HEIGHT, WIDTH = 9, 32, 64
 
@@ -161,136 +152,6 @@ def test_hub_cache_lookup(tmp_path, monkeypatch):
 
 
 # -- tiny real pipelines -------------------------------------------------------------------------------------
-WORDS = "a the camera moves slowly left right scene dance monkey over city street at night".split()
-
-
-def tiny_tokenizer():
-    from transformers import T5Tokenizer
-
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -3.0)]
-    vocab += [("\u2581" + w, -2.0) for w in WORDS] + [(c, -5.0) for c in "abcdefghijklmnopqrstuvwxyz,.'"]
-    return T5Tokenizer(vocab=vocab, extra_ids=0)
-
-
-def wan_components(i2v: bool) -> dict:
-    import torch
-    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    tokenizer = tiny_tokenizer()
-    torch.manual_seed(0)
-    text_encoder = UMT5EncoderModel(
-        UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4)
-    )
-    torch.manual_seed(0)
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
-    )
-    torch.manual_seed(0)
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=36 if i2v else 16,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        image_dim=4 if i2v else None,
-    )
-    # Wan2.1's own scheduler: UniPC on flow-matching sigmas.
-    scheduler = UniPCMultistepScheduler(
-        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
-    )
-    components = {
-        "transformer": transformer,
-        "vae": vae,
-        "scheduler": scheduler,
-        "text_encoder": text_encoder,
-        "tokenizer": tokenizer,
-    }
-    if i2v:
-        from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
-
-        torch.manual_seed(0)
-        components["image_encoder"] = CLIPVisionModel(
-            CLIPVisionConfig(
-                hidden_size=4,
-                projection_dim=4,
-                num_hidden_layers=2,
-                num_attention_heads=2,
-                image_size=32,
-                intermediate_size=16,
-                patch_size=4,
-            )
-        )
-        components["image_processor"] = CLIPImageProcessor(crop_size=32, size=32)
-    return components
-
-
-def cogvideox_components(i2v: bool) -> dict:
-    import torch
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
-    from transformers import T5Config, T5EncoderModel
-
-    tokenizer = tiny_tokenizer()
-    torch.manual_seed(0)
-    text_encoder = T5EncoderModel(
-        T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4)
-    )
-    torch.manual_seed(0)
-    transformer = CogVideoXTransformer3DModel(
-        num_attention_heads=2,
-        attention_head_dim=16,
-        in_channels=8 if i2v else 4,
-        out_channels=4,
-        time_embed_dim=2,
-        text_embed_dim=32,
-        num_layers=1,
-        sample_width=WIDTH // 8,
-        sample_height=HEIGHT // 8,
-        sample_frames=FRAMES,
-        patch_size=2,
-        temporal_compression_ratio=4,
-        max_text_seq_length=16,
-        use_rotary_positional_embeddings=True,
-        use_learned_positional_embeddings=i2v,
-    )
-    torch.manual_seed(0)
-    vae = AutoencoderKLCogVideoX(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("CogVideoXDownBlock3D",) * 4,
-        up_block_types=("CogVideoXUpBlock3D",) * 4,
-        block_out_channels=(8, 8, 8, 8),
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=2,
-        temporal_compression_ratio=4,
-    )
-    # CogVideoX's own scheduler: DDIM with v-prediction and zero terminal SNR.
-    scheduler = CogVideoXDDIMScheduler(
-        prediction_type="v_prediction",
-        rescale_betas_zero_snr=True,
-        timestep_spacing="trailing",
-        beta_schedule="scaled_linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        set_alpha_to_one=True,
-    )
-    return {
-        "transformer": transformer,
-        "vae": vae,
-        "scheduler": scheduler,
-        "text_encoder": text_encoder,
-        "tokenizer": tokenizer,
-    }
-
-
 def make_request(covered: str, strength: float = 1.0, steps: int = 2) -> GenerateRequest:
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
@@ -340,28 +201,25 @@ def region_errors(video, reference):
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    if HAVE_NEURAL:
-        import torch
+    import torch
 
-        torch.set_num_threads(2)
-
-
-def build(family: str, i2v: bool, **options):
-    from shotsmith.backends.diffusion import CogVideoXGenerator, WanGenerator
-
-    if family == "wan":
-        return WanGenerator.from_components(
-            wan_components(i2v), device="cpu", max_sequence_length=16, **options
-        )
-    return CogVideoXGenerator.from_components(
-        cogvideox_components(i2v), device="cpu", max_sequence_length=16, **options
-    )
+    torch.set_num_threads(2)
 
 
-@needs_neural
+@pytest.fixture
+def build(tiny_video_generator):
+    """Factory: build(family, i2v, **options) -> a tiny generator for FRAMES x HEIGHT x WIDTH videos."""
+
+    def make(family: str, i2v: bool, **options):
+        return tiny_video_generator(family, i2v, frames=FRAMES, height=HEIGHT, width=WIDTH, **options)
+
+    return make
+
+
+@pytest.mark.neural
 @pytest.mark.parametrize("i2v", [True, False], ids=["i2v", "v2v"])
 @pytest.mark.parametrize("family", ["wan", "cogvideox"])
-def test_covered_cells_follow_guidance(family, i2v):
+def test_covered_cells_follow_guidance(build, family, i2v):
     gen = build(family, i2v)
     gen.load()
     req = make_request("left")
@@ -381,8 +239,8 @@ def test_covered_cells_follow_guidance(family, i2v):
         assert covered < 0.5 * hole, (covered, hole)
 
 
-@needs_neural
-def test_tie_until_leaves_the_last_steps_free():
+@pytest.mark.neural
+def test_tie_until_leaves_the_last_steps_free(build):
     gen = build("wan", False, tie_until=0.5, steps=4)
     gen.load()
     gen.generate(make_request("left"))
@@ -392,9 +250,9 @@ def test_tie_until_leaves_the_last_steps_free():
     assert np.abs(run.latents - run.guide_latents)[:, :, :, :4].max() > 1e-3
 
 
-@needs_neural
+@pytest.mark.neural
 @pytest.mark.parametrize("family", ["wan", "cogvideox"])
-def test_full_mask_low_strength_is_the_vae_round_trip(family):
+def test_full_mask_low_strength_is_the_vae_round_trip(build, family):
     gen = build(family, True)
     gen.load()
     req = make_request("full", strength=0.3)
@@ -404,9 +262,9 @@ def test_full_mask_low_strength_is_the_vae_round_trip(family):
     assert diff.max() <= 2
 
 
-@needs_neural
+@pytest.mark.neural
 @pytest.mark.parametrize("family", ["wan", "cogvideox"])
-def test_save_and_load_real_path(family, tmp_path):
+def test_save_and_load_real_path(build, family, tmp_path):
     mem = build(family, True)
     mem.load()
     mem.pipeline.save_pretrained(tmp_path / family, safe_serialization=True)
@@ -424,8 +282,8 @@ def test_save_and_load_real_path(family, tmp_path):
     np.testing.assert_array_equal(gen.generate(req), mem.generate(req))
 
 
-@needs_neural
-def test_bad_frame_count_and_mode():
+@pytest.mark.neural
+def test_bad_frame_count_and_mode(build):
     gen = build("wan", False)
     gen.load()
     req = make_request("left")
@@ -441,13 +299,12 @@ def test_bad_frame_count_and_mode():
     )
 
 
-@needs_neural
-def test_not_a_wan_folder(tmp_path):
+@pytest.mark.neural
+def test_not_a_wan_folder(tmp_path, tiny_video_components):
     from diffusers import CogVideoXImageToVideoPipeline
 
-    CogVideoXImageToVideoPipeline(**cogvideox_components(True)).save_pretrained(
-        tmp_path / "cog", safe_serialization=True
-    )
+    components = tiny_video_components("cogvideox", True, frames=FRAMES, height=HEIGHT, width=WIDTH)
+    CogVideoXImageToVideoPipeline(**components).save_pretrained(tmp_path / "cog", safe_serialization=True)
     with pytest.raises(InputError, match="not a wan checkpoint"):
         get_generator("wan", model=str(tmp_path / "cog"), device="cpu").load()
 
@@ -553,9 +410,9 @@ def edited(request: GenerateRequest, shift: int) -> GenerateRequest:
     )
 
 
-@needs_neural
+@pytest.mark.neural
 @pytest.mark.parametrize("family", ["wan", "cogvideox"])
-def test_batched_views_equal_sequential_views(family):
+def test_batched_views_equal_sequential_views(build, family):
     gen = build(family, family == "wan")
     gen.load()
     requests = plane_requests(3)
@@ -579,8 +436,8 @@ def test_batched_views_equal_sequential_views(family):
     assert np.abs(seeded[1].astype(int) - gen.generate(requests[1])).max() <= 1
 
 
-@needs_neural
-def test_views_share_noise_and_follow_their_guidance():
+@pytest.mark.neural
+def test_views_share_noise_and_follow_their_guidance(build):
     gen = build("wan", False)
     gen.load()
     requests = plane_requests(2)
@@ -596,8 +453,8 @@ def test_views_share_noise_and_follow_their_guidance():
         assert cells[..., covered:].mean() > 0.1  # holes are the model's
 
 
-@needs_neural
-def test_generate_views_rejects_mixed_views():
+@pytest.mark.neural
+def test_generate_views_rejects_mixed_views(build):
     from dataclasses import replace
 
     gen = build("wan", False)
@@ -610,8 +467,8 @@ def test_generate_views_rejects_mixed_views():
     assert gen.generate_views([]) == []
 
 
-@needs_neural
-def test_memory_estimate_and_default_batch():
+@pytest.mark.neural
+def test_memory_estimate_and_default_batch(build):
     gen = build("wan", False)
     gen.load()
     assert gen.default_batch(5, FRAMES, HEIGHT, WIDTH) == 5  # CPU: every view in one batch

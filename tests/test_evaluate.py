@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import time
 
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from shotsmith import evaluate as ev
+from shotsmith import formats
 from shotsmith.camera import CameraPath, default_intrinsics, make_pose
 from shotsmith.errors import InputError
-
-ev = pytest.importorskip("shotsmith.evaluate")
-
-HAS_PYCOLMAP = importlib.util.find_spec("pycolmap") is not None
-needs_pycolmap = pytest.mark.skipif(
-    not HAS_PYCOLMAP, reason="pycolmap not installed (pip install 'shotsmith[eval]')"
-)
 
 
 def line_path(n: int, yaw_deg: float = 0.0, move=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -196,21 +189,18 @@ TRUCK = 0.5
 @pytest.fixture(scope="module")
 def room_video():
     """A truck-right + pan-right shot through the textured room, its plan, and the estimate (one SfM run)."""
-    if not HAS_PYCOLMAP:
-        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
     plan = camera(line_path(N_FRAMES, PAN_DEG, (TRUCK, 0, 0)))
     frames = ev.render_box_room(plan)
-    t0 = time.perf_counter()
     report = ev.evaluate_video(
         frames, plan, ev.SfmOptions(), trials=1, text="truck right while panning right"
     )
-    return plan, frames, report, time.perf_counter() - t0
+    return plan, frames, report
 
 
-@needs_pycolmap
+@pytest.mark.slow  # the room_video SfM run: ~5 s
 class TestSyntheticRoom:
     def test_recovers_the_path(self, room_video):
-        plan, _, report, seconds = room_video
+        plan, _, report = room_video
         assert report.ok_trials == 1, report.notes
         row = report.trials[0]
         m = row["metrics"]
@@ -223,16 +213,13 @@ class TestSyntheticRoom:
         # parallax: the rotation-only model was checked and rejected, the SfM estimate stays
         assert row["model"] == "sfm" and not row["rotation_model"]["fits"]
         assert row["rotation_model"]["median_rotation_error_px"] > 2.0
-        assert seconds < 60  # ~10 s on a quiet 2-core machine
 
     def test_motion_tag_f1(self, room_video):
-        _, _, report, _ = room_video
-        if importlib.util.find_spec("shotsmith.describe") is None:
-            pytest.skip("shotsmith.describe not available yet")
+        _, _, report = room_video
         assert report.trials[0]["motion_tag_f1_vs_plan"] >= 0.9
 
     def test_a_different_path_scores_far_worse(self, room_video):
-        plan, _, report, _ = room_video
+        plan, _, report = room_video
         trial = report.representative
         good = ev.pose_metrics(plan.world_from_camera, trial.world_from_camera, trial.registered)
         mirrored = line_path(N_FRAMES, -PAN_DEG, (-TRUCK, 0, 0))  # pan left + truck left
@@ -244,7 +231,7 @@ class TestSyntheticRoom:
         assert bad.ate > 10 * good.ate  # a straight move: aligned by the orientations, so mirroring shows
 
     def test_estimate_path_is_in_plan_units(self, room_video):
-        plan, _, report, _ = room_video
+        plan, _, report = room_video
         est, ref = ev.estimate_path(plan, report.representative)
         assert len(est) == len(ref) == N_FRAMES
         np.testing.assert_allclose(est.centers, ref.centers, atol=0.05 * TRUCK)
@@ -302,14 +289,12 @@ PAN_YAW = 45.0  # GenDoP labels a whole-shot turn under 34 degrees "static": 20 
 @pytest.fixture(scope="module")
 def pan_video():
     """A pure pan right of 45 degrees from a fixed centre (no parallax: SfM cannot measure it)."""
-    if not HAS_PYCOLMAP:
-        pytest.skip("pycolmap not installed (pip install 'shotsmith[eval]')")
     plan = camera(line_path(PAN_FRAMES, PAN_YAW))
     report = ev.evaluate_video(ev.render_box_room(plan), plan, text="pan right")
     return plan, report
 
 
-@needs_pycolmap
+@pytest.mark.slow  # the pan_video SfM run ~5 s, test_roll's own ~5 s
 class TestRotationOnly:
     def test_pan_is_measured_by_the_rotation_model(self, pan_video):
         _, report = pan_video
@@ -369,7 +354,6 @@ class TestRotationOnly:
         assert bad.rot_err > 10 * row["metrics"].rot_err
 
 
-@needs_pycolmap
 def test_textureless_video_is_a_failed_trial():
     plan = camera(line_path(4, 10, (0.2, 0, 0)), 64, 48)
     frames = np.full((4, 48, 64, 3), 128, np.uint8)
@@ -413,10 +397,9 @@ def test_fit_plan_resamples_with_a_note_or_fails_when_strict():
     assert resized.intrinsics[0, 0] == pytest.approx(2 * plan.intrinsics[0, 0]) and "rescaled" in notes[0]
 
 
-@needs_pycolmap
+@pytest.mark.slow  # ~8 s: two SfM runs through the CLI
 def test_evaluate_cli_workspace_and_standalone(tmp_path, cli):
     """The room seen along a plan in a workspace (10 frames; trajectory.json has 19): metrics, plot, reruns."""
-    formats = pytest.importorskip("shotsmith.formats")
     from shotsmith.camera import resample
     from shotsmith.media import write_video
     from shotsmith.workspace import EVAL_METRICS, EVAL_PLOT, OUTPUT_VIDEO, TRAJECTORY, Workspace
@@ -457,6 +440,8 @@ def test_evaluate_cli_workspace_and_standalone(tmp_path, cli):
     data = json.loads((out / "metrics.json").read_text())
     assert data["options"]["mapper"] == "incremental" and "incremental" in data["protocol"]["mapper"]
     assert (out / "trajectory_vs_estimate.png").exists()
+    assert (out / "trajectory_vs_estimate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data["frames"] == 10  # the incremental mapper may not register this short pan (docs/EVALUATION.md)
     assert str(out) in stdout
 
 

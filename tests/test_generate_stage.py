@@ -7,22 +7,18 @@ import json
 import numpy as np
 import pytest
 
+from shotsmith import formats
 from shotsmith import workspace as W
 from shotsmith.backends.generate import Constraints, Generator
 from shotsmith.errors import WorkspaceError
 from shotsmith.media import read_video, write_image, write_video
 from shotsmith.stage import execute
 from shotsmith.stages import generate as stage
-from test_inpaint import make_scene
-
-formats = pytest.importorskip(
-    "shotsmith.formats", reason="shotsmith.formats (trajectory.json IO) not there yet"
-)
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return make_scene(frames=9)
+def scene(two_plane_scene):
+    return two_plane_scene(frames=9)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 
+from shotsmith import formats
 from shotsmith.workspace import TRAJECTORY, TRAJECTORY_PNG, Workspace
 
 
@@ -26,7 +27,6 @@ def test_plan_writes_json_and_png(cli, tmp_path):
 
 
 def test_plan_reads_back_as_planned(cli, tmp_path):
-    formats = pytest.importorskip("shotsmith.formats")
     out = tmp_path / "t.json"
     assert cli("plan", "--cam", "dolly_in", "-o", out, "--duration", "2", "--fps", "10")[0] == 0
     cam = formats.read_trajectory(out)
@@ -38,6 +38,10 @@ def test_plan_default_output_in_cwd(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("plan", "--preset", "static", "--frames", "3")[0] == 0
     assert (tmp_path / "trajectory.json").exists() and (tmp_path / "trajectory.png").exists()
+    cam = formats.read_trajectory(tmp_path / "trajectory.json")
+    assert len(cam) == 3 and np.allclose(
+        cam.world_from_camera, np.eye(4)
+    )  # static: the first pose throughout
 
 
 @pytest.mark.parametrize(
@@ -88,7 +92,6 @@ def test_plan_trajectory_stage(cli, tmp_path):
 
 
 def test_plan_trajectory_from_file_resamples_and_resizes(cli, tmp_path):
-    pytest.importorskip("shotsmith.formats")
     src = tmp_path / "src.json"
     assert cli("plan", "--cam", "arc_left", "-o", src, "--frames", "9", "--size", "64x48")[0] == 0
     ws = tmp_path / "ws"
@@ -96,6 +99,11 @@ def test_plan_trajectory_from_file_resamples_and_resizes(cli, tmp_path):
     assert code == 0, err
     data = json.loads((ws / TRAJECTORY).read_text())
     assert len(data["frames"]) == 33 and data["w"] == 128
+    before, after = formats.read_trajectory(src), formats.read_trajectory(ws / TRAJECTORY)
+    assert after.height == 96
+    # the same path from end to end, its intrinsics scaled with the size
+    np.testing.assert_allclose(after.world_from_camera[[0, -1]], before.world_from_camera[[0, -1]], atol=1e-9)
+    np.testing.assert_allclose(after.intrinsics[0], 2 * before.intrinsics[0])
 
 
 def test_plan_trajectory_two_sources_is_an_error(cli, tmp_path):

@@ -1,8 +1,6 @@
-"""Trajectory plots: a non-trivial PNG, fast, with an optional reference overlay."""
+"""Trajectory plots: a non-trivial PNG with an optional reference overlay (speed: bench/bench_plot.py)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -19,14 +17,11 @@ def _png_size(path):
 
 def test_plot_writes_a_png(tmp_path):
     cam = path_from_spec("arc_right+dolly_in")
-    plot_trajectory(cam, tmp_path / "warmup.png")  # imports matplotlib
-    start = time.perf_counter()
     out = plot_trajectory(cam, tmp_path / "t.png", title="arc")
-    elapsed = time.perf_counter() - start
+    assert out == tmp_path / "t.png"
     assert out.stat().st_size > 20_000
     w, h = _png_size(out)
     assert w > 1000 and h > 400
-    assert elapsed < 3.0  # < 1 s on an idle machine; loose for shared CI
 
 
 def test_plot_with_reference_and_metres(tmp_path):
@@ -36,6 +31,8 @@ def test_plot_with_reference_and_metres(tmp_path):
         cam, tmp_path / "sub" / "vs.png", reference=ref, label="estimated", reference_label="planned"
     )
     assert out.exists() and out.stat().st_size > 20_000
+    w, h = _png_size(out)
+    assert w > 1000 and h > 400
 
 
 def test_frustums_turn_and_narrow():

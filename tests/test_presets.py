@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from shotsmith import formats
 from shotsmith.camera import EASINGS, rotation_angles_deg
 from shotsmith.errors import InputError, PresetError
 from shotsmith.presets import list_presets, parse_size, path_from_spec, plan_from_spec
 
-REPO = Path(__file__).resolve().parents[1]
-RECAMMASTER_FILE = REPO.parent / "shared" / "data" / "recammaster_10basic_camera_extrinsics.json"
+RECAMMASTER_FILE = Path(__file__).parent / "data" / "formats" / "recammaster_10basic_camera_extrinsics.json"
 SUBJECT = np.array([0.0, 0.0, 1.0, 1.0])
 
 
@@ -287,9 +287,6 @@ class TestReCamMaster:
 
     @pytest.mark.parametrize("index", range(1, 11))
     def test_matches_the_importer(self, index):
-        formats = pytest.importorskip("shotsmith.formats")
-        if not RECAMMASTER_FILE.exists():
-            pytest.skip(f"{RECAMMASTER_FILE} not present")
         from shotsmith.camera import relative_to_first
 
         imported = relative_to_first(formats.read_camera_file(RECAMMASTER_FILE, camera=f"cam{index:02d}"))

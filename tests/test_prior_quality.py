@@ -1,10 +1,9 @@
 """Quality checks of the classical depth prior on real photos (scikit-image's data set): figure/ground layering
-on a portrait and object photos, smooth depth inside the figure, rank agreement with real stereo depth, speed.
+on a portrait and object photos, smooth depth inside the figure, rank agreement with real stereo depth, a full-size depth
+of a 1 MP photo (its speed: bench/bench_cache.py).
 The numbers in the comments were measured when the checks were written (docs/DEPTH.md)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -70,12 +69,12 @@ def test_beats_lower_rows_nearer_on_real_stereo():
     assert rho > baseline + 0.02, (rho, baseline)
 
 
-def test_one_megapixel_is_fast():
+def test_one_megapixel_gives_a_full_size_depth():
     import cv2
     from skimage import data
 
     img = cv2.resize(data.astronaut(), (1224, 816))
-    prior_depth(img[:64, :64])  # imports
-    t = time.perf_counter()
-    prior_depth(img)
-    assert time.perf_counter() - t < 1.5  # measured ~0.45 s on 2 shared cores
+    depth = prior_depth(img)
+    assert depth.shape == (816, 1224) and depth.dtype == np.float32
+    assert np.isfinite(depth).all() and (depth > 0).all()  # every pixel valid
+    assert depth.max() > 1.5 * depth.min()  # not a flat plane

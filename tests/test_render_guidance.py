@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from shotsmith import formats
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath
 from shotsmith.ply import write_points
-
-formats = pytest.importorskip(
-    "shotsmith.formats", reason="shotsmith.formats (trajectory.json IO) not there yet"
-)
-if not hasattr(formats, "write_trajectory"):  # pragma: no cover
-    pytest.skip("shotsmith.formats.write_trajectory not there yet", allow_module_level=True)
 
 H, WIDTH, F = 48, 64, 60.0
 

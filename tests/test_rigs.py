@@ -396,23 +396,17 @@ def test_shotsmith_error_base():
 
 
 @pytest.mark.neural
-def test_wan_rig_runs_views_together_with_shared_noise(cli, rig_ws, monkeypatch):
+def test_wan_rig_runs_views_together_with_shared_noise(cli, rig_ws, monkeypatch, tiny_video_generator):
     """generate-rig with a (tiny, random) `wan` runs every view in one denoising loop, starting from noise shared
     where views see the same cache point; covered cells follow each view's own guidance."""
-    test_diffusion = pytest.importorskip("test_diffusion_backends")
-    if not test_diffusion.HAVE_NEURAL:
-        pytest.skip("needs the neural extra")
     import torch
 
-    from shotsmith.backends.diffusion import WanGenerator
     from shotsmith.media import read_video
     from shotsmith.stage import execute
     from shotsmith.stages import generate as generate_stage
 
     torch.set_num_threads(2)
-    gen = WanGenerator.from_components(
-        test_diffusion.wan_components(False), device="cpu", max_sequence_length=16
-    )
+    gen = tiny_video_generator("wan", False)
     monkeypatch.setattr(generate_stage.Config, "resolve", lambda self: (gen, "tiny test model"))
     code, _out, err = cli("render-guidance-rig", "-w", rig_ws.root, "--rig", "arc:n=3,span=16")
     assert code == 0, err

@@ -4,7 +4,6 @@ text -> plan -> path -> GenDoP labels over tests/data/prompts.json."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -184,13 +183,15 @@ class TestErrors:
         assert parse_text("The camera remains static.").plan.segments[0].motion.is_static()
 
 
-def test_long_sentence_is_fast():
+def test_long_sentence_plans():
+    """A 20-step sentence plans into one segment or more per step (its speed: bench/bench_text.py)."""
     text = ", then ".join(
         ["slowly pan left 30 degrees while dollying in", "tilt up", "orbit right", "truck left"] * 5
     )
-    t0 = time.perf_counter()
-    build_path(plan_from_text(text), 121)
-    assert time.perf_counter() - t0 < 1.0
+    plan = plan_from_text(text)
+    assert len(plan.segments) >= 20
+    cam = build_path(plan, 121)
+    assert len(cam) == 121 and np.isfinite(cam.world_from_camera).all()
 
 
 def test_semantic_fallback_reports_missing():
