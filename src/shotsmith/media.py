@@ -159,6 +159,35 @@ def read_mask_video(path: str | os.PathLike) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Writing in the background
+
+
+class BackgroundWriter:
+    """Writes files on one background thread while the next view is rendered or generated (ffmpeg encodes in
+    its own process, so this overlaps real work); at most two writes wait at once (bounding the frames held in
+    memory); `__exit__` waits and re-raises the first error."""
+
+    def __enter__(self) -> BackgroundWriter:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-writer")
+        self._futures: list = []
+        return self
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        while len([f for f in self._futures if not f.done()]) >= 2:  # bound the frames held in memory
+            next(f for f in self._futures if not f.done()).result()
+        self._futures.append(self._pool.submit(fn, *args, **kwargs))
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for f in self._futures:
+                f.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Mosaics
 
 

@@ -17,6 +17,7 @@ guided loop from initial noise shared where views see the same 3D point (docs/RI
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, replace
@@ -348,7 +349,7 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
 
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     """Generate every view; write output/shot.mp4, or output/cams/NN.mp4 and output/grid.mp4 for a rig."""
-    from shotsmith.media import grid_frames
+    from shotsmith.media import BackgroundWriter, grid_frames, write_video
 
     t0 = time.perf_counter()
     gen, why = cfg.resolve()
@@ -368,32 +369,33 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     videos, reports, stats = [], {}, {}
     results = generate_views(gen, template, requests, stats)
     label = f"generate ({gen.name}): {len(views)} cameras"
-    for (view, _, fc), (video, report) in zip(
-        fitted, track(results, label, total=len(views)) if len(views) > 1 else results, strict=True
-    ):
-        video = _check(gen, video, fc)
-        if (fc.width, fc.height) != (view.cameras.width, view.cameras.height):
-            video = _resize_video(video, view.cameras.width, view.cameras.height)
-            note(
-                f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
-            )
-        videos.append(video)
-        if report is not None and hasattr(report, "as_dict"):
-            reports[view.name] = report.as_dict()
+    first = views[0].cameras
+    with contextlib.ExitStack() as stack:
+        cams_dir = writer = None
+        if cfg.rig:  # each view's video is written while the next one is generated
+            cams_dir = stack.enter_context(ws.atomic(W.OUTPUT_CAMS))
+            cams_dir.mkdir()
+            writer = stack.enter_context(BackgroundWriter())
+        for (view, _, fc), (video, report) in zip(
+            fitted, track(results, label, total=len(views)) if len(views) > 1 else results, strict=True
+        ):
+            video = _check(gen, video, fc)
+            if (fc.width, fc.height) != (view.cameras.width, view.cameras.height):
+                video = _resize_video(video, view.cameras.width, view.cameras.height)
+                note(
+                    f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
+                )
+            videos.append(video)
+            if report is not None and hasattr(report, "as_dict"):
+                reports[view.name] = report.as_dict()
+            fps = first.fps * len(video) / len(first)  # same duration when the frame count changed
+            if writer is not None:
+                writer.submit(write_video, cams_dir / Path(W.output_cam(view.index)).name, video, fps)
     seconds_generate = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    first = views[0].cameras
-    fps = first.fps * len(videos[0]) / len(first)  # same duration when the frame count changed
     if cfg.rig:
-        from shotsmith.media import write_video
-
-        with ws.atomic(W.OUTPUT_CAMS) as tmp:
-            tmp.mkdir()
-            for view, video in zip(views, videos, strict=True):
-                write_video(tmp / Path(W.output_cam(view.index)).name, video, fps)
-        names = [v.name for v in views]
-        frames = grid_frames(videos, names, cfg.grid_max_width, cfg.labels)
+        frames = grid_frames(videos, [v.name for v in views], cfg.grid_max_width, cfg.labels)
         outputs = [W.OUTPUT_CAMS, A.write_video_artifact(ws, W.OUTPUT_GRID, frames, fps)]
     else:
         outputs = _write_single(ws, info_, videos[0], fps)

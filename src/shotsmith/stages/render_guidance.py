@@ -27,6 +27,7 @@ from shotsmith import workspace as W
 from shotsmith.camera import CameraPath
 from shotsmith.console import track
 from shotsmith.errors import InputError
+from shotsmith.media import BackgroundWriter
 from shotsmith.options import opt
 from shotsmith.render import DEFAULT_RADIUS_FACTOR, RenderSettings, composite, point_radius, render_path
 from shotsmith.stage import Stage
@@ -174,30 +175,6 @@ def plan_rig(ws: W.Workspace, rig) -> dict[str, CameraPath]:
     return paths
 
 
-class _Writer:
-    """Writes files on one background thread while the next view is rendered (ffmpeg encodes in its own
-    process, so this overlaps real work); `__exit__` waits and re-raises the first error."""
-
-    def __enter__(self) -> _Writer:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-writer")
-        self._futures: list = []
-        return self
-
-    def submit(self, fn, *args, **kwargs) -> None:
-        while len([f for f in self._futures if not f.done()]) >= 2:  # bound the frames held in memory
-            next(f for f in self._futures if not f.done()).result()
-        self._futures.append(self._pool.submit(fn, *args, **kwargs))
-
-    def __exit__(self, *exc) -> None:
-        try:
-            for f in self._futures:
-                f.result()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _render_one(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
     cam = A.read_trajectory(ws)
     t0 = time.perf_counter()
@@ -224,7 +201,7 @@ def _render_rig(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
     paths = plan_rig(ws, rig)
     coverage: dict = {}
     render_s = write_s = 0.0
-    with ws.atomic(W.GUIDANCE_CAMS) as tmp, _Writer() as writer:
+    with ws.atomic(W.GUIDANCE_CAMS) as tmp, BackgroundWriter() as writer:
         tmp.mkdir()
         cams = []
         items = list(paths.items())
