@@ -354,3 +354,95 @@ def encloses(world_from_object: np.ndarray, vertices: np.ndarray, centers: np.nd
     pad = margin * (hi - lo).max()
     inside = np.all((local >= lo - pad) & (local <= hi + pad), axis=1)
     return np.nonzero(inside)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Placing an object in a scene cache (arrays in, arrays out; the insert-object stage reads and writes the files)
+
+
+def surface_point(
+    depth: np.ndarray,
+    intrinsics,
+    world_from_camera: np.ndarray,
+    source_size: tuple[int, int],
+    u: float,
+    v: float,
+) -> np.ndarray:
+    """(3,) world point seen at pixel (u, v) of the user's source image (`source_size` = its (width, height)),
+    through the (h, w) cache depth of the source camera."""
+    from shotsmith.geometry import pixel_ray
+
+    sw, sh = source_size
+    if not (0 <= u < sw and 0 <= v < sh):
+        raise InputError(
+            f"--at-pixel {u:g},{v:g}: outside the {sw}x{sh} source image; give a pixel inside it"
+        )
+    h, w = depth.shape
+    i, j = min(int(v * h / sh), h - 1), min(int(u * w / sw), w - 1)
+    z = float(depth[i, j])
+    if not z > 0:
+        raise InputError(
+            f"--at-pixel {u:g},{v:g}: the cache has no depth there (sky, edge or invalid); choose another pixel or --at"
+        )
+    cam = pixel_ray(j, i, intrinsics) * z
+    return world_from_camera[:3, :3] @ cam + world_from_camera[:3, 3]
+
+
+def scene_up(depth: np.ndarray, intrinsics, world_from_camera: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(up direction in the world, whether a ground plane was found) of a cache (`estimate_up` on its points)."""
+    from shotsmith.geometry import unproject_depth
+
+    h, _ = depth.shape
+    ys, xs = np.nonzero(depth > 0)
+    step = max(1, len(ys) // 50000)
+    ys, xs = ys[::step], xs[::step]
+    pts = unproject_depth(depth, intrinsics)[ys, xs].astype(np.float64)
+    up, found = estimate_up(pts, ys, h)
+    return world_from_camera[:3, :3] @ up, found
+
+
+def default_height(at: np.ndarray, world_from_camera: np.ndarray, fy: float, image_height: int) -> float:
+    """An object height in scene units: a quarter of the image height at the anchor's depth."""
+    z = float((np.linalg.inv(world_from_camera) @ np.append(at, 1.0))[2])
+    return 0.25 * image_height * max(z, 1e-3) / float(fy)
+
+
+def in_front_of_surface(
+    obj: ObjectModel, placement: Placement, depth: np.ndarray, intrinsics, world_from_camera: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """(anchor moved toward the source camera, the distance moved) so that an object standing on the surface
+    seen at a pixel stays in front of it (on a wall it would otherwise sink half into it; on a floor seen
+    obliquely nothing moves)."""
+    from shotsmith.geometry import transform_points
+
+    at = np.asarray(placement.at, float)
+    m, _ = placement_transform(obj.vertices, placement)
+    to_cam = np.linalg.inv(world_from_camera)
+    clearance = surface_clearance(
+        transform_points(to_cam, transform_points(m, obj.vertices)),
+        transform_points(to_cam, at[None])[0],
+        depth,
+        intrinsics,
+    )
+    ray = at - world_from_camera[:3, 3]
+    return at - ray / np.linalg.norm(ray) * clearance, clearance
+
+
+def placed_points(obj: ObjectModel, placement: Placement, centers: np.ndarray, focal: float, seed: int = 0):
+    """(world points (P, 3), colours, footprint radius, world_from_object (4, 4), scale) of an object placed
+    for cameras at `centers` (N, 3) with focal length up to `focal` pixels; sampled densely enough for the
+    nearest camera. InputError when the object would enclose a camera."""
+    from shotsmith.geometry import transform_points
+
+    world_from_object, scale = placement_transform(obj.vertices, placement)
+    inside = encloses(world_from_object, obj.vertices, centers)
+    if len(inside):
+        raise InputError(
+            f"the object at {list(np.round(placement.at, 3))} would enclose the camera (camera {int(inside[0])}); "
+            "make it smaller (--height/--scale) or place it farther (--at/--at-pixel)"
+        )
+    center_world = transform_points(world_from_object, obj.vertices.mean(axis=0, keepdims=True))[0]
+    nearest = max(float(np.min(np.linalg.norm(centers - center_world, axis=1))), 0.05)
+    pts, colors, radius = object_points(obj, scale, focal / nearest, seed=seed)
+    # object_points samples in object-file axes scaled by 1: apply the full transform (which carries the scale).
+    return transform_points(world_from_object, pts), colors, radius, world_from_object, scale

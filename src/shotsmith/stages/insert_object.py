@@ -17,7 +17,6 @@ from shotsmith import artifacts as A
 from shotsmith import objects as O
 from shotsmith import workspace as W
 from shotsmith.errors import InputError
-from shotsmith.geometry import transform_points
 from shotsmith.options import opt, parse_numbers
 from shotsmith.stage import Stage
 
@@ -79,10 +78,6 @@ def _slug(name: str) -> str:
     return s or "object"
 
 
-def _load_cache(ws: W.Workspace) -> tuple[A.CacheInfo, np.ndarray]:
-    return A.read_cache_info(ws), A.read_cache_depth(ws)
-
-
 def _source_size(ws: W.Workspace, info: A.CacheInfo) -> tuple[int, int]:
     """(width, height) of the user's source image (pixels of --at-pixel)."""
     if info.image and ws.exists(info.image):
@@ -93,44 +88,7 @@ def _source_size(ws: W.Workspace, info: A.CacheInfo) -> tuple[int, int]:
     return info.width, info.height
 
 
-def surface_point(ws: W.Workspace, info: A.CacheInfo, depth: np.ndarray, u: float, v: float) -> np.ndarray:
-    """World point seen at source-image pixel (u, v), through the cache depth."""
-    sw, sh = _source_size(ws, info)
-    if not (0 <= u < sw and 0 <= v < sh):
-        raise InputError(
-            f"--at-pixel {u:g},{v:g}: outside the {sw}x{sh} source image; give a pixel inside it"
-        )
-    h, w = depth.shape
-    x, y = u * w / sw, v * h / sh
-    i, j = min(int(y), h - 1), min(int(x), w - 1)
-    z = float(depth[i, j])
-    if not z > 0:
-        raise InputError(
-            f"--at-pixel {u:g},{v:g}: the cache has no depth there (sky, edge or invalid); choose another pixel or --at"
-        )
-    from shotsmith.geometry import pixel_ray
-
-    cam = pixel_ray(j, i, info.intrinsics) * z
-    m = info.world_from_camera_array
-    return m[:3, :3] @ cam + m[:3, 3]
-
-
-def _scene_up(info: A.CacheInfo, depth: np.ndarray, upright: bool) -> tuple[np.ndarray, bool]:
-    if not upright:
-        return np.array([0.0, -1.0, 0.0]), False
-    from shotsmith.geometry import unproject_depth
-
-    h, w = depth.shape
-    ys, xs = np.nonzero(depth > 0)
-    step = max(1, len(ys) // 50000)
-    ys, xs = ys[::step], xs[::step]
-    pts = unproject_depth(depth, info.intrinsics)[ys, xs].astype(np.float64)
-    up, found = O.estimate_up(pts, ys, h)
-    rot = info.world_from_camera_array[:3, :3]
-    return rot @ up, found
-
-
-def _camera_centers(ws: W.Workspace, info: A.CacheInfo) -> tuple[np.ndarray, float]:
+def _cameras(ws: W.Workspace, info: A.CacheInfo) -> tuple[np.ndarray, float]:
     """Centres of every camera that will look at the object and the largest focal length among them."""
     centers = [info.world_from_camera_array[:3, 3]]
     focal = float(info.intrinsics[0])
@@ -141,13 +99,8 @@ def _camera_centers(ws: W.Workspace, info: A.CacheInfo) -> tuple[np.ndarray, flo
     return np.asarray(centers), focal
 
 
-def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectModel | None = None) -> dict:
-    """Build one object's points from its record (source file + placement); write its PLY; return the record.
-    `obj` is the already loaded object (else the record's source file in input/ is read)."""
-    info, depth = _load_cache(ws)
-    obj = obj or O.load_object(ws.path(record["source"]))
-    p = dict(record["placement"])
-    placement = O.Placement(
+def _placement(p: dict) -> O.Placement:
+    return O.Placement(
         at=tuple(p["at"]),
         anchor=p.get("anchor", "bottom"),
         height=p.get("height"),
@@ -158,19 +111,20 @@ def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectMode
         up=tuple(p.get("up", (0.0, -1.0, 0.0))),
         up_axis=p.get("up_axis", "y"),
     )
-    world_from_object, scale = O.placement_transform(obj.vertices, placement)
-    centers, focal = _camera_centers(ws, info)
-    inside = O.encloses(world_from_object, obj.vertices, centers)
-    if len(inside):
-        raise InputError(
-            f"object {record['name']!r} at {list(np.round(placement.at, 3))} would enclose the camera "
-            f"(camera {int(inside[0])}); make it smaller (--height/--scale) or place it farther (--at/--at-pixel)"
+
+
+def place_object(ws: W.Workspace, record: dict, seed: int = 0, obj: O.ObjectModel | None = None) -> dict:
+    """Build one object's points from its record (source file + placement); write its PLY; return the record.
+    `obj` is the already loaded object (else the record's source file in input/ is read)."""
+    info = A.read_cache_info(ws)
+    obj = obj or O.load_object(ws.path(record["source"]))
+    centers, focal = _cameras(ws, info)
+    try:
+        world, colors, radius, world_from_object, scale = O.placed_points(
+            obj, _placement(record["placement"]), centers, focal, seed
         )
-    center_world = transform_points(world_from_object, obj.vertices.mean(axis=0, keepdims=True))[0]
-    nearest = max(float(np.min(np.linalg.norm(centers - center_world, axis=1))), 0.05)
-    pts, colors, radius = O.object_points(obj, scale, focal / nearest, seed=seed)
-    # object_points samples in object-file axes scaled by 1: apply the full transform (which carries the scale).
-    world = transform_points(world_from_object, pts)
+    except InputError as exc:
+        raise InputError(f"object {record['name']!r}: {exc}") from exc
     name = record["name"]
     A.write_object_points(ws, name, world, colors)
     record.update(
@@ -206,27 +160,24 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         raise InputError("insert-object: give an OBJECT file (or --remove NAME / --reapply)")
     src = Path(cfg.object_path)
     obj = O.load_object(src)  # validated before anything is written
-    info, depth = _load_cache(ws)
+    info, depth = A.read_cache_info(ws), A.read_cache_depth(ws)
+    pose, intr = info.world_from_camera_array, info.intrinsics_array
     if cfg.at is not None:
         at = np.asarray(cfg.at, float)
         if at.shape != (3,) or not np.isfinite(at).all():
             raise InputError(f"--at {cfg.at}: give three finite numbers X,Y,Z in scene units")
         at_pixel = None
     elif cfg.at_pixel is not None:
-        at = surface_point(ws, info, depth, *cfg.at_pixel)
+        at = O.surface_point(depth, intr, pose, _source_size(ws, info), *cfg.at_pixel)
         at_pixel = list(cfg.at_pixel)
     else:
         raise InputError("insert-object: say where with --at-pixel U,V (on the source image) or --at X,Y,Z")
-    up, ground = _scene_up(info, depth, cfg.upright)
+    up, ground = O.scene_up(depth, intr, pose) if cfg.upright else (np.array([0.0, -1.0, 0.0]), False)
     height = cfg.height
     if height is None and cfg.scale is None:
-        # A quarter of the image height at the anchor's depth.
-        z = float((np.linalg.inv(info.world_from_camera_array) @ np.append(at, 1.0))[2])
-        height = 0.25 * info.height * max(z, 1e-3) / float(info.intrinsics[1])
+        height = O.default_height(at, pose, intr[1], info.height)
     clearance = 0.0
     if at_pixel is not None:
-        # Standing on the surface seen at a pixel: keep the object in front of that surface (on a wall it would
-        # otherwise sink half into it; on a floor seen obliquely nothing moves).
         placement = O.Placement(
             at=tuple(at),
             anchor=cfg.anchor,
@@ -238,17 +189,7 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
             up=tuple(up),
             up_axis=cfg.object_up,
         )
-        m, _ = O.placement_transform(obj.vertices, placement)
-        world = transform_points(m, obj.vertices)
-        to_cam = np.linalg.inv(info.world_from_camera_array)
-        clearance = O.surface_clearance(
-            transform_points(to_cam, world),
-            transform_points(to_cam, at[None])[0],
-            depth,
-            info.intrinsics,
-        )
-        ray = at - info.world_from_camera_array[:3, 3]
-        at = at - ray / np.linalg.norm(ray) * clearance
+        at, clearance = O.in_front_of_surface(obj, placement, depth, intr, pose)
     name = _slug(cfg.name or src.stem)
     source = W.input_file(f"object_{name}{src.suffix.lower()}")
     record = {
