@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import numpy as np
 import pytest
@@ -12,6 +13,21 @@ import helpers
 os.environ.setdefault("SHOTSMITH_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+_connect = socket.socket.connect
+
+
+def _local_only(sock, address):
+    """socket.connect that refuses anything but this machine: nothing in the suite may touch the network."""
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and not (
+        host == "localhost" or host.startswith("127.") or host in ("::1", "0.0.0.0")
+    ):
+        raise OSError(f"tests must not use the network (tried to connect to {host})")
+    return _connect(sock, address)
+
+
+socket.socket.connect = _local_only  # type: ignore[method-assign]
 
 
 @pytest.fixture

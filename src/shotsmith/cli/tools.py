@@ -168,3 +168,69 @@ def status(workspace: Path = typer.Option(..., "-w", "--workspace", help="Worksp
             rec.finished if rec else "",
         )
     console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# models
+
+models_app = typer.Typer(
+    help="The models shotsmith knows: list them, download one (`pull`), or print its folder (`path`).",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(models_app, name="models")
+
+_CACHE_DIR = typer.Option(None, "--cache-dir", help="Hugging Face cache folder (default: HF_HOME's).")
+
+
+@models_app.callback(invoke_without_command=True)
+def models_list(ctx: typer.Context, cache_dir: str | None = _CACHE_DIR) -> None:
+    """List the models shotsmith knows: name, hub id, task, size, licence, and whether it is on this machine.
+
+    Example: shotsmith models
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from shotsmith.models import KNOWN, local_path
+
+    table = Table(title="models (docs/MODELS.md)")
+    for col in ("name", "hub id", "task", "size", "licence", "on this machine"):
+        table.add_column(col, overflow="fold")
+    for m in KNOWN:
+        where = local_path(m, cache_dir)
+        table.add_row(m.name, m.hub_id, m.task, f"{m.size_gb:g} GB", m.licence, str(where or "no"))
+    console.print(table)
+
+
+@models_app.command("pull")
+def models_pull(
+    name: str = typer.Argument(..., help="A name from `shotsmith models` or a hub id (org/name)."),
+    cache_dir: str | None = _CACHE_DIR,
+) -> None:
+    """Download a model's safetensors and configs (resumable, with a progress bar); prints its folder.
+
+    Example: shotsmith models pull depth-anything-v2-small
+    """
+    from shotsmith.models import find, pull
+
+    typer.echo(str(pull(find(name), cache_dir)))
+
+
+@models_app.command("path")
+def models_path(
+    name: str = typer.Argument(..., help="A name from `shotsmith models` or a hub id (org/name)."),
+    cache_dir: str | None = _CACHE_DIR,
+) -> None:
+    """Print the folder of a model on this machine (pass it to --model / --depth-model).
+
+    Example: shotsmith models path depth-anything-v2-small
+    """
+    from shotsmith.models import find, local_path
+
+    model = find(name)
+    where = local_path(model, cache_dir)
+    if where is None:
+        raise WorkspaceError(
+            f"model {model.name} ({model.hub_id}) is not on this machine; run `shotsmith models pull {model.name}`"
+        )
+    typer.echo(str(where))
