@@ -25,8 +25,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = check_input_file(path, "image", "an image file (png, jpg, ...)")
+    Image.MAX_IMAGE_PIXELS = None  # our own limit below, checked on the header before any pixel is decoded
     try:
         with Image.open(path) as im:
+            check_image_size(path, *im.size)
             im = ImageOps.exif_transpose(im)
             im.load()
             return image_to_rgb(im)
@@ -36,6 +38,21 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 f"{path}: is a video, not a photo; re-shoot a video with `shotsmith recapture {path} --cam PRESET`"
             ) from exc
         raise InputError(f"{path}: not a readable image ({exc}); give a png or jpg") from exc
+
+
+#: Largest photo read, in pixels (a 16K x 12K photo); its RGB alone takes 0.6 GB, the cache works downscaled.
+MAX_IMAGE_PIXELS = 200_000_000
+
+
+def check_image_size(path, width: int, height: int, limit: int = MAX_IMAGE_PIXELS) -> None:
+    """InputError before decoding when an image's header claims more pixels than `limit` (a decompression bomb
+    or a photo far larger than any shot needs), saying how much memory it would take."""
+    if width * height > limit:
+        gb = width * height * 3 / 1e9
+        raise InputError(
+            f"{path}: the image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP, {gb:.1f} GB as RGB); "
+            f"shotsmith reads photos up to {limit / 1e6:.0f} MP: downscale it first (a 4K photo is plenty)"
+        )
 
 
 def image_to_rgb(im) -> np.ndarray:

@@ -273,13 +273,56 @@ def build_config(cls: type, values: dict[str, Any], specs: list[OptionSpec] | No
         value = values.get(spec.dest)
         if value is None or (spec.multiple and not value):
             continue
-        if spec.parse is not None:
-            value = [spec.parse(v) for v in value] if spec.multiple else spec.parse(value)
-        elif spec.multiple:
-            value = list(value)
+        if spec.multiple:
+            value = [_convert(spec, v) for v in (value if isinstance(value, list | tuple) else [value])]
+        else:
+            value = _convert(spec, value)
         for target in spec.targets:
             given[target] = value
     return _make(cls, (), given)
+
+
+_KINDS = {int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _convert(spec: OptionSpec, value: Any) -> Any:
+    """An option's value from its text form (a jobs file, a config file) or as given (the CLI converts types)."""
+    if spec.parse is not None:
+        return spec.parse(value) if isinstance(value, str) else value
+    kind = spec.kind
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+    elif kind is int:
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            return value
+        elif isinstance(value, float) and value.is_integer():
+            return int(value)
+        else:
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                pass
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            pass
+    elif kind is str:
+        return value if isinstance(value, str) else str(value)
+    else:
+        return value
+    flag = "--" + spec.dest.replace("_", "-")
+    raise InputError(f"{flag} {value!r}: expected {_KINDS[kind]}")
 
 
 def _make(cls: type, prefix: tuple[str, ...], given: dict[tuple[str, ...], Any]) -> Any:

@@ -1,0 +1,45 @@
+"""Hostile inputs are refused before anything is allocated, in one line that says why."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+
+from shotsmith.errors import InputError
+from shotsmith.media import check_image_size, read_image
+
+
+def _png_header(path, width: int, height: int) -> None:
+    """A PNG whose header claims width x height pixels, with (almost) no pixel data: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) +
+                     chunk(b"IEND", b""))  # fmt: skip
+
+
+def test_an_image_claiming_60000_squared_pixels_is_refused_from_its_header(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    _png_header(bomb, 60000, 60000)
+    with pytest.raises(InputError) as exc:
+        read_image(bomb)
+    msg = str(exc.value)
+    assert "60000x60000" in msg and "3600 MP" in msg and "10.8 GB" in msg and "\n" not in msg
+
+
+def test_the_limit_itself():
+    check_image_size("ok.png", 16000, 12000)  # 192 MP: a very large photo still reads
+    with pytest.raises(InputError, match="downscale it first"):
+        check_image_size("big.png", 20000, 12000)
+
+
+def test_run_refuses_the_bomb_and_writes_nothing(cli, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    _png_header(bomb, 60000, 60000)
+    code, _out, err = cli("run", "x", "--image", bomb, "--cam", "dolly_in", "-w", tmp_path / "ws")
+    assert code == 1 and "60000x60000" in err and "Traceback" not in err
+    assert not (tmp_path / "ws").exists()
