@@ -311,6 +311,16 @@ def relative_to_first(path: CameraPath) -> CameraPath:
     return replace(path, world_from_camera=first_from_world @ path.world_from_camera)
 
 
+def scale_translations(path: CameraPath, factor: float) -> CameraPath:
+    """The path with every camera centre multiplied by `factor` (a change of length units about the world
+    origin); rotations and intrinsics unchanged."""
+    if not (math.isfinite(factor) and factor > 0):
+        raise CameraError(f"a change of units needs a positive finite factor, got {factor}")
+    mats = path.world_from_camera.copy()
+    mats[:, :3, 3] *= factor
+    return replace(path, world_from_camera=mats)
+
+
 def concatenate(paths: list[CameraPath], chain: bool = True) -> CameraPath:
     """Join paths in time.
 
