@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from shotsmith.camera import CameraPath, default_intrinsics, make_pose, scale_translations
+from shotsmith.camera import CameraPath, default_intrinsics, make_pose, rebase_intrinsics, scale_translations
 from shotsmith.errors import CameraError
 from shotsmith.formats import file_units, opengl_from_opencv, read_trajectory
 from shotsmith.formats.imported import (
@@ -41,14 +41,14 @@ def relative_motion(n: int) -> np.ndarray:
     return make_pose(rots, s[:, None] * END_MOVE)
 
 
-def file_path(n: int = 9) -> CameraPath:
+def file_path(n: int = 9, fov: float = 60.0) -> CameraPath:
     """The path as the file holds it: FIRST @ relative motion."""
-    return CameraPath(FIRST @ relative_motion(n), default_intrinsics(W, H), W, H, 16.0)
+    return CameraPath(FIRST @ relative_motion(n), default_intrinsics(W, H, fov), W, H, 16.0)
 
 
-def write_gendop_like(path, n: int = 9) -> None:
+def write_gendop_like(path, n: int = 9, fov: float = 60.0) -> None:
     """A transforms file as GenDoP writes one: OpenGL c2w, top-level intrinsics, no fps, no shotsmith block."""
-    cam = file_path(n)
+    cam = file_path(n, fov)
     fx, fy, cx, cy = cam.intrinsics[0]
     gl = opengl_from_opencv(cam.world_from_camera)
     frames = [{"transform_matrix": m.tolist(), "monst3r_im_id": i} for i, m in enumerate(gl)]
@@ -102,6 +102,11 @@ class TestAnchor:
         cam, done = anchor(start)
         assert cam is start and not done.moved and note(done, None) == "starts at the identity already"
 
+    def test_rebase_intrinsics_keeps_the_files_zoom(self):
+        intr = np.array([[100.0, 100.0, 64.0, 48.0], [200.0, 200.0, 74.0, 48.0]])  # 2x zoom, pp 0.1 f right
+        out = rebase_intrinsics(intr, [50.0, 60.0, 60.0, 50.0])
+        np.testing.assert_allclose(out, [[50.0, 60.0, 60.0, 50.0], [100.0, 120.0, 65.0, 50.0]])
+
     def test_scale_translations(self):
         cam = scale_translations(file_path(), 0.4)
         np.testing.assert_allclose(cam.centers, 0.4 * file_path().centers)
@@ -119,13 +124,19 @@ class TestChooseUnits:
         ("declared", "requested", "depth", "factor", "units"),
         [
             ("scene", "auto", depth_file, 1.0, "scene"),  # our own trajectory.json is used as it is
-            (None, "auto", depth_file, 0.4, "depth"),  # GenDoP: the depth file's units, 1 / 2.5
-            ("metres", "auto", depth_file, 0.4, "depth"),  # a depth file wins: it is the reconstruction's
+            (None, "auto", depth_file, 0.4, "depth file"),  # GenDoP: the depth file's units, 1 / 2.5
+            (
+                "metres",
+                "auto",
+                depth_file,
+                0.4,
+                "depth file",
+            ),  # a depth file wins: it is the reconstruction's
             ("metres", "auto", metric, 0.25, "metres"),  # metres with a metric model: 1 / 4
             (None, "scene", None, 1.0, "scene"),
             (None, "depth", prior, 0.5, "depth"),
             (None, "metres", metric, 0.25, "metres"),
-            ("scene", "depth", depth_file, 0.4, "depth"),  # the user's word beats the file's
+            ("scene", "depth", depth_file, 0.4, "depth file"),  # the user's word beats the file's
         ],
     )
     def test_factor(self, declared, requested, depth, factor, units):
@@ -184,6 +195,32 @@ class TestPlanTrajectory:
         data = json.loads((ws / "trajectory.json").read_text())
         assert data["shotsmith"]["units"] == "subject_distance"
         assert data["shotsmith"]["source"]["translation_scale"] == pytest.approx(0.4)
+
+    def test_frame_0_looks_through_the_source_camera(self, cli, tmp_path, photo_and_depth):
+        """A file whose camera is 45 degrees wide over a cache built at 60 (the default): frame 0 takes the
+        cache's intrinsics (so it shows the photo), the note names the --fov that would use the file's."""
+        ws = tmp_path / "ws"
+        build(cli, ws, *photo_and_depth)
+        write_gendop_like(tmp_path / "path.json", fov=45.0)
+        code, _, err = cli("plan-trajectory", "-w", ws, "--trajectory", tmp_path / "path.json")
+        assert code == 0, err
+        assert "60 degrees wide, default" in err and "--fov 45" in err
+        cam = read_trajectory(ws / "trajectory.json")
+        np.testing.assert_allclose(cam.intrinsics, np.tile(default_intrinsics(W, H, 60.0), (9, 1)), atol=1e-9)
+        assert (
+            cli(
+                "plan-trajectory",
+                "-w",
+                ws,
+                "--trajectory",
+                tmp_path / "path.json",
+                "--trajectory-world",
+                "file",
+            )[0]
+            == 0
+        )
+        cam = read_trajectory(ws / "trajectory.json")  # the file's world: its own intrinsics too
+        np.testing.assert_allclose(cam.intrinsics[0], default_intrinsics(W, H, 45.0), atol=1e-9)
 
     def test_file_world_and_scene_units_options(self, cli, tmp_path, photo_and_depth):
         ws = tmp_path / "ws"
@@ -355,3 +392,55 @@ def test_recapture_target_from_a_file_is_anchored_and_scaled(cli, tmp_path):
         "follow",
     )
     assert code == 1 and "--target follow" in err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shotsmith run: frame 0 is the photo
+
+
+def _frame0_psnr(ws, photo) -> float:
+    from shotsmith.media import read_video
+
+    video, _ = read_video(ws / "output" / "shot.mp4")
+    img = cv2.imread(str(photo))[:, :, ::-1]
+    img = cv2.resize(img, (video.shape[2], video.shape[1]), interpolation=cv2.INTER_AREA)
+    mse = ((video[0].astype(float) - img.astype(float)) ** 2).mean()
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
+
+
+def test_run_with_a_path_file_starts_at_the_photo(cli, tmp_path):
+    """The issue's `run --image --depth --trajectory`: frame 0 is the photo (as a static shot's frame 0 is);
+    keeping the file's world shows it moved and turned (the 12 dB frame 0 of the issue)."""
+    y, x = np.mgrid[0:H, 0:W]
+    smooth = np.stack([x * 2, y * 2, 255 - x - y], axis=-1).clip(0, 255).astype(np.uint8)
+    smooth[30:60, 40:80] = [40, 200, 90]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), smooth[:, :, ::-1])
+    depth = tmp_path / "depth.npy"
+    np.save(depth, np.full((H, W), DEPTH, np.float32))
+    write_gendop_like(tmp_path / "path.json", fov=45.0)  # the cache guesses 60: frame 0 still shows the photo
+    common = ("--image", photo, "--depth", depth, "--generator", "inpaint", "--frames", "9")
+    psnr = {}
+    for name, extra in (
+        ("static", ("--cam", "static", "--size", f"{W}x{H}")),
+        ("first", ("--trajectory", tmp_path / "path.json")),
+        ("file", ("--trajectory", tmp_path / "path.json", "--trajectory-world", "file")),
+    ):
+        code, _, err = cli("run", "a box", *common, *extra, "-w", tmp_path / name)
+        assert code == 0, err
+        psnr[name] = _frame0_psnr(tmp_path / name, photo)
+    assert psnr["first"] >= 30.0 and psnr["first"] == pytest.approx(psnr["static"], abs=0.5), psnr
+    assert psnr["file"] < 15.0, psnr
+    cam = read_trajectory(tmp_path / "first" / "trajectory.json")
+    np.testing.assert_allclose(cam.centers[-1], END_MOVE / DEPTH, atol=1e-9)
+
+
+def test_run_refuses_unknown_units_before_building_anything(cli, tmp_path, photo_and_depth):
+    photo, _ = photo_and_depth
+    write_gendop_like(tmp_path / "path.json")
+    ws = tmp_path / "ws"
+    code, _, err = cli(
+        "run", "a box", "--image", photo, "--depth", "prior", "--trajectory", tmp_path / "path.json", "-w", ws
+    )
+    assert code == 1 and len(lines(err)) == 1 and "--trajectory-units scene" in err
+    assert not (ws / "cache").exists()

@@ -103,7 +103,8 @@ class UnitsDecision:
     factor: float | None
     """Multiply the translations by this; None = they cannot be converted (`problem` says why)."""
     units: str
-    """The units the path was read in: "scene", "depth" (the depth's own, a depth file's), "metres"."""
+    """The units the path was read in: "scene", "depth file" (a depth file's), "depth" (a depth model's own),
+    "metres", or "unknown"."""
     problem: str = ""
     """Why the units are unknown or cannot be converted ("" when `factor` is set)."""
 
@@ -132,7 +133,7 @@ def choose_units(declared: str | None, requested: str, depth: DepthUnits | None)
         )
     per_scene = 1.0 / float(depth.scale)
     if requested == "depth" or (requested == "auto" and depth.from_file):
-        return UnitsDecision(per_scene, "depth")
+        return UnitsDecision(per_scene, "depth file" if depth.from_file else "depth")
     if depth.metric:
         if requested == "metres" or declared == "metres":
             return UnitsDecision(per_scene, "metres")
@@ -183,6 +184,8 @@ def note(anchoring: Anchoring | None, decision: UnitsDecision | None) -> str:
         elif decision.factor == 1.0:
             parts.append("translations in scene units as given")
         else:
-            what = {"depth": "the depth's own units", "metres": "metres"}.get(decision.units, decision.units)
+            what = {"depth file": "the depth file's units", "depth": "the depth's own units"}.get(
+                decision.units, decision.units
+            )
             parts.append(f"translations x {decision.factor:.3g} to scene units (from {what})")
     return "; ".join(parts)

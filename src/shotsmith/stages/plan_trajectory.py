@@ -21,6 +21,7 @@ from typing import Literal
 from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath, default_intrinsics, fit_intrinsics, resample
+from shotsmith.console import console
 from shotsmith.errors import InputError
 from shotsmith.formats import file_units
 from shotsmith.formats.imported import UNIT_CHOICES, WORLDS, Anchoring, DepthUnits, UnitsDecision
@@ -288,7 +289,27 @@ def place_imported(
             None, decision.units, f"{decision.problem}; plan-trajectory in a workspace converts them"
         )
         return cam, note(anchoring, decision)
-    return to_scene_units(cam, decision), note(anchoring, decision)
+    cam, line = to_scene_units(cam, decision), note(anchoring, decision)
+    if info is not None and anchoring is not None and anchoring.world == "first":
+        cam, fov_line = _through_source_camera(cam, info)
+        line = f"{line}; {fov_line}" if fov_line else line
+    return cam, line
+
+
+def _through_source_camera(cam: CameraPath, info: A.CacheInfo) -> tuple[CameraPath, str]:
+    """Frame 0 with the source camera's intrinsics (fitted to the shot size), so that it shows the photo; later
+    frames keep the file's zoom relative to its first frame. The line says so when the fields of view differ."""
+    from shotsmith.camera import fov_from_focal, rebase_intrinsics
+
+    source = fit_intrinsics(info.intrinsics, (info.width, info.height), (cam.width, cam.height))
+    file_fov, source_fov = (fov_from_focal(float(f), cam.width) for f in (cam.intrinsics[0, 0], source[0]))
+    out = replace(cam, intrinsics=rebase_intrinsics(cam.intrinsics, source))
+    if abs(file_fov - source_fov) <= 0.5:
+        return out, ""
+    return out, (
+        f"frame 0 looks through the source camera ({source_fov:.3g} degrees wide, {info.fov_source}; the file's "
+        f"first camera is {file_fov:.3g}: give --fov {file_fov:.4g} to build-3d-cache to use the file's)"
+    )
 
 
 def check_units_early(cfg: Config, depth_is_file: bool) -> None:
@@ -382,6 +403,7 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     }
     if note:
         extra["note"] = note
+        console.print(f"trajectory: {note}", markup=False, soft_wrap=True)
     return W.StageResult(outputs=outputs, extra=extra)
 
 
@@ -393,11 +415,10 @@ def _backend(cfg: Config) -> tuple[str, str]:
 def _report(ws: W.Workspace, rec: W.StageRecord) -> str | None:
     if rec.extra.get("skipped"):
         return None
-    line = (
+    return (
         f"wrote {ws.path(W.TRAJECTORY)} and {ws.path(W.TRAJECTORY_PNG)} "
         f"({rec.extra.get('frames')} frames, {rec.extra.get('units')} units)"
     )
-    return f"{line}; {rec.extra['note']}" if rec.extra.get("note") else line
 
 
 STAGE = Stage(
