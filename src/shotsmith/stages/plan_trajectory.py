@@ -3,11 +3,14 @@
 Writes trajectory.json (`shotsmith.formats.write_trajectory`: nerfstudio transforms, OpenGL c2w, with a
 `shotsmith` block saying where it came from) and trajectory.png (`shotsmith.plot`), through `artifacts`. The path
 starts at the identity (world = source camera) in scene units for presets and texts; a file keeps its own
-frames and units unless --frames / --size / --fps resample or resize it. Intrinsics: 60 degrees horizontal field
-of view (`camera.default_intrinsics`) unless `fov` says otherwise or the workspace has a 3D cache, whose source
-intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). On a video's 4D cache the plan
-has the video's frames, rate and size and is placed relative to the source camera (`recapture.target_path`).
-`make_path` is the workspace-free half that `shotsmith plan` also uses.
+frames unless --frames / --size / --fps resample or resize it, and is placed by `place_imported`
+(`formats.imported`: re-expressed relative to its first camera unless --trajectory-world file, its translations
+brought to scene units with the cache's depth scale per --trajectory-units, frame 0 through the source camera's
+intrinsics; one printed line says what was done; docs/FORMATS.md "Imported paths"). Intrinsics: 60 degrees
+horizontal field of view (`camera.default_intrinsics`) unless `fov` says otherwise or the workspace has a 3D
+cache, whose source intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). On a video's
+4D cache the plan has the video's frames, rate and size and is placed relative to the source camera
+(`recapture.target_path`). `make_path` is the workspace-free half that `shotsmith plan` also uses.
 """
 
 from __future__ import annotations
