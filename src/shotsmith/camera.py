@@ -311,6 +311,26 @@ def relative_to_first(path: CameraPath) -> CameraPath:
     return replace(path, world_from_camera=first_from_world @ path.world_from_camera)
 
 
+def scale_translations(path: CameraPath, factor: float) -> CameraPath:
+    """The path with every camera centre multiplied by `factor` (a change of length units about the world
+    origin); rotations and intrinsics unchanged."""
+    if not (math.isfinite(factor) and factor > 0):
+        raise CameraError(f"a change of units needs a positive finite factor, got {factor}")
+    mats = path.world_from_camera.copy()
+    mats[:, :3, 3] *= factor
+    return replace(path, world_from_camera=mats)
+
+
+def rebase_intrinsics(intrinsics: np.ndarray, first) -> np.ndarray:
+    """(N, 4) intrinsics whose frame 0 is `first` (4,), later frames keeping their zoom (focal ratio to frame 0)
+    and principal-point shift (in frame 0's focal lengths) relative to frame 0."""
+    intr = np.asarray(intrinsics, dtype=np.float64)
+    first = np.asarray(first, dtype=np.float64)
+    zoom = intr[:, :2] / intr[0, :2]
+    shift = (intr[:, 2:] - intr[0, 2:]) / intr[0, :2]
+    return np.concatenate([first[:2] * zoom, first[2:] + shift * first[:2]], axis=1)
+
+
 def concatenate(paths: list[CameraPath], chain: bool = True) -> CameraPath:
     """Join paths in time.
 

@@ -229,7 +229,7 @@ def _camera_plan(cfg: RunConfig) -> plan_stage.Config:
 
 def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[StageLine]]:
     """Run every stage of a shot; returns the workspace and one line per stage."""
-    from shotsmith.backends.depth import resolve_depth
+    from shotsmith.backends.depth import is_depth_file, resolve_depth
 
     cfg.validate()
     image_cache = replace(cfg.cache, image=cfg.image)
@@ -246,6 +246,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
                 'add --cam PRESET (see `shotsmith presets`) or --camera "TEXT"'
             ) from exc
         raise
+    plan_stage.check_units_early(plan, depth_is_file=is_depth_file(cfg.cache.depth))
     ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt))
     step = _Steps(ws, force)
     with ws.locked():

@@ -36,6 +36,10 @@ DEFAULT_ORBIT_ELEV = 20.0
 DEFAULT_CRANE = 0.4
 DEFAULT_ZOOM = 1.5
 DEFAULT_DOLLY_ZOOM = 0.4
+#: A dutch angle cants the frame by this much (a framing, kept at its size: not raised to the floors below).
+DEFAULT_DUTCH = 20.0
+#: A fly-through travels halfway to the subject (a longer push than a plain dolly).
+DEFAULT_FLY_THROUGH = 0.5
 #: Relative durations: a motion clause, a static hold.
 MOTION_WEIGHT = 1.0
 STATIC_WEIGHT = 0.6
@@ -76,6 +80,11 @@ MODIFIERS: dict[str, tuple[float, float]] = {
     "suddenly": (1.0, 0.6),
     "sharply": (1.2, 0.6),
     "whip": (1.5, 0.4),
+    "swish": (1.5, 0.4),
+    "flick": (1.5, 0.4),
+    "crash": (2.0, 0.4),
+    "snap": (2.0, 0.4),
+    "smash": (2.0, 0.4),
     "dramatically": (2.0, 1.3),
     "dramatic": (2.0, 1.3),
     "sweeping": (1.6, 1.3),
@@ -86,6 +95,9 @@ MODIFIERS: dict[str, tuple[float, float]] = {
     "large": (1.5, 1.1),
     "small": (0.6, 0.9),
 }
+#: Modifiers of fast camera moves (whip pan, crash zoom): strong ease in and out, a default direction (pans go
+#: right, zooms in) and, when the move is the whole text, a hold before and after it (`_frame_snap`).
+SNAP_WORDS = frozenset({"whip", "swish", "flick", "crash", "snap", "smash"})
 EASE_WORDS = {
     "accelerates": "ease_in",
     "accelerate": "ease_in",
@@ -118,6 +130,8 @@ VERBS: dict[str, str] = {
     "crab": "truck",
     "pedestal": "pedestal",
     "boom": "pedestal",
+    "fly_through": "fly_through",
+    "reveal_move": "reveal",
     "dolly": "dolly",
     "push": "push",
     "pull": "pull",
@@ -127,7 +141,8 @@ VERBS: dict[str, str] = {
     **dict.fromkeys("descend lower drop sink fall dip".split(), "descend"),
     **dict.fromkeys("pan yaw turn swivel swing look rotate sweep glance".split(), "pan"),
     **dict.fromkeys("tilt pitch nod".split(), "tilt"),
-    **dict.fromkeys("roll bank cant dutch spin twist".split(), "roll"),
+    **dict.fromkeys("roll bank spin twist".split(), "roll"),
+    **dict.fromkeys("dutch cant".split(), "dutch"),
     **dict.fromkeys("crane jib".split(), "crane"),
     **dict.fromkeys("arc orbit circle revolve".split(), "orbit"),
     "zoom": "zoom",
@@ -149,6 +164,7 @@ DIRECTIONS = {
     "rightward": "right",
     "rightwards": "right",
     "across": "right",
+    "through": "forward",
     "up": "up",
     "upward": "up",
     "upwards": "up",
@@ -211,7 +227,19 @@ UNITS = {
     **dict.fromkeys("second seconds sec secs s".split(), ("sec", 1.0)),
 }
 
-_PHRASES: list[tuple[str, str]] = [
+#: "from left to right", "from the floor to the ceiling": one motion toward the second side.
+_SIDES = {"left": "left", "right": "right", "top": "up", "bottom": "down", "floor": "down", "ground": "down",
+          "ceiling": "up", "sky": "up", "feet": "down", "toe": "down", "toes": "down", "head": "up"}  # fmt: skip
+_SIDE = r"(?:the |its |his |her |their )?(" + "|".join(_SIDES) + r")(?: side| edge| of the frame)?"
+_FROM_TO = r"\b(?:from )?" + _SIDE + r" to " + _SIDE + r"\b"
+
+
+def _from_to(m: re.Match) -> str:
+    start, end = _SIDES[m.group(1)], _SIDES[m.group(2)]
+    return end if start != end else m.group(0)
+
+
+_PHRASES: list[tuple[str, object]] = [
     (r"hand-held", "handheld"),
     (r"(\w)-(\w)", r"\1 \2"),
     (r"°", " degrees "),
@@ -228,7 +256,16 @@ _PHRASES: list[tuple[str, str]] = [
         r"\b(?:a|one) third of the way(?: (?:to|towards|toward) (?:the |its )?(?:subject|target))?\b",
         "forward 0.33 units",
     ),
-    (r"\bdolly ?zoom(?:s|ing|ed)?\b|\bvertigo(?: effect| shot)?\b|\bzolly\b", "dolly_zoom"),
+    (
+        r"\bdolly ?zoom(?:s|ing|ed)?\b|\bvertigo(?: effect| shot)?\b|\bzolly\b|\bhitchcock (?:zoom|shot|effect)\b"
+        r"|\btrombone (?:shot|effect)\b|\bcontra ?zoom\b",
+        "dolly_zoom",
+    ),
+    (r"\b(?:fly|flies|flying|flew|flown) ?through(?:s)?\b", "fly_through"),
+    (
+        r"\b(?:dutch(?:ed)?|cant(?:ed)?|oblique|german) (?:angle|tilt|roll|shot|frame)s?\b|\bdutch(?:es|ed|ing)?\b",
+        "dutch",
+    ),
     (r"\b(?:comes?|coming|came) to (?:a )?(?:stop|halt|rest|standstill)\b", "comes_to_stop"),
     (
         r"\b(?:returns?|returning|returned|goes|going|comes?|coming) (?:back )?to (?:a |its )?(?:static|still|resting|stationary|stable) (?:position|state|shot|pose)\b",
@@ -244,6 +281,7 @@ _PHRASES: list[tuple[str, str]] = [
     ),
     (r"\blocked off\b", "static"),
     (r"\bin (?:a|an) (?:circle|arc|orbit)\b", "orbit"),
+    (_FROM_TO, _from_to),
     (r"\bto (?:the |its |his |her |their )?(left|right)\b", r"\1"),
     (
         r"\b(?:towards?|closer to|nearer to) (?:the |its )?(?:subject|camera|target|object|character|person)\b",
@@ -304,7 +342,8 @@ class ParsedSegment:
     plan_segments: tuple[Segment, ...]
     """The plan segments it became (several when it turns while translating: the move follows the heading)."""
     explicit: bool = False
-    """Whether an amount was written in the text (implicit amounts are raised to stay detectable)."""
+    """Whether an amount was written in the text, or the motion is a framing kept at its size (a dutch angle);
+    other amounts are raised to stay detectable."""
 
     @property
     def summary(self) -> str:
@@ -356,8 +395,25 @@ def normalise(text: str) -> list[str]:
     """Lower-cased tokens with multi-word phrases joined ("followed_by", "dolly_zoom", "90 degrees")."""
     s = " " + text.lower().replace("’", "'") + " "
     for pattern, repl in _PHRASES:
-        s = re.sub(pattern, repl, s)
-    return _TOKEN.findall(s)
+        s = re.sub(pattern, repl, s)  # type: ignore[call-overload]
+    return _TOKEN.findall(_back_up(s))
+
+
+_BACK_UP = re.compile(r"\b(back(?:s|ed|ing)?)(?: (?:up|off|away|out|backward))?\b")
+
+
+def _back_up(s: str) -> str:
+    """ "back up", "backs away", "backing off" -> "retreats" (a move backward only, not up), unless "back" follows a
+    motion verb ("tilts back up": up again)."""
+
+    def repl(m: re.Match) -> str:
+        if m.group(1) == "back":
+            before = re.findall(r"[a-z_]+", s[: m.start()])
+            if m.group(0) == "back" or (before and _kind(before[-1]) not in (None, "static", "stop")):
+                return m.group(0)  # the direction ("pull back", "then back"), or "tilts back up"
+        return "retreats"
+
+    return _BACK_UP.sub(repl, s)
 
 
 @dataclass
@@ -469,6 +525,8 @@ class _Clause:
     ease: str = "linear"
     unread: list[str] = field(default_factory=list)
     scene: list[str] = field(default_factory=list)
+    snap: bool = False
+    """A whip / crash modifier: strong ease, and holds around it when it is the whole text."""
 
 
 def _number(tok: str) -> float | None:
@@ -477,9 +535,20 @@ def _number(tok: str) -> float | None:
     return NUMBER_WORDS.get(tok)
 
 
+def _reveal_as_motion(tokens: list[str]) -> list[str]:
+    """A clause whose only camera word is "reveal" ("a slow reveal", "reveal to the left") is a reveal move; with
+    another motion ("crane up to reveal the city") "reveal" starts a scene phrase as before."""
+    if any(_kind(t) for t in tokens):
+        return tokens
+    for i, tok in enumerate(tokens):
+        if tok in ("reveal", "reveals") and (i == 0 or tokens[i - 1] != "to"):
+            return [*tokens[:i], "reveal_move", *tokens[i + 1 :]]
+    return tokens
+
+
 def read_clause(tokens: list[str]) -> _Clause:
     """Items (verbs with directions and amounts), modifiers and skipped words of one clause."""
-    read, scene = _reading_tokens(tokens)
+    read, scene = _reading_tokens(_reveal_as_motion(tokens))
     clause = _Clause(" ".join(tokens), [], scene=scene)
     pending: tuple[float, str] | None = None
     unread: list[str] = []
@@ -509,12 +578,12 @@ def read_clause(tokens: list[str]) -> _Clause:
             if clause.items and clause.items[-1].kind not in ("static", "stop", "handheld", "from_static"):
                 item = clause.items[-1]
                 d = DIRECTIONS[tok]
-                if tok in ("toward", "towards", "across") and item.dirs:
+                if tok in ("toward", "towards", "across", "through") and item.dirs:
                     pass
                 elif d not in item.dirs:
                     item.dirs.append(d)
                 item.words.append(tok)
-            else:
+            elif tok != "through":  # "a dog runs through the park" moves no camera
                 # A bare direction ("then left") moves the camera.
                 clause.items.append(_Item("move", [tok], [DIRECTIONS[tok]]))
         elif num is not None:
@@ -543,6 +612,7 @@ def read_clause(tokens: list[str]) -> _Clause:
             a, w = MODIFIERS[tok]
             clause.amount_factor *= a
             clause.weight_factor *= w
+            clause.snap = clause.snap or tok in SNAP_WORDS
         elif tok in EASE_WORDS:
             clause.ease = EASE_WORDS[tok]
         elif tok in FILLER or tok in ("for", "over", "during", "by"):
@@ -552,6 +622,10 @@ def read_clause(tokens: list[str]) -> _Clause:
         i += 1
     if unread:
         clause.unread.append(" ".join(unread))
+    if clause.snap:  # a whip pan without a direction goes right
+        for item in clause.items:
+            if item.kind == "pan" and not item.dirs:
+                item.dirs.append("right")
     if pending and not clause.items:
         clause.unread.append(f"{pending[0]:g} {pending[1]}")
     return clause
@@ -562,9 +636,10 @@ def read_clause(tokens: list[str]) -> _Clause:
 
 _TRANSLATE = {"left": (-1, 0, 0), "right": (1, 0, 0), "up": (0, -1, 0), "down": (0, 1, 0), "forward": (0, 0, 1),
               "in": (0, 0, 1), "backward": (0, 0, -1), "out": (0, 0, -1)}  # fmt: skip
-_FIXED_DIR = {"forward": "forward", "backward": "backward", "rise": "up", "descend": "down"}
+_FIXED_DIR = {"forward": "forward", "backward": "backward", "rise": "up", "descend": "down",
+              "fly_through": "forward"}  # fmt: skip
 _DEFAULT_DIR = {"dolly": "forward", "push": "forward", "pull": "backward", "zoom": "in", "dolly_zoom": "in",
-                "orbit": "right", "crane": "up"}  # fmt: skip
+                "orbit": "right", "crane": "up", "pedestal": "up", "dutch": "cw", "reveal": "up"}  # fmt: skip
 
 
 def _quote(item: _Item) -> str:
@@ -649,11 +724,13 @@ def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
         "backward",
         "rise",
         "descend",
+        "fly_through",
     ):
         vecs = list(dict.fromkeys(_TRANSLATE[d] for d in dirs if d in _TRANSLATE))
         if not vecs:
             raise _NoDirection(item)
-        amount, explicit = _amount(item, "dist", DEFAULT_MOVE, factor)
+        default = DEFAULT_FLY_THROUGH if kind == "fly_through" else DEFAULT_MOVE
+        amount, explicit = _amount(item, "dist", default, factor)
         if explicit:
             amount /= math.sqrt(len(vecs))
         move = tuple(float(amount * sum(v[k] for v in vecs)) for k in range(3))
@@ -680,6 +757,19 @@ def item_motion(item: _Item, factor: float) -> tuple[Motion, bool]:
             return None
 
         return _turns(item, dirs, factor, orbit_axis)
+    if kind == "dutch":
+        d = next((d for d in dirs if d in ("left", "right", "cw", "ccw")), None)
+        if d is None:
+            raise _NoDirection(item)
+        a, _ = _amount(item, "deg", DEFAULT_DUTCH, factor)
+        return Motion(roll_deg=a if d in ("right", "cw") else -a), True  # a framing: kept at its size
+    if kind == "reveal":
+        d = dirs[0]
+        if d in ("up", "down"):
+            a, explicit = _amount(item, "dist", DEFAULT_CRANE, factor)
+            return Motion(crane=a if d == "up" else -a), explicit
+        a, explicit = _amount(item, "dist", DEFAULT_MOVE, factor)
+        return Motion(move=tuple(float(a * c) for c in _TRANSLATE[d])), explicit
     if kind == "crane":
         d = next((d for d in dirs if d in ("up", "down")), None)
         if d is None:
@@ -745,6 +835,7 @@ class _Draft:
     motion: Motion
     weight: float
     explicit: bool
+    snap: bool = False
 
 
 def clause_drafts(clause: _Clause, lenient: bool, skipped: list[str]) -> list[_Draft]:
@@ -794,9 +885,11 @@ def clause_drafts(clause: _Clause, lenient: bool, skipped: list[str]) -> list[_D
                     f"'{clause.text}': {clause.seconds:g} seconds is not a usable duration (0-{MAX_SECONDS:g})"
                 )
             weight = clause.seconds / SECONDS_PER_WEIGHT
-        if clause.ease != "linear" and (moving or total.zoom != 1.0):
-            total = replace(total, ease=clause.ease)
-        drafts.append(_Draft(clause.text.removeprefix("and ").strip(), total, weight, explicit))
+        ease = "ease_in_out" if clause.snap and clause.ease == "linear" else clause.ease
+        if ease != "linear" and (moving or total.zoom != 1.0):
+            total = replace(total, ease=ease)
+        snap = clause.snap and (moving or total.zoom != 1.0)
+        drafts.append(_Draft(clause.text.removeprefix("and ").strip(), total, weight, explicit, snap))
     return drafts
 
 
@@ -918,6 +1011,7 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
             "rephrase with the vocabulary of docs/TEXT.md or pass --lenient to skip it"
         )
     skipped.extend(u for u in unread_clauses if u not in skipped)
+    drafts = _frame_snap(drafts)
     total_weight = sum(d.weight for d in drafts)
     segments = []
     for d in drafts:
@@ -925,6 +1019,18 @@ def parse_text(text: str, *, lenient: bool = False) -> ParsedText:
         segments.append(ParsedSegment(d.text, m, d.weight, steer(m, d.weight, d.text), d.explicit))
     plan = Plan(tuple(s for seg in segments for s in seg.plan_segments))
     return ParsedText(text, plan, tuple(segments), [s for s in skipped if s])
+
+
+def _frame_snap(drafts: list[_Draft]) -> list[_Draft]:
+    """A whip pan or crash zoom that is the whole text lands between two holds, as an operator frames one: from
+    one framing, fast to the next, held there (the move takes a quarter of the shot instead of all of it)."""
+    if len(drafts) != 1 or not drafts[0].snap:
+        return drafts
+    return [
+        _Draft("hold before the move", Motion(), STATIC_WEIGHT, False),
+        drafts[0],
+        _Draft("hold after the move", Motion(), STATIC_WEIGHT, False),
+    ]
 
 
 def _group_pieces(pieces: list[_Piece]) -> list[list[list[str]]]:

@@ -116,11 +116,11 @@ def _plan_action(cfg, text, output) -> None:
     from shotsmith.errors import InputError
     from shotsmith.formats import write_trajectory
     from shotsmith.plot import plot_trajectory
-    from shotsmith.stages.plan_trajectory import make_path
+    from shotsmith.stages.plan_trajectory import make_path, place_imported
 
     if text is not None:
         cfg = replace(cfg, camera=text)
-    cam = make_path(cfg)
+    cam, note = place_imported(make_path(cfg), cfg, None, need_units=False)
     json_path = Path(output)
     png_path = json_path.with_suffix(".png")
     if json_path.is_dir():
@@ -130,6 +130,8 @@ def _plan_action(cfg, text, output) -> None:
         plot_trajectory(cam, tmp_png)
     summary = f"{len(cam)} frames, {cam.fps:g} fps, {cam.width}x{cam.height}, {cam.meta.get('units', 'scene')} units"
     console.print(f"wrote {json_path} and {png_path} ({summary})", markup=False, soft_wrap=True)
+    if note:
+        console.print(f"{cfg.trajectory or cfg.cam}: {note}", markup=False, soft_wrap=True)
 
 
 def register_pipeline(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from shotsmith.formats import transforms as _transforms
 from shotsmith.formats import ue as _ue
 from shotsmith.formats._io import DEFAULT_FPS, DEFAULT_SIZE, check_exists, fail, load_json
 from shotsmith.formats.axes import opencv_from_opengl, opengl_from_opencv
+from shotsmith.formats.imported import declared_units
 from shotsmith.formats.transforms import read_trajectory, write_trajectory
 from shotsmith.formats.ue import opencv_from_ue, ue_from_opencv
 
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_SIZE",
     "FORMATS",
     "detect_format",
+    "file_units",
     "guess_output_format",
     "opencv_from_opengl",
     "opencv_from_ue",
@@ -193,6 +195,26 @@ def read_camera_file(
         raise fail(path, "", f"a {name} file holds one camera; --camera {camera!r} does not apply")
     cam = _READERS[name](path, width=width, height=height, fps=fps)
     return relative_to_first(cam) if relative else cam
+
+
+def file_units(path, fmt: str | None = None, *, ue_scale: float | None = None) -> str | None:
+    """The units a camera file says its translations are in: "scene" (shotsmith's trajectory.json, whose
+    `shotsmith.units` is "subject_distance"), "metres" (a trajectory.json saying so; ReCamMaster's Unreal JSON,
+    centimetres / 100), or None when the file does not say (RealEstate10K, GEN3C, COLMAP, GenDoP...)."""
+    path = Path(path)
+    name, options = resolve_format(fmt) if fmt is not None else (detect_format(path), {})
+    if name == "transforms":
+        data = load_json(path)
+        block = data.get("shotsmith") if isinstance(data, dict) else None
+        return (
+            declared_units({"units": block.get("units", _transforms.UNITS)})
+            if isinstance(block, dict)
+            else None
+        )
+    if name == "ue":
+        scale = ue_scale or options.get("ue_scale", _ue.DEFAULT_UE_SCALE)
+        return "metres" if scale == _ue.UE_SCALES["recammaster"] else None
+    return None
 
 
 def read_camera_rig(

@@ -122,10 +122,13 @@ def make_camera_path(
         return CameraPath(world_from_camera, intrinsics, width, height, fps, meta)
     except CameraError as exc:
         msg = str(exc)
+        if msg.startswith("frame 0:") and len(world_from_camera) > 1:
+            # shotsmith re-expresses an imported path relative to its first camera (formats.imported.anchor)
+            msg = msg.replace("frame 0:", "frame 0, the first camera, which anchors the path:", 1)
         if frame_label is not None and msg.startswith("frame "):
             head, _, rest = msg.partition(":")
             try:
-                msg = f"{frame_label(int(head.split()[1]))} ({head}):{rest}"
+                msg = f"{frame_label(int(head.split()[1].rstrip(',')))} ({head}):{rest}"
             except ValueError:
                 pass
         raise FormatError(f"{path}: {msg}") from None

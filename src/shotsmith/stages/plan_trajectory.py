@@ -3,11 +3,14 @@
 Writes trajectory.json (`shotsmith.formats.write_trajectory`: nerfstudio transforms, OpenGL c2w, with a
 `shotsmith` block saying where it came from) and trajectory.png (`shotsmith.plot`), through `artifacts`. The path
 starts at the identity (world = source camera) in scene units for presets and texts; a file keeps its own
-frames and units unless --frames / --size / --fps resample or resize it. Intrinsics: 60 degrees horizontal field
-of view (`camera.default_intrinsics`) unless `fov` says otherwise or the workspace has a 3D cache, whose source
-intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). On a video's 4D cache the plan
-has the video's frames, rate and size and is placed relative to the source camera (`recapture.target_path`).
-`make_path` is the workspace-free half that `shotsmith plan` also uses.
+frames unless --frames / --size / --fps resample or resize it, and is placed by `place_imported`
+(`formats.imported`: re-expressed relative to its first camera unless --trajectory-world file, its translations
+brought to scene units with the cache's depth scale per --trajectory-units, frame 0 through the source camera's
+intrinsics; one printed line says what was done; docs/FORMATS.md "Imported paths"). Intrinsics: 60 degrees
+horizontal field of view (`camera.default_intrinsics`) unless `fov` says otherwise or the workspace has a 3D
+cache, whose source intrinsics are then "cover"-fitted to the shot size (`camera.fit_intrinsics`). On a video's
+4D cache the plan has the video's frames, rate and size and is placed relative to the source camera
+(`recapture.target_path`). `make_path` is the workspace-free half that `shotsmith plan` also uses.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from typing import Literal
 from shotsmith import artifacts as A
 from shotsmith import workspace as W
 from shotsmith.camera import CameraPath, default_intrinsics, fit_intrinsics, resample
+from shotsmith.console import console
 from shotsmith.errors import InputError
+from shotsmith.formats import file_units
+from shotsmith.formats.imported import UNIT_CHOICES, WORLDS, Anchoring, DepthUnits, UnitsDecision
 from shotsmith.motion import build_path
 from shotsmith.options import opt, parse_size, show_size
 from shotsmith.stage import Stage
@@ -79,6 +85,13 @@ class Config:
     target: Literal["first", "follow"] = "first"
     """On a video's 4D cache: first (the path is relative to the source's first frame, ReCamMaster) or follow
     (it rides along with a moving source camera)."""
+    trajectory_world: Literal["first", "file"] = "first"
+    """Camera files: first (re-expressed relative to the file's first camera, so frame 0 is the source view) or
+    file (the file's own world is the source camera's)."""
+    trajectory_units: Literal["auto", "scene", "depth", "metres"] = "auto"
+    """Camera files: the units of the path's translations. auto: scene if the file says so (our
+    trajectory.json), else the depth file's units when --depth is a file, else metres if the file says metres
+    and the depth is metric; scene: subject distances as given; depth: the depth's own units; metres."""
 
     def validate(self) -> None:
         given = [name for name in ("cam", "camera", "trajectory") if getattr(self, name) not in (None, "")]
@@ -113,6 +126,30 @@ class Config:
             raise InputError(f"--fov {self.fov}: a horizontal field of view lies between 0 and 180 degrees")
         if self.target not in ("first", "follow"):
             raise InputError(f"--target {self.target!r}: choose first or follow")
+        if self.trajectory_world not in WORLDS:
+            raise InputError(f"--trajectory-world {self.trajectory_world!r}: choose {' or '.join(WORLDS)}")
+        if self.trajectory_units not in UNIT_CHOICES:
+            raise InputError(
+                f"--trajectory-units {self.trajectory_units!r}: choose one of {', '.join(UNIT_CHOICES)}"
+            )
+        changed = [
+            flag
+            for flag, value, default in (
+                ("--trajectory-world", self.trajectory_world, "first"),
+                ("--trajectory-units", self.trajectory_units, "auto"),
+            )
+            if value != default
+        ]
+        if changed and not self.from_file:
+            raise InputError(
+                f"{' and '.join(changed)} apply to camera files (--trajectory FILE), not to presets or texts; "
+                "drop them"
+            )
+
+    @property
+    def from_file(self) -> bool:
+        """Whether the path comes from a camera file (--trajectory, or --cam naming a file)."""
+        return bool(self.trajectory) or (bool(self.cam) and classify_cam(self.cam)[0] == "file")
 
     @property
     def width(self) -> int | None:
@@ -183,6 +220,7 @@ def make_path(cfg: Config, intrinsics=None) -> CameraPath:
 
 def _from_file(cfg: Config) -> CameraPath:
     from shotsmith.formats import read_camera_file
+    from shotsmith.formats.imported import anchor
 
     if cfg.amount is not None or cfg.ease is not None:
         raise InputError(
@@ -191,15 +229,105 @@ def _from_file(cfg: Config) -> CameraPath:
     path = Path(cfg.trajectory)
     if not path.exists():
         raise InputError(f"--trajectory {path}: no such file; check the path")
-    cam = read_camera_file(path)
+    cam, anchoring = anchor(read_camera_file(path, relative=False), cfg.trajectory_world)
     if cfg.fps is not None:
         cam = replace(cam, fps=float(cfg.fps))
     if cfg.frames is not None or cfg.duration is not None:
         cam = resample(cam, cfg.frame_count(cam.fps, default=len(cam)))
     if cfg.width is not None or cfg.height is not None:
         cam = cam.with_size(cfg.width or cam.width, cfg.height or cam.height)
-    cam.meta = {**cam.meta, "source": "file", "file": str(path)}
+    cam.meta = {
+        **cam.meta,
+        "source": "file",
+        "file": str(path),
+        "units": file_units(path) or "unknown",
+        "anchoring": anchoring.to_json(),
+    }
     return cam
+
+
+def _depth_units(info: A.CacheInfo | None) -> DepthUnits | None:
+    if info is None:
+        return None
+    return DepthUnits(
+        scale=float(info.scale_to_backend_units),
+        from_file=info.backend == "file",
+        metric=info.backend_units == "metres",
+    )
+
+
+def _units_error(cam: CameraPath, cfg: Config, problem: str) -> InputError:
+    where = f"--trajectory {cam.meta.get('file')}"
+    if cfg.trajectory_units == "auto":
+        return InputError(
+            f"{where}: the units of its translations are unknown ({problem}); say them with --trajectory-units "
+            "scene (the numbers are subject distances), depth (the depth's own units) or metres"
+        )
+    return InputError(
+        f"{where} --trajectory-units {cfg.trajectory_units}: {problem}; build the 3D cache with the matching "
+        "--depth first (plan-trajectory -w WORKSPACE), or give --trajectory-units scene"
+    )
+
+
+def place_imported(
+    cam: CameraPath, cfg: Config, info: A.CacheInfo | None, *, need_units: bool = True
+) -> tuple[CameraPath, str]:
+    """An imported path (`make_path` of a camera file) in scene units, and the line saying what was done.
+
+    `info` is the workspace's cache.json (None: none); its depth scale converts a depth file's units or metres
+    (`formats.imported.choose_units`). Without `need_units` (`shotsmith plan`, no workspace) translations whose
+    units cannot be converted are kept as they are, with a note; otherwise that is an `InputError` naming
+    --trajectory-units. Paths that are not from a file are returned as they are, with no note.
+    """
+    from shotsmith.formats.imported import choose_units, declared_units, note, to_scene_units
+
+    if cam.meta.get("source") != "file":
+        return cam, ""
+    anchoring = Anchoring(**cam.meta["anchoring"]) if "anchoring" in cam.meta else None
+    decision = choose_units(declared_units(cam.meta), cfg.trajectory_units, _depth_units(info))
+    if decision.factor is None:
+        if need_units or cfg.trajectory_units != "auto":
+            raise _units_error(cam, cfg, decision.problem)
+        decision = UnitsDecision(
+            None, decision.units, f"{decision.problem}; plan-trajectory in a workspace converts them"
+        )
+        return cam, note(anchoring, decision)
+    cam, line = to_scene_units(cam, decision), note(anchoring, decision)
+    if info is not None and anchoring is not None and anchoring.world == "first":
+        cam, fov_line = _through_source_camera(cam, info)
+        line = f"{line}; {fov_line}" if fov_line else line
+    return cam, line
+
+
+def _through_source_camera(cam: CameraPath, info: A.CacheInfo) -> tuple[CameraPath, str]:
+    """Frame 0 with the source camera's intrinsics (fitted to the shot size), so that it shows the photo; later
+    frames keep the file's zoom relative to its first frame. The line says so when the fields of view differ."""
+    from shotsmith.camera import fov_from_focal, rebase_intrinsics
+
+    source = fit_intrinsics(info.intrinsics, (info.width, info.height), (cam.width, cam.height))
+    file_fov, source_fov = (fov_from_focal(float(f), cam.width) for f in (cam.intrinsics[0, 0], source[0]))
+    out = replace(cam, intrinsics=rebase_intrinsics(cam.intrinsics, source))
+    if abs(file_fov - source_fov) <= 0.5:
+        return out, ""
+    return out, (
+        f"frame 0 looks through the source camera ({source_fov:.3g} degrees wide, {info.fov_source}; the file's "
+        f"first camera is {file_fov:.3g}: give --fov {file_fov:.4g} to build-3d-cache to use the file's)"
+    )
+
+
+def check_units_early(cfg: Config, depth_is_file: bool) -> None:
+    """Fail before a 3D cache is built when a camera file's units could never be inferred (`run`): the file
+    does not say its units and the depth will not come from a file (a file saying metres waits for the cache:
+    whether the depth is metric is known only then)."""
+    if not cfg.from_file or cfg.trajectory_units != "auto" or depth_is_file:
+        return
+    path = cfg.trajectory or classify_cam(str(cfg.cam))[1]
+    if file_units(path) is None:
+        raise InputError(
+            f"--trajectory {path}: the units of its translations are unknown (its file does not say them and "
+            "--depth is not a depth file); say them with --trajectory-units scene (the numbers are subject "
+            "distances), depth (the depth's own units) or metres"
+        )
 
 
 def _cache_intrinsics(ws: W.Workspace, cfg: Config):
@@ -232,13 +360,22 @@ def plan_on_video(ws: W.Workspace, cfg: Config) -> CameraPath:
     shot = replace(cfg, frames=n, fps=fps, size=(info.width, info.height), target="first")
     kind = classify_cam(cfg.cam)[0] if cfg.cam else ""
     intr = None if (cfg.trajectory or kind == "file") else info.intrinsics_array
-    plan = make_path(shot, intrinsics=intr)
+    plan, note = place_imported(make_path(shot, intrinsics=intr), cfg, info)
+    if note:
+        plan.meta["import_note"] = note
     if len(plan) != n:
         plan = resample(plan, n)
     if (plan.width, plan.height) != (info.width, info.height):
         plan = plan.with_size(info.width, info.height)
-    source = A.read_cache4d(ws).world_from_camera
-    target = target_path(plan, source, cfg.target)
+    if plan.meta.get("anchoring", {}).get("world") == "file":
+        if cfg.target == "follow":
+            raise InputError(
+                "--trajectory-world file and --target follow: a path in the file's own world does not ride "
+                "along with the source camera; drop one of them"
+            )
+        target = plan.copy()  # the file's world is the 4D cache's: the source camera at frame 0
+    else:
+        target = target_path(plan, A.read_cache4d(ws).world_from_camera, cfg.target)
     target.meta = {**plan.meta, "recapture": True, "target_mode": cfg.target, "cam": cfg.cam}
     return target
 
@@ -246,14 +383,19 @@ def plan_on_video(ws: W.Workspace, cfg: Config) -> CameraPath:
 def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
     if A.cache_is_4d(ws):
         return [W.CACHE_JSON, W.CACHE_FRAMES]
+    if cfg.from_file:  # its units may come from the cache's depth scale
+        return [W.CACHE_JSON] if ws.exists(W.CACHE_JSON) else []
     return [W.CACHE_JSON] if _cache_intrinsics(ws, cfg) is not None else []
 
 
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     """Plan the workspace's camera path: trajectory.json + trajectory.png."""
-    cam = (
-        plan_on_video(ws, cfg) if A.cache_is_4d(ws) else make_path(cfg, intrinsics=_cache_intrinsics(ws, cfg))
-    )
+    if A.cache_is_4d(ws):
+        cam = plan_on_video(ws, cfg)
+        note = cam.meta.get("import_note", "")
+    else:
+        info = A.read_cache_info(ws) if ws.exists(W.CACHE_JSON) else None
+        cam, note = place_imported(make_path(cfg, intrinsics=_cache_intrinsics(ws, cfg)), cfg, info)
     outputs = A.write_trajectory(ws, cam)
     extra = {
         "frames": len(cam),
@@ -262,6 +404,9 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         "units": cam.meta.get("units"),
         "source": cam.meta.get("source"),
     }
+    if note:
+        extra["note"] = note
+        console.print(f"trajectory: {note}", markup=False, soft_wrap=True)
     return W.StageResult(outputs=outputs, extra=extra)
 
 
