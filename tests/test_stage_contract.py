@@ -125,3 +125,13 @@ def test_generate_accepts_cuda_n_until_cuda_is_missing():
     else:
         with pytest.raises(BackendUnavailable, match=r"--device cuda:1 asked for, but torch sees"):
             gen._device()
+
+
+@pytest.mark.parametrize("name", ["run", "recapture", "plan", *[s.name for s in STAGES]])
+def test_no_two_options_share_a_flag(name):
+    flags = [
+        flag
+        for p in _params(name).values()
+        for flag in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
+    ]
+    assert len(flags) == len(set(flags)), sorted(f for f in flags if flags.count(f) > 1)

@@ -191,6 +191,10 @@ class OptionSpec:
         return str(d)
 
 
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
 def _unwrap(tp: Any) -> tuple[type, bool]:
     """(scalar kind, is a list) of an annotation: `int | None` -> (int, False), `list[str]` -> (str, True)."""
     origin = typing.get_origin(tp)
@@ -243,6 +247,15 @@ def _collect(cls, prefix, rename, exclude, share, specs: dict[str, OptionSpec]) 
                 f"{cls.__name__}.{f.name}: option --{dest.replace('_', '-')} is declared twice "
                 f"({'.'.join(specs[dest].path)}); rename, exclude or share it in the outer config"
             )
+        flags = tuple(meta.get("flags", ()))
+        if dest != f.name:  # a renamed option answers to its new name only (its old flags belong to another)
+            flags = ()
+        taken = {fl for other in specs.values() for fl in (other.flags or (_flag(other.dest),))}
+        clash = taken & set(flags or (_flag(dest),))
+        if clash:
+            raise TypeError(
+                f"{cls.__name__}.{f.name}: flag {sorted(clash)[0]} is declared twice; rename or exclude it"
+            )
         kind, multiple = _unwrap(hints[f.name])
         help_text = docs.get(f.name, "")
         if not help_text:
@@ -256,7 +269,7 @@ def _collect(cls, prefix, rename, exclude, share, specs: dict[str, OptionSpec]) 
             help=help_text,
             multiple=multiple,
             argument=bool(meta.get("argument")),
-            flags=tuple(meta.get("flags", ())),
+            flags=flags,
             parse=meta.get("parse"),
             show=meta.get("show"),
             metavar=meta.get("metavar"),
