@@ -900,6 +900,7 @@ class SequentialRunner:
     """Every job in this process, one after the other (`--workers 0`; the bench's baseline)."""
 
     name = "sequential"
+    runs_here = True
 
     def describe(self, tasks: list[Task]) -> str:
         return "in this process, one job at a time"
@@ -957,6 +958,7 @@ class LocalRunner:
     keeps its model loaded across jobs). A worker that dies fails its job and is replaced."""
 
     name = "local"
+    runs_here = True
 
     def __init__(self, workers: int | None = None, gpus: list[str] | None = None) -> None:
         if workers is not None and workers < 1:
@@ -1489,7 +1491,7 @@ def batch_command(
     output: Path,
     *,
     workers: int | None = None,
-    ray: str | None = None,
+    runner: Any = None,
     evaluate: bool = False,
     dataset: Path | None = None,
     dataset_style: str = "recammaster",
@@ -1509,7 +1511,9 @@ def batch_command(
     if dataset is not None:
         _check_dataset_dir(Path(dataset), out)
     try:
-        jobs = load_jobs(jobs_file, evaluate=evaluate, check_backends=ray is None, out_dir=out)
+        # A cluster's workers may have packages and weights this machine lacks: only they can check those.
+        here = getattr(runner, "runs_here", True)
+        jobs = load_jobs(jobs_file, evaluate=evaluate, check_backends=here, out_dir=out)
     except JobsFileError as exc:
         for line in exc.problems:
             console.print(line, markup=False, soft_wrap=True)
@@ -1518,16 +1522,10 @@ def batch_command(
             f"{jobs_file}: {n} problem{'s' * (n != 1)} (listed above); nothing ran. Fix the file and run again"
         ) from None
     if check:
-        console.print(f"{jobs_file}: {len(jobs)} jobs, no problems", markup=False)
+        console.print(f"{jobs_file}: {len(jobs)} jobs, no problems", markup=False, soft_wrap=True)
         return 0
-    if ray is not None:
-        from shotsmith.distributed import RayRunner
-
-        runner: Any = RayRunner(ray, num_cpus=workers or None)
-    elif workers == 0:
-        runner = SequentialRunner()
-    else:
-        runner = LocalRunner(workers)
+    if runner is None:
+        runner = SequentialRunner() if workers == 0 else LocalRunner(workers)
     report = run_batch(jobs, out, runner, force=force)
     table = Table(
         "job", "status", "seconds", "stages ran", "error", title=f"batch in {out} ({report.seconds:.1f} s)"
@@ -1545,7 +1543,7 @@ def batch_command(
     console.print(table)
     if dataset is not None and report.made:
         where = write_dataset(dataset, jobs, report.results, out, dataset_style)
-        console.print(f"dataset: {where} ({len(report.made)} shots)", markup=False)
+        console.print(f"dataset: {where} ({len(report.made)} shots)", markup=False, soft_wrap=True)
     print(report.csv)
     if report.interrupted:
         console.print("[yellow]interrupted[/yellow]: finished shots are kept; run the same command to go on")

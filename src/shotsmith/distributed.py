@@ -73,6 +73,8 @@ class RayRunner:
     """
 
     name = "ray"
+    runs_here = False
+    """The jobs run on the cluster's workers: the driver does not check their backends."""
 
     def __init__(
         self,

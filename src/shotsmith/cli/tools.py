@@ -275,11 +275,16 @@ def batch(
     """
     from shotsmith.batch import batch_command
 
+    runner = None
+    if ray is not None:
+        from shotsmith.distributed import RayRunner
+
+        runner = RayRunner(ray, num_cpus=workers or None)
     code = batch_command(
         jobs,
         output,
         workers=workers,
-        ray=ray,
+        runner=runner,
         evaluate=evaluate,
         dataset=dataset,
         dataset_style=dataset_style,
