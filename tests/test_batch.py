@@ -437,3 +437,28 @@ def test_ray_local_makes_the_same_four_shots(photos, cli, tmp_path, local_ray):
         tasks[:1], tmp_path / "nogpu", lambda t, w: None, lambda t, r: results.update({1: r})
     )
     assert results[1].status == "failed" and "no GPU in the Ray cluster" in results[1].error
+
+
+@pytest.mark.slow
+@pytest.mark.neural
+def test_video_model_jobs_load_the_weights_once(photos, tmp_path, tiny_video_generator, monkeypatch):
+    pytest.importorskip("diffusers")
+    from shotsmith.backends.diffusion import WanGenerator
+
+    model = tmp_path / "tiny-wan"
+    tiny_video_generator("wan", True).pipeline.save_pretrained(model)
+    video_model = {"generator": "wan", "model": str(model), "steps": 2, "device": "cpu", "dtype": "float32"}
+    jobs = [
+        {"name": f"w{k}", "prompt": "a wall", "image": "wall.png", "cam": cam, **TINY, **video_model}
+        for k, cam in enumerate(["dolly_in", "pan_left"])
+    ]
+    loaded = B.load_jobs(write_jsonl(photos / "wan.jsonl", jobs))
+    assert {B.job_lane(j) for j in loaded} == {"gpu"}
+    loads = []
+    real = WanGenerator._from_pretrained
+    monkeypatch.setattr(
+        WanGenerator, "_from_pretrained", lambda self, src: loads.append(src) or real(self, src)
+    )
+    report = B.run_batch(loaded, tmp_path / "out", B.SequentialRunner(), progress=False)
+    assert [r.status for r in report.results.values()] == ["ok", "ok"]
+    assert loads == [str(model)]  # the second job used the weights the first one loaded
