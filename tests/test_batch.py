@@ -304,7 +304,7 @@ def test_dataset_in_recammaster_layout_reads_back(five_made, cli, tmp_path):
     _, jobs, out, _ = five_made
     data = tmp_path / "data"
     code, _, err = cli("batch", jobs, "-o", out, "--workers", "0", "--dataset", data)
-    assert code == 1 and f"dataset: {data} (4 shots)" in err
+    assert code == 1 and f"dataset: {data} (4 shots, 4 videos)" in err
     import csv
 
     with open(data / "metadata.csv", newline="") as f:
@@ -462,3 +462,33 @@ def test_video_model_jobs_load_the_weights_once(photos, tmp_path, tiny_video_gen
     report = B.run_batch(loaded, tmp_path / "out", B.SequentialRunner(), progress=False)
     assert [r.status for r in report.results.values()] == ["ok", "ok"]
     assert loads == [str(model)]  # the second job used the weights the first one loaded
+
+
+def test_rig_and_recapture_jobs_in_one_batch_and_dataset(photos, cli, tmp_path):
+    from shotsmith.media import read_image, write_video
+
+    img = read_image(photos / "wall.png")
+    write_video(photos / "clip.mp4", np.stack([np.roll(img, 2 * t, axis=1) for t in range(12)]), 8.0)
+    (photos / "mixed.toml").write_text(
+        '[defaults]\nframes = 9\nsize = "64x48"\ndepth = "prior"\ngenerator = "inpaint"\n\n'
+        '[[job]]\nname = "rig"\nprompt = "a wall"\nimage = "wall.png"\ncam = "dolly_in"\nrig = "ring:n=2,radius=0.3"\n\n'
+        '[[job]]\nname = "re"\nvideo = "clip.mp4"\ncam = "pan_right"\n'
+    )
+    jobs = B.load_jobs(photos / "mixed.toml")
+    assert [j.kind for j in jobs] == ["run", "recapture"]
+    out, data = tmp_path / "out", tmp_path / "data"
+    code, _, err = cli("batch", photos / "mixed.toml", "-o", out, "--workers", "0", "--dataset", data)
+    assert code == 0, err
+    rows = csv_rows(out)
+    assert rows["rig"]["output"] == "rig/output/grid.mp4" and rows["re"]["kind"] == "recapture"
+    import csv
+
+    with open(data / "metadata.csv", newline="") as f:
+        meta = list(csv.DictReader(f))
+    assert [(r["scene"], r["camera"], r["job"], r["rig_camera"]) for r in meta] == [
+        ("wall", "cam01", "rig", "01"),
+        ("wall", "cam02", "rig", "02"),
+        ("clip", "cam01", "re", ""),
+    ]
+    ue = json.loads((data / "train" / "wall" / "cameras" / "camera_extrinsics.json").read_text())
+    assert list(ue["frame8"]) == ["cam01", "cam02"]

@@ -1325,8 +1325,8 @@ def write_dataset(
     results: dict[str, JobResult],
     out_dir: str | os.PathLike,
     style: str = "recammaster",
-) -> Path:
-    """Write the made shots as a dataset in ReCamMaster's MultiCamVideo layout (README.md says what each file
+) -> tuple[Path, int]:
+    """(the folder, how many videos): the made shots written as a dataset in ReCamMaster's MultiCamVideo layout (README.md says what each file
     holds): jobs on the same source (same file content, depth options and frame count) are one scene, each of
     their cameras (a rig's every camera) one video. Replaces an earlier dataset in the same folder."""
     from shotsmith import artifacts as A
@@ -1403,7 +1403,7 @@ def write_dataset(
         (tmp / "README.md").write_text(
             _dataset_readme(style, scale, len(scenes), len(rows)), encoding="utf-8"
         )
-    return dest
+    return dest, len(rows)
 
 
 def _check_dataset_dir(dest: Path, out: Path) -> None:
@@ -1542,8 +1542,10 @@ def batch_command(
         )
     console.print(table)
     if dataset is not None and report.made:
-        where = write_dataset(dataset, jobs, report.results, out, dataset_style)
-        console.print(f"dataset: {where} ({len(report.made)} shots)", markup=False, soft_wrap=True)
+        where, videos = write_dataset(dataset, jobs, report.results, out, dataset_style)
+        console.print(
+            f"dataset: {where} ({len(report.made)} shots, {videos} videos)", markup=False, soft_wrap=True
+        )
     print(report.csv)
     if report.interrupted:
         console.print("[yellow]interrupted[/yellow]: finished shots are kept; run the same command to go on")
