@@ -8,8 +8,8 @@ Each way gets a fresh DIR. Printed per way: wall seconds, speed-up over sequenti
 inside its worker, overhead per shot (wall minus the ideal `sequential / workers`, over the 8 shots), peak
 resident memory of a worker; then a rerun of the finished local batch (nothing redone). Jobs vary the camera and
 alternate two photos (the bundled astronaut and its mirror image).
-Targets on 2 cores: local workers at least 1.3x faster than sequential, a finished rerun under 3 s, a worker
-under `batch.WORKER_MEMORY`.
+Targets on 2 cores: local workers at least 1.3x faster than sequential, a finished rerun under 5% of the
+sequential run (nothing redone, no worker started), a worker under `batch.WORKER_MEMORY`.
 Run: .venv/bin/python bench/bench_batch.py [--shots 8] [--frames 33] [--no-ray]
 """
 
@@ -28,7 +28,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMS = ["dolly_in", "pan_left", "orbit_right", "tilt_up", "dolly_out", "pan_right", "orbit_left", "tilt_down"]
-SPEEDUP_TARGET, RERUN_TARGET_S = 1.3, 3.0
+#: A finished rerun is the workspaces' skip checks (hashing each job's ~50 MB): a share of the first run, not a
+#: number of seconds, so that a machine shared with other work does not fail it.
+SPEEDUP_TARGET, RERUN_SHARE = 1.3, 0.05
 
 
 def make_jobs(folder: Path, shots: int, frames: int) -> Path:
@@ -139,10 +141,14 @@ def main() -> int:
     local_row = table[1]
     ok = (
         local_row["speedup"] >= SPEEDUP_TARGET or cores < 2,
-        rerun.seconds < RERUN_TARGET_S and rerun.skipped == len(jobs),
+        rerun.seconds < RERUN_SHARE * seq.seconds and rerun.skipped == len(jobs),
         all(r["peak_mb"] * (1 << 20) < B.WORKER_MEMORY for r in table),
     )
-    names = (f"local speed-up >= {SPEEDUP_TARGET}x", f"rerun < {RERUN_TARGET_S:g} s", "peak < WORKER_MEMORY")
+    names = (
+        f"local speed-up >= {SPEEDUP_TARGET}x",
+        f"rerun < {RERUN_SHARE:.0%} of sequential",
+        "peak < WORKER_MEMORY",
+    )
     failed = [n for n, good in zip(names, ok, strict=True) if not good]
     print("PASS" if not failed else f"FAIL: {', '.join(failed)}")
     return 0 if not failed else 1
