@@ -721,10 +721,12 @@ def execute_job(
             raise
         except ShotsmithError as exc:
             result.status, result.error = "failed", _one_line(exc)
-            print(f"error: {exc}", file=sys.stderr)
+            if log:
+                print(f"error: {exc}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - a bug in one job must not stop the batch
             result.status, result.error = "failed", f"{type(exc).__name__}: {_one_line(exc)}"
-            traceback.print_exc()
+            if log:
+                traceback.print_exc()
         finally:
             result.seconds = round(time.perf_counter() - start, 3)
             result.peak_mb = _peak_mb()
@@ -765,18 +767,33 @@ def _dry_run() -> Iterator[None]:
         W.run_stage = real
 
 
-def finished_result(task: Task, out_dir: str | os.PathLike) -> JobResult | None:
-    """The job's result when its workspace says nothing would run (every stage unchanged), else None.
+def finished_results(
+    tasks: list[Task], out_dir: str | os.PathLike
+) -> Iterator[tuple[Task, JobResult | None]]:
+    """(task, its result when its workspace says nothing would run, else None) for every task, in order.
 
-    A dry run in this process: cheap (hashes and records), so a rerun of a finished batch starts no worker."""
-    if task.force or not task.job.workspace(out_dir).joinpath(W.SHOT).is_file():
-        return None
+    A dry run in this process of each job whose workspace exists (every stage's skip check: hashes and
+    records, nothing run or recorded), a few at a time in threads (hashing releases the GIL), so a rerun of a
+    finished batch starts no worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def probe(task: Task) -> JobResult | None:
+        if task.force or not task.job.workspace(out_dir).joinpath(W.SHOT).is_file():
+            return None
+        try:
+            result = execute_job(task.job, out_dir)
+        except _WouldRun:
+            return None
+        return result if result.status == "ok" and result.ran == 0 else None
+
+    pool = ThreadPoolExecutor(
+        max(1, min(len(tasks), usable_cores(), 8)), thread_name_prefix="shotsmith-dry-run"
+    )
     try:
-        with _dry_run():
-            result = execute_job(task.job, out_dir, log=task.log)
-    except _WouldRun:
-        return None
-    return result if result.status == "ok" and result.ran == 0 else None
+        with _dry_run(), _quiet_console():
+            yield from zip(tasks, pool.map(probe, tasks), strict=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1142,8 +1159,10 @@ def run_batch(
     try:
         with bar:
             todo = []
-            for t in tasks:  # finished jobs: found by their own records, in this process
-                done = finished_result(t, out)
+            probes = contextlib.closing(finished_results(tasks, out))
+            with probes as found:
+                finished = list(found)
+            for t, done in finished:  # found finished by their own records, here
                 if done is None:
                     todo.append(t)
                     continue
