@@ -1152,7 +1152,7 @@ def run_batch(
     for j in jobs:
         with contextlib.suppress(FileNotFoundError):
             os.remove(log_path(out, j.name))
-    tasks = [Task(j, "cpu", force, log_path(out, j.name)) for j in jobs]
+    tasks = [Task(j, "cpu", force, log_path(out.resolve(), j.name)) for j in jobs]  # absolute: workers' cwd
     bar = _Bar(len(tasks), progress)
     report = BatchReport(results, csv_path, 0.0, runner=getattr(runner, "name", type(runner).__name__))
     interrupted = False

@@ -106,7 +106,7 @@ class RayRunner:
         if ray.is_initialized():
             return False
         env = {"SHOTSMITH_QUIET": "1"}
-        if os.environ.get("PYTHONPATH"):
+        if self.address == "local" and os.environ.get("PYTHONPATH"):  # a cluster's nodes have their own paths
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         kwargs: dict[str, Any] = {
             "log_to_driver": False,
