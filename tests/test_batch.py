@@ -111,6 +111,16 @@ def test_every_problem_is_one_line_with_its_line_number(photos):
                     {"name": "g", "prompt": "a wall", "image": "wall.png", "depth_kind": "disparityy"}
                 ),
                 json.dumps({"name": "h", "image": "wall.png", "frames": "nine"}),
+                json.dumps(
+                    {
+                        "name": "i",
+                        "prompt": "a wall",
+                        "image": "wall.png",
+                        "cam": "static",
+                        "size": "64x48",
+                        "--size": "96x64",
+                    }
+                ),
             ]
         )
         + "\n"
@@ -128,6 +138,7 @@ def test_every_problem_is_one_line_with_its_line_number(photos):
         "bad.jsonl:7: depth_kind 'disparityy': choose one of depth, disparity; did you mean 'disparity'?",
         "bad.jsonl:8: frames 'nine': expected a whole number",
         "bad.jsonl:8: no `prompt`; a run job needs prompt and image",
+        "bad.jsonl:9: '--size' is given twice (also as 'size'); keep one",
     ]
     for want in expected:
         assert any(want in p for p in problems), f"{want!r} not in:\n{text}"

@@ -372,7 +372,8 @@ def _read_toml(path: Path, text: str) -> tuple[list[_Row], list[str]]:
     rows = []
     for k, job in enumerate(jobs):
         first, last = job_blocks[k][1:] if k < len(job_blocks) else (1, 1)
-        merged = dict(defaults, **job)
+        own = {_norm_key(key) for key in job}  # a job's own key wins over [defaults], however it is spelt
+        merged = {k: v for k, v in defaults.items() if _norm_key(k) not in own} | job
         k_lines = {key: d_lines.get(key, defaults_block[1] if defaults_block else first) for key in defaults}
         k_lines.update({key: first for key in job})
         k_lines.update(key_lines(first, last))
@@ -456,9 +457,13 @@ def _validate_row(
     def at(key: str | None) -> str:
         return f"{path}:{row.key_lines.get(key, row.line) if key else row.line}"
 
-    raw = {}
+    raw: dict[str, tuple[str, Any]] = {}
     for key, value in row.data.items():
-        raw.setdefault(_norm_key(key), (key, value))
+        norm = _norm_key(key)
+        if norm in raw:
+            problems.append(f"{at(key)}: {key!r} is given twice (also as {raw[norm][0]!r}); keep one")
+            continue
+        raw[norm] = (key, value)
     name = None
     if "name" not in raw:
         problems.append(f"{at(None)}: no `name`; every job needs one (its folder under DIR)")
@@ -1445,17 +1450,30 @@ def _check_dataset_dir(dest: Path, out: Path) -> None:
 
 
 def _job_cameras(ws: W.Workspace, job: Job, A) -> list[tuple[str, Path, Any]]:
-    """(label, video, CameraPath) of each camera the job made: its one camera, or every rig camera."""
+    """(label, video, CameraPath) of each camera the job made: its one camera, or every rig camera; each path
+    fitted to its video (frame count and size) when the generator resampled or resized the plan."""
+    from shotsmith.camera import resample
     from shotsmith.formats import read_trajectory
 
-    if not job.values.get("rig"):
+    rig = bool(job.values.get("rig"))
+    rec = ws.record("generate-rig" if rig else "generate")
+    made = rec.extra if rec is not None and isinstance(rec.extra, dict) else {}
+
+    def fitted(cam):
+        frames, size = made.get("frames"), made.get("size")
+        if frames and int(frames) != len(cam):
+            cam = resample(cam, int(frames))
+        if size and tuple(size) != (cam.width, cam.height):
+            cam = cam.with_size(int(size[0]), int(size[1]))
+        return cam
+
+    if not rig:
         video = ws.path(W.OUTPUT_VIDEO)
-        return [("cam01", video, read_trajectory(ws.path(W.TRAJECTORY)))] if video.is_file() else []
+        return [("cam01", video, fitted(read_trajectory(ws.path(W.TRAJECTORY))))] if video.is_file() else []
     out = []
     k = 1
     while ws.path(W.output_cam(k)).is_file():
-        traj = ws.path(W.guidance_file("trajectory", k))
-        cam = read_trajectory(traj)
+        cam = fitted(read_trajectory(ws.path(W.guidance_file("trajectory", k))))
         cam.meta = dict(cam.meta or {}, rig_camera=f"{k:02d}")
         out.append((f"{k:02d}", ws.path(W.output_cam(k)), cam))
         k += 1
@@ -1541,7 +1559,8 @@ def batch_command(
             f"{jobs_file}: {n} problem{'s' * (n != 1)} (listed above); nothing ran. Fix the file and run again"
         ) from None
     if check:
-        console.print(f"{jobs_file}: {len(jobs)} jobs, no problems", markup=False, soft_wrap=True)
+        n = len(jobs)
+        console.print(f"{jobs_file}: {n} job{'s' * (n != 1)}, no problems", markup=False, soft_wrap=True)
         return 0
     if runner is None:
         runner = SequentialRunner() if workers == 0 else LocalRunner(workers)
