@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[neural,eval,dev]"
+	# distributed (Ray, for `shotsmith batch --ray`): +354 MB and ~23 s over ~6 GB of torch + neural, and it lets
+	# `make test-slow` run the batch on a local Ray.
+	$(BIN)/pip install -q -e ".[neural,eval,distributed,dev]"
 	# MoGe v2 (module `moge`) and its utils3d: their declared deps pull gradio and more, so no deps.
 	$(BIN)/pip install -q --no-deps dlr-moge==2.0.0 dlr-utils3d==1.3
 	# Compile the point renderer's numba kernel once (cached on disk) so the first shot does not wait for it.

@@ -234,3 +234,62 @@ def models_path(
             f"model {model.name} ({model.hub_id}) is not on this machine; run `shotsmith models pull {model.name}`"
         )
     typer.echo(str(where))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# batch
+
+
+@app.command("batch")
+def batch(
+    jobs: Path = typer.Argument(
+        ..., metavar="JOBS", help="Jobs file: JSON Lines (.jsonl), CSV (.csv) or TOML (.toml); docs/BATCH.md."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Batch folder: one workspace per job (DIR/<name>) and DIR/batch.csv."
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        help="Embedded workers (default: one per core, bounded by jobs and memory; video models: one per GPU); "
+        "0 runs the jobs in this process. With --ray: CPUs of a local Ray.",
+    ),
+    ray: str | None = typer.Option(
+        None, "--ray", metavar="ADDRESS|local", help="Run on a Ray cluster (needs shotsmith[distributed])."
+    ),
+    evaluate: bool = typer.Option(
+        False, "--evaluate", help="Evaluate every run job; its numbers go in batch.csv."
+    ),
+    dataset: Path | None = typer.Option(
+        None, "--dataset", help="Also write the shots as a ReCamMaster-style dataset in this folder."
+    ),
+    dataset_style: str = typer.Option(
+        "recammaster", "--dataset-style", help="recammaster (100 cm per unit) or syncammaster (200)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Rerun every stage of every job."),
+    check: bool = typer.Option(False, "--check", help="Only validate the jobs file."),
+) -> None:
+    """Run many shots from a jobs file, one workspace each, resumable; writes DIR/batch.csv (printed last).
+
+    Example: shotsmith batch jobs.jsonl -o shots/batch --evaluate
+    """
+    from shotsmith.batch import batch_command
+
+    runner = None
+    if ray is not None:
+        from shotsmith.distributed import RayRunner
+
+        runner = RayRunner(ray, num_cpus=workers or None)
+    code = batch_command(
+        jobs,
+        output,
+        workers=workers,
+        runner=runner,
+        evaluate=evaluate,
+        dataset=dataset,
+        dataset_style=dataset_style,
+        force=force,
+        check=check,
+    )
+    if code:
+        raise typer.Exit(code)
