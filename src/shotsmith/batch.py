@@ -595,7 +595,7 @@ def _check_config(job: Job, check_backends: bool) -> None:
     from dataclasses import replace
 
     from shotsmith.errors import PlanError
-    from shotsmith.pipeline import _camera_plan, fit_plan_to_generator
+    from shotsmith.pipeline import camera_plan, fit_plan_to_generator
     from shotsmith.stages import plan_trajectory as plan_stage
 
     cfg = job.config(Path("."))
@@ -604,7 +604,7 @@ def _check_config(job: Job, check_backends: bool) -> None:
         if job.kind == "recapture":
             return
         replace(cfg.cache, image=cfg.image).validate()
-        plan = _camera_plan(cfg)
+        plan = camera_plan(cfg)
         if check_backends:
             from shotsmith.backends.depth import resolve_depth
 
@@ -750,28 +750,6 @@ def _metrics(ws: W.Workspace) -> dict:
     return out
 
 
-class _WouldRun(BaseException):
-    """Raised by the dry run when a stage would run (a BaseException: run_stage records nothing for it)."""
-
-
-@contextlib.contextmanager
-def _dry_run() -> Iterator[None]:
-    """Within: every stage whose skip check fails raises `_WouldRun` instead of running (nothing recorded)."""
-    real = W.run_stage
-
-    def probe(ws, stage, fn, **kwargs):
-        def refuse():
-            raise _WouldRun(stage)
-
-        return real(ws, stage, refuse, **kwargs)
-
-    W.run_stage = probe  # stage.execute calls W.run_stage through the module
-    try:
-        yield
-    finally:
-        W.run_stage = real
-
-
 def finished_results(
     tasks: list[Task], out_dir: str | os.PathLike
 ) -> Iterator[tuple[Task, JobResult | None]]:
@@ -786,8 +764,9 @@ def finished_results(
         if task.force or not task.job.workspace(out_dir).joinpath(W.SHOT).is_file():
             return None
         try:
-            result = execute_job(task.job, out_dir)
-        except _WouldRun:
+            with W.dry_run():
+                result = execute_job(task.job, out_dir)
+        except W.WouldRun:
             return None
         return result if result.status == "ok" and result.ran == 0 else None
 
@@ -795,7 +774,7 @@ def finished_results(
         max(1, min(len(tasks), usable_cores(), 8)), thread_name_prefix="shotsmith-dry-run"
     )
     try:
-        with _dry_run(), _quiet_console():
+        with _quiet_console():
             yield from zip(tasks, pool.map(probe, tasks), strict=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -212,7 +212,7 @@ def fit_plan_to_generator(plan: plan_stage.Config, gen_cfg: generate_stage.Confi
     return plan
 
 
-def _camera_plan(cfg: RunConfig) -> plan_stage.Config:
+def camera_plan(cfg: RunConfig) -> plan_stage.Config:
     """The plan config: the options', else the camera words of the prompt (its scene words skipped)."""
     plan = cfg.plan
     if plan.cam or plan.camera or plan.trajectory:
@@ -236,7 +236,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
     image_cache.validate()
     cache_stage.check_source(image_cache)  # a bad image fails before anything is written
     resolve_depth(cfg.cache.depth, model=cfg.cache.model, depth_kind=cfg.cache.depth_kind, announce=False)
-    plan = fit_plan_to_generator(_camera_plan(cfg), cfg.generate)
+    plan = fit_plan_to_generator(camera_plan(cfg), cfg.generate)
     try:  # a bad camera option fails before anything is written (the real plan needs the cache's intrinsics)
         plan_stage.make_path(plan)
     except PlanError as exc:

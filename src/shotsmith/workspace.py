@@ -10,6 +10,7 @@ backend did not change.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import hashlib
 import json
@@ -426,6 +427,24 @@ def _remove(path: Path) -> None:
 # The skip-if-unchanged runner
 
 
+_DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("shotsmith_dry_run", default=False)
+
+
+class WouldRun(BaseException):
+    """Raised inside `dry_run()` by a stage whose skip check fails (nothing is run or recorded)."""
+
+
+@contextlib.contextmanager
+def dry_run() -> Iterator[None]:
+    """Within (this thread or task): `run_stage` skips what is unchanged and raises `WouldRun` for the first
+    stage that would run, so a caller learns whether a workspace is finished without running anything."""
+    token = _DRY_RUN.set(True)
+    try:
+        yield
+    finally:
+        _DRY_RUN.reset(token)
+
+
 @dataclass
 class StageResult:
     """What a stage function returns to the runner."""
@@ -469,6 +488,8 @@ def run_stage(
             info(f"[dim]{stage}: unchanged, skipping[/dim]")
             prev.extra = dict(prev.extra, skipped=True)
             return prev
+        if _DRY_RUN.get():
+            raise WouldRun(stage)
         start = time.perf_counter()
         rec = StageRecord(stage=stage, status="failed", options=opts, inputs=hashes, backend=backend)
         try:
