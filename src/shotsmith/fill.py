@@ -395,21 +395,26 @@ def source_canvas(
     """The source image at the scale of a `width` x `height` shot: (canvas (h', w', 3) uint8, its intrinsics
     (4,), the reference intrinsics (4,) of the shot at the source camera).
 
-    The reference intrinsics are `camera.fit_intrinsics` ("cover": scaled to fill the shot, centre-cropped);
-    the canvas is the whole source image resized by that scale (area filter when shrinking), its size rounded
-    so that the shot's crop sits at whole pixels: the reference view is exactly `canvas[y0:y0 + height,
-    x0:x0 + width]`, the photo resized and centre-cropped."""
+    The reference intrinsics are `camera.fit_intrinsics` ("cover": scaled by s to fill the shot, centred). The
+    canvas is the photo resampled with exactly that geometry (PIL's bicubic resize of a fractional box, as
+    `PIL.ImageOps.fit` does), extended by whole shot pixels on each side as far as the photo reaches: the
+    reference view is exactly `canvas[y0:y0 + height, x0:x0 + width]`, the photo centre-cropped to the shot's
+    aspect and resized (`ImageOps.fit(photo, (width, height))`)."""
+    from PIL import Image
+
     from shotsmith.camera import fit_intrinsics
 
     sh, sw = source_rgb.shape[:2]
     ref = fit_intrinsics(source_intrinsics, (sw, sh), (width, height))
     scale = max(width / sw, height / sh)
-    cw = width + 2 * max(0, round((sw * scale - width) / 2))
-    ch = height + 2 * max(0, round((sh * scale - height) / 2))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    canvas = cv2.resize(np.ascontiguousarray(source_rgb), (cw, ch), interpolation=interp)
-    x0, y0 = (cw - width) / 2, (ch - height) / 2
-    intr = np.array([ref[0], ref[1], ref[2] + x0, ref[3] + y0])
+    left, top = (sw - width / scale) / 2.0, (sh - height / scale) / 2.0  # the crop box in source pixels
+    mx, my = int(np.floor(left * scale + 1e-6)), int(np.floor(top * scale + 1e-6))  # whole shot pixels
+    box = (left - mx / scale, top - my / scale, sw - left + mx / scale, sh - top + my / scale)
+    box = (max(0.0, box[0]), max(0.0, box[1]), min(float(sw), box[2]), min(float(sh), box[3]))
+    size = (width + 2 * mx, height + 2 * my)
+    im = Image.fromarray(np.ascontiguousarray(source_rgb[..., :3], dtype=np.uint8))
+    canvas = np.asarray(im.resize(size, Image.Resampling.BICUBIC, box=box))
+    intr = np.array([ref[0], ref[1], ref[2] + mx, ref[3] + my])
     return canvas, intr, ref
 
 
