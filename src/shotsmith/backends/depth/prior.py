@@ -11,13 +11,16 @@ The model of the world, in the spirit of "Automatic Photo Pop-up" (Hoiem, Efros,
    entirely below the horizon lies on the ground (per-pixel ground depth), and a segment entirely above the
    horizon (a wall, a tree crown with no visible contact) is put just in front of the sky.
 5. **The subject is in the middle**: a gentle centre prior brings the image centre a little nearer.
-6. **A salient figure is one layer** (`figure_mask`, `compose_figure`): a boundary-connectivity saliency (Zhu et
-   al. 2014) seeds GrabCut; the figure found stands on its contact line as one smooth layer with a gentle bulge,
-   and when it runs off the bottom edge (portraits, close-ups) the rest of the photo becomes a backdrop behind
-   it, 1.6-3x its depth.
-7. **Depth breaks follow image edges**: the layered log-depth is composed at full resolution (the figure mask
-   upsampled with a guided filter) and smoothed with a small guided filter steered by the photo itself, so
-   depth stays flat inside regions and breaks at their edges.
+6. **A salient figure is one layer** (`figure_mask`, `figure_layers`), only with strong evidence (clearly more
+   salient than the rest, not made of the rest's colours): a boundary-connectivity saliency (Zhu et al. 2014)
+   seeds GrabCut (seeded: the same photo gives the same mask); the figure found stands on its contact line as
+   one smooth layer with a gentle bulge, and when it runs off the bottom edge (portraits, close-ups) the rest of
+   the photo becomes a backdrop behind it, 1.6-3x its depth.
+7. **Smooth where unsure** (`smooth_unsure`, `cap_slope`): segment boundaries are not trusted as depth edges
+   (wood grain, clouds, textures): the layout of 1-5 is blurred and its slope capped so that no neighbouring
+   pixels of the output differ by more than `max_slope`, which the flying-pixel filter keeps. The figure's
+   silhouette is the one depth break, composed at full resolution (the mask upsampled with a guided filter
+   steered by the photo): one pixel sharp, with no in-between depths.
 
 Output is a relative z-depth (the stage rescales it to 1.0 = median depth). Segmentation runs on a working copy
 whose longer side is `work_size` (the figure on one of `figure_size`), composition at full size: ~0.3-0.5 s
