@@ -141,3 +141,29 @@ def test_bad_options_rejected():
         stage.Config(strength=2.0).validate()
     with pytest.raises(InputError, match="steps"):
         stage.Config(steps=0).validate()
+
+
+class _BlackGen(_FixedGen):
+    """A stand-in that invents nothing right: black frames (5 at 64x48)."""
+
+    name = "black-test"
+
+    def generate(self, request):
+        self.seen = request
+        return np.zeros_like(request.guidance_rgb)
+
+
+def test_frame_zero_is_the_photo_for_any_generator(make_ws, scene, monkeypatch):
+    """The frame-0 promise sits in the stage, after the generator: even a generator that returns black frames
+    (at another size and frame count) gives frame 0 = the photo, and its own frames once the camera has moved."""
+    gen = _BlackGen()
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "test stand-in"))
+    ws = make_ws()
+    rec = execute(ws, stage.STAGE, stage.Config())
+    video, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    src = scene.request.source_rgb  # the shot has the photo's size: frame 0 is the photo itself
+    err = np.abs(video[0].astype(float) - src.astype(float)).mean()
+    assert err < 4.0, err  # H.264 only
+    assert video[-1].max() < 20  # the last frame is the generator's (black)
+    assert gen.seen.guidance_mask[0].all()  # the generator was shown the photo as frame 0
+    assert rec.extra["source_view_frames"][0] >= 1

@@ -330,3 +330,229 @@ def per_frame_inpaint(rgb: np.ndarray, mask: np.ndarray, radius: int = 3) -> np.
             np.ascontiguousarray(rgb[t]), (~mask[t]).astype(np.uint8), radius, cv2.INPAINT_TELEA
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The source view in the first frames (the frame-0 promise)
+
+
+@dataclass
+class SourceViewFrames:
+    """The source photo seen from the frames of a path that are (nearly) at the source camera.
+
+    Frame k of the path shows the photo warped into its camera with weight `weight`: 1 where the photo is
+    exactly what the camera sees (the frame at the source camera itself), fading to 0 as the camera moves
+    away (`fade`) and where the depth is too uncertain to place the photo's pixel (`source_view_frames`)."""
+
+    index: np.ndarray
+    """(K,) int indices of the frames with some weight (often just the first few)."""
+    rgb: np.ndarray
+    """(K, H, W, 3) uint8 the source image seen from those frames."""
+    weight: np.ndarray
+    """(K, H, W) float32 in [0, 1]: how much of the output pixel is the source image."""
+    depth: np.ndarray
+    """(K, H, W) float32 z-depth used to place each source pixel (0 where the weight is 0)."""
+    fade: np.ndarray
+    """(T,) float32 per-frame fade in [0, 1] (1 at the source camera, 0 once the picture has moved `fade_px`)."""
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _project(points: np.ndarray, world_from_camera: np.ndarray, intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) pixel coordinates (u, v) and (N,) z of (N, 3) world points seen by one camera."""
+    m = invert_rigid(np.asarray(world_from_camera, dtype=np.float64))
+    p = points @ m[:3, :3].T + m[:3, 3]
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    z = p[:, 2]
+    safe = np.where(z > 1e-9, z, 1.0)
+    return np.stack([fx * p[:, 0] / safe + cx, fy * p[:, 1] / safe + cy], axis=1), z
+
+
+def picture_motion(
+    cameras: CameraPath,
+    reference: tuple[np.ndarray, np.ndarray],
+    points: np.ndarray,
+    percentile: float = 95.0,
+) -> np.ndarray:
+    """(T,) how far the picture of each frame has moved from the reference view, in pixels: the `percentile`
+    of the distance between where each of `points` (N, 3) world points appears in the frame and in the
+    reference camera (world_from_camera (4, 4), intrinsics (4,)) of the same image size. Rotation, zoom and
+    translation all count; inf where no point is seen by both."""
+    ref_uv, ref_z = _project(points, *reference)
+    out = np.full(len(cameras), np.inf)
+    for t in range(len(cameras)):
+        uv, z = _project(points, cameras.world_from_camera[t], cameras.intrinsics[t])
+        ok = (z > 1e-9) & (ref_z > 1e-9)
+        if ok.any():
+            out[t] = float(np.percentile(np.linalg.norm(uv[ok] - ref_uv[ok], axis=1), percentile))
+    return out
+
+
+def source_canvas(
+    source_rgb: np.ndarray, source_intrinsics: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The source image at the scale of a `width` x `height` shot: (canvas (h', w', 3) uint8, its intrinsics
+    (4,), the reference intrinsics (4,) of the shot at the source camera).
+
+    The reference intrinsics are `camera.fit_intrinsics` ("cover": scaled by s to fill the shot, centred). The
+    canvas is the photo resampled with exactly that geometry (PIL's bicubic resize of a fractional box, as
+    `PIL.ImageOps.fit` does), extended by whole shot pixels on each side as far as the photo reaches: the
+    reference view is exactly `canvas[y0:y0 + height, x0:x0 + width]`, the photo centre-cropped to the shot's
+    aspect and resized (`ImageOps.fit(photo, (width, height))`)."""
+    from PIL import Image
+
+    from shotsmith.camera import fit_intrinsics
+
+    sh, sw = source_rgb.shape[:2]
+    ref = fit_intrinsics(source_intrinsics, (sw, sh), (width, height))
+    scale = max(width / sw, height / sh)
+    left, top = (sw - width / scale) / 2.0, (sh - height / scale) / 2.0  # the crop box in source pixels
+    mx, my = int(np.floor(left * scale + 1e-6)), int(np.floor(top * scale + 1e-6))  # whole shot pixels
+    box = (left - mx / scale, top - my / scale, sw - left + mx / scale, sh - top + my / scale)
+    box = (max(0.0, box[0]), max(0.0, box[1]), min(float(sw), box[2]), min(float(sh), box[3]))
+    size = (width + 2 * mx, height + 2 * my)
+    im = Image.fromarray(np.ascontiguousarray(source_rgb[..., :3], dtype=np.uint8))
+    canvas = np.asarray(im.resize(size, Image.Resampling.BICUBIC, box=box))
+    intr = np.array([ref[0], ref[1], ref[2] + mx, ref[3] + my])
+    return canvas, intr, ref
+
+
+def source_view_frames(
+    cameras: CameraPath,
+    guidance_mask: np.ndarray,
+    guidance_depth: np.ndarray,
+    source_rgb: np.ndarray,
+    source_depth: np.ndarray,
+    source_intrinsics: np.ndarray,
+    source_world_from_camera: np.ndarray | None = None,
+    object_mask: np.ndarray | None = None,
+    fade_px: float = 6.0,
+    parallax_px: float = 1.5,
+    window: int = 13,
+    occlusion_tol: float = 0.03,
+) -> SourceViewFrames:
+    """The source image placed in the frames of `cameras` that are near the source camera.
+
+    The reference view is the source camera with the shot-size "cover" intrinsics (`source_canvas`): at it, every
+    pixel of the photo is known, so a frame there IS the photo resized and centre-cropped. Per frame, `fade` =
+    1 - (picture motion / `fade_px`) (`picture_motion` of the source view's points, in shot pixels), clipped to
+    [0, 1]. Per pixel of a faded-in frame, the photo is sampled where the pixel's surface lies in the source
+    view:
+
+    - covered pixels (`guidance_mask`) use the guidance depth; they get no weight when that surface is nearer
+      than the source depth there (by `occlusion_tol`): it is not in the photo (an inserted object);
+    - uncovered pixels (the cache dropped them, or the camera sees past it) may lie anywhere between the
+      nearest and farthest guidance depth within `window` pixels (else the source view's 2nd..98th depth
+      percentiles); their weight falls from 1 to 0 as those two depths place the pixel more than
+      `parallax_px` apart in the source view (no translation: no parallax, the photo is exact at any depth);
+    - pixels outside the source image and `object_mask` pixels get no weight.
+
+    guidance_mask, guidance_depth (T, H, W); source_rgb (h, w, 3) uint8, source_depth (h, w) (0 = invalid),
+    source_intrinsics (4,) at the source's own size, source_world_from_camera (4, 4) (None: identity)."""
+    t_, h_, w_ = guidance_mask.shape
+    src_pose = np.eye(4) if source_world_from_camera is None else np.asarray(source_world_from_camera, float)
+    canvas, canvas_k, ref_k = source_canvas(source_rgb, source_intrinsics, w_, h_)
+    sh, sw = source_depth.shape
+    valid = source_depth > 0
+    step = max(1, int(np.sqrt(valid.sum() / 4096.0)))
+    sub = np.zeros_like(valid)
+    sub[::step, ::step] = True
+    pts, _ = unproject(source_depth, source_intrinsics, src_pose, valid & sub)
+    if len(pts) == 0:  # no depth at all: a plane at the subject distance
+        pts, _ = unproject(np.ones((sh, sw), np.float32), source_intrinsics, src_pose, sub)
+    motion = picture_motion(cameras, (src_pose, ref_k), pts.astype(np.float64))
+    fade = np.clip(1.0 - motion / max(fade_px, 1e-9), 0.0, 1.0).astype(np.float32)
+    frames = np.flatnonzero(fade > 0)
+    k_ = len(frames)
+    out_rgb = np.zeros((k_, h_, w_, 3), np.uint8)
+    out_w = np.zeros((k_, h_, w_), np.float32)
+    out_d = np.zeros((k_, h_, w_), np.float32)
+    if k_ == 0:
+        return SourceViewFrames(frames, out_rgb, out_w, out_d, fade)
+    ch, cw = canvas.shape[:2]
+    big = np.float32(1e30)
+    # the nearest source surface around each canvas pixel (the photo's own surface there, for the occlusion test)
+    r = max(1, int(np.ceil(0.5 * sw / cw)))
+    nearest = cv2.erode(
+        np.where(valid, source_depth, big).astype(np.float32), np.ones((2 * r + 1,) * 2, np.uint8)
+    )
+    canvas_depth = cv2.erode(
+        cv2.resize(nearest, (cw, ch), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
+    )
+    zs = source_depth[valid]
+    z_far_all, z_near_all = np.percentile(zs, [98, 2]) if zs.size else (1.0, 1.0)
+    src_from_world = invert_rigid(src_pose)
+    fx, fy, cx, cy = (float(v) for v in canvas_k)
+    u, v = np.meshgrid(np.arange(w_, dtype=np.float64) + 0.5, np.arange(h_, dtype=np.float64) + 0.5)
+    kernel = np.ones((window, window), np.uint8)
+
+    def to_canvas(t: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tfx, tfy, tcx, tcy = (float(x) for x in cameras.intrinsics[t])
+        cam = np.stack([(u - tcx) / tfx * z, (v - tcy) / tfy * z, z], axis=-1)
+        m = src_from_world @ cameras.world_from_camera[t]
+        p = cam @ m[:3, :3].T + m[:3, 3]
+        pz = p[..., 2]
+        safe = np.where(pz > 1e-9, pz, 1.0)
+        return fx * p[..., 0] / safe + cx, fy * p[..., 1] / safe + cy, pz
+
+    for k, t in enumerate(frames):
+        covered = np.asarray(guidance_mask[t], bool)
+        gd = np.where(covered, np.asarray(guidance_depth[t], np.float32), 0).astype(np.float32)
+        hi = cv2.dilate(gd, kernel)
+        lo = cv2.erode(np.where(gd > 0, gd, big), kernel)
+        local = (hi > 0) & (lo < big)
+        z_lo = np.where(covered, gd, np.where(local, lo, z_near_all)).astype(np.float64)
+        z_hi = np.where(covered, gd, np.where(local, hi, z_far_all)).astype(np.float64)
+        z_mid = np.sqrt(z_lo * z_hi)
+        pu, pv, pz = to_canvas(t, z_mid)
+        weight = np.ones((h_, w_), np.float32)
+        if not covered.all():
+            au, av, _ = to_canvas(t, z_lo)
+            bu, bv, _ = to_canvas(t, z_hi)
+            spread = np.hypot(au - bu, av - bv)
+            gate = np.clip(1.0 - spread / max(parallax_px, 1e-9), 0.0, 1.0)
+            weight = np.where(covered, weight, gate).astype(np.float32)
+        inside = (pz > 1e-9) & (pu >= 0) & (pu <= cw) & (pv >= 0) & (pv <= ch)
+        weight[~inside] = 0.0
+        # a covered surface nearer than the photo's own surface there is not in the photo (an inserted object)
+        iu = np.clip(np.floor(pu).astype(int), 0, cw - 1)
+        iv = np.clip(np.floor(pv).astype(int), 0, ch - 1)
+        src_z = canvas_depth[iv, iu]
+        hidden = covered & (src_z < big) & (pz < src_z * (1.0 - occlusion_tol))
+        weight[hidden] = 0.0
+        if object_mask is not None:
+            weight[np.asarray(object_mask[t], bool)] = 0.0
+        weight *= fade[t]
+        mu = np.clip(pu - 0.5, -1, cw).astype(np.float32)
+        mv = np.clip(pv - 0.5, -1, ch).astype(np.float32)
+        out_rgb[k] = cv2.remap(canvas, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out_w[k] = weight
+        out_d[k] = np.where(weight > 0, z_mid, 0.0)
+    return SourceViewFrames(frames, out_rgb, out_w, out_d, fade)
+
+
+def compose_source_view(video: np.ndarray, sv: SourceViewFrames) -> np.ndarray:
+    """(T, H, W, 3) uint8 `video` with the source view blended in: `weight * source + (1 - weight) * video`
+    on the frames of `sv` (a frame at the source camera becomes the photo exactly). A copy; `video` is kept."""
+    out = np.array(video, dtype=np.uint8, copy=True)
+    for k, t in enumerate(sv.index):
+        a = sv.weight[k][..., None]
+        mixed = a * sv.rgb[k].astype(np.float32) + (1.0 - a) * out[t].astype(np.float32)
+        out[t] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def complete_with_source_view(
+    rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, sv: SourceViewFrames
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Guidance (rgb (T, H, W, 3), mask (T, H, W), depth) with the pixels whose source weight is 1 taken from
+    the source view and marked covered, so a generator sees the photo itself in a frame at the source camera.
+    Copies; the inputs are kept."""
+    rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
+    for k, t in enumerate(sv.index):
+        full = sv.weight[k] >= 1.0
+        rgb[t][full] = sv.rgb[k][full]
+        depth[t][full] = sv.depth[k][full]
+        mask[t] |= full
+    return rgb, mask, depth

@@ -196,6 +196,84 @@ def flying_pixel_mask(
     return valid & (dmean > 0) & (ratio < threshold)
 
 
+def side_consistent_mask(
+    depth: np.ndarray, threshold: float = DEFAULT_FILTER_THRESHOLD, window: int = FILTER_WINDOW
+) -> np.ndarray:
+    """(H, W) bool: True where a pixel's depth belongs to one side of whatever its `window` x `window`
+    neighbourhood holds: within `threshold / 2` (relative) of the window's nearest or of its farthest valid depth.
+
+    On a smooth surface this is GEN3C's rule (a ramp of relative slope g per pixel passes both when 4 g is below
+    the threshold), but at a sharp depth step both sides are kept: only the pixels in between (a blurred edge's
+    flying pixels, stretched between the two surfaces) are dropped. Beyond the image border the log-depth is
+    extrapolated linearly, so a border pixel of a steep slope is judged like the slope's other pixels. Invalid
+    neighbours are ignored; invalid pixels are dropped. A threshold <= 0 keeps every valid pixel.
+    Scale-invariant."""
+    import cv2
+
+    d = np.asarray(depth, dtype=np.float32)
+    valid = d > 0
+    if threshold <= 0:
+        return valid
+    r = window // 2
+    big = np.float32(1e6)
+    with np.errstate(divide="ignore"):
+        log_d = np.log(np.where(valid, d, np.float32(1))).astype(np.float32)
+
+    def padded(x: np.ndarray) -> np.ndarray:  # linear extrapolation: x(-k) = 2 x(0) - x(k)
+        rep = cv2.copyMakeBorder(x, r, r, r, r, cv2.BORDER_REPLICATE)
+        return 2 * rep - cv2.copyMakeBorder(x, r, r, r, r, cv2.BORDER_REFLECT_101)
+
+    kernel = np.ones((window, window), np.uint8)
+    inner = (slice(r, r + d.shape[0]), slice(r, r + d.shape[1]))
+    near = cv2.erode(padded(np.where(valid, log_d, big)), kernel)[inner]
+    far = cv2.dilate(padded(np.where(valid, log_d, -big)), kernel)[inner]
+    gap = np.minimum(log_d - near, far - log_d)
+    return valid & (gap < threshold / 2.0)
+
+
+def snap_flying_pixels(
+    depth: np.ndarray,
+    rgb: np.ndarray,
+    threshold: float = DEFAULT_FILTER_THRESHOLD,
+    window: int = FILTER_WINDOW,
+    reach: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(depth, keep): flying pixels moved onto the surface whose colour they continue, and what is reliable.
+
+    A depth map from a network blurs a depth step into a ramp; the pixels on it lie between the two surfaces
+    (`side_consistent_mask` drops them). Those within `reach` pixels of kept ones take the depth of a kept pixel
+    by a marker watershed on the photo's colour gradient (CIELAB, `rgb` (H, W, 3) uint8): each side's surface is
+    extended up to the colour edge between them, so the step lands on the photo's edge, one pixel sharp. Pixels
+    farther from any kept one (a steep surface, not an edge) stay dropped, as do any that still fail the rule
+    afterwards. Returns the new (H, W) float32 depth (0 where dropped) and the (H, W) bool kept mask."""
+    import cv2
+    from skimage.segmentation import watershed
+
+    d = np.asarray(depth, dtype=np.float32)
+    keep = side_consistent_mask(d, threshold, window)
+    valid = d > 0
+    todo = valid & ~keep
+    if threshold <= 0 or not todo.any() or not keep.any():
+        return np.where(keep, d, np.float32(0)), keep
+    dist = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 3)
+    region = valid & (dist <= reach)
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8), cv2.COLOR_RGB2LAB).astype(
+        np.float32
+    )
+    lab = cv2.GaussianBlur(lab, (0, 0), 0.7)
+    gx, gy = cv2.Sobel(lab, cv2.CV_32F, 1, 0), cv2.Sobel(lab, cv2.CV_32F, 0, 1)
+    grad = np.sqrt((gx * gx + gy * gy).sum(axis=2))
+    seeds = keep & region & (cv2.dilate(todo.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    markers = np.zeros(d.shape, np.int64)
+    markers[seeds] = np.flatnonzero(seeds.ravel()) + 1
+    labels = watershed(grad, markers, mask=(seeds | (todo & region)))
+    take = todo & region & (labels > 0)
+    out = np.where(keep, d, np.float32(0))
+    out[take] = d.ravel()[labels[take] - 1]
+    keep = side_consistent_mask(out, threshold, window)
+    return np.where(keep, out, np.float32(0)).astype(np.float32), keep
+
+
 def median_valid_depth(depth: np.ndarray) -> float:
     """Median of the valid (> 0, finite) depths; raises InputError when there are none."""
     d = np.asarray(depth)

@@ -2,8 +2,9 @@
 
 A photo (GEN3C's 3D cache): the image (from `--image`, copied into input/, or the one recorded in shot.json) at
 cache resolution (its own, downscaled to at most `max_pixels`), a depth backend, intrinsics (--fov, EXIF, the
-model's, or 60 degrees), depth rescaled so that 1.0 = the subject distance, flying pixels dropped (GEN3C's 5x5
-range/mean rule). Writes cache/depth.npy ((h, w) float32 z-depth in scene units, 0 = invalid or dropped, so
+model's, or 60 degrees), depth rescaled so that 1.0 = the subject distance, flying pixels handled (`--filter-mode
+edges`: both sides of a depth step kept, the pixels in between moved onto the side whose colour they continue,
+`geometry.snap_flying_pixels`; `range`: GEN3C's 5x5 range/mean rule, dropping both sides). Writes cache/depth.npy ((h, w) float32 z-depth in scene units, 0 = invalid or dropped, so
 `unproject(depth.npy)[depth > 0]` is exactly points.ply), cache/image.png, cache/points.ply (world = source
 camera) and cache/cache.json (`artifacts.CacheInfo`).
 
@@ -34,6 +35,7 @@ from shotsmith.geometry import (
     flying_pixel_mask,
     normalize_depth,
     sanitize_depth,
+    snap_flying_pixels,
     unproject_depth,
 )
 from shotsmith.options import opt, parse_size, show_size
@@ -84,6 +86,10 @@ class Config:
     """Largest cache resolution of a photo in pixels (width * height); larger photos are downscaled."""
     filter_threshold: float = DEFAULT_FILTER_THRESHOLD
     """Flying-pixel threshold on (max - min) / mean depth over 5x5 windows; 0 keeps every valid point."""
+    filter_mode: Literal["edges", "range"] = "edges"
+    """Photo: flying-pixel rule. edges: keep both sides of a depth step, move the pixels in between onto the
+    side whose colour they continue, drop the rest; range: GEN3C's, drop every pixel whose 5x5 window spans
+    the threshold (both sides of every step)."""
     frames: int | None = None
     """Video: shot length in frames (default 81, or the whole video when shorter)."""
     fps: float | None = None
@@ -118,6 +124,8 @@ class Config:
             raise InputError(
                 f"--filter-threshold {self.filter_threshold}: must be >= 0 (0 turns the filter off)"
             )
+        if self.filter_mode not in ("edges", "range"):
+            raise InputError(f"--filter-mode {self.filter_mode!r}: choose edges or range")
         if self.fit not in FIT_MODES:
             raise InputError(f"--fit {self.fit!r}: choose one of {', '.join(FIT_MODES)}")
         if self.short not in SHORT_POLICIES:
@@ -210,13 +218,16 @@ def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
 
 
 def _options(ws: W.Workspace, cfg: Config) -> dict:
-    """Recorded options: the source file is an input (hashed), not an option; video-only options only for videos."""
+    """Recorded options: the source file is an input (hashed), not an option; video-only options only for videos,
+    photo-only ones only for photos."""
     from dataclasses import asdict
 
     d = {k: v for k, v in asdict(cfg).items() if k not in ("image", "video")}
     if not cfg.video:
         for k in ("frames", "fps", "size", "fit", "short", "source_camera", "align"):
             d.pop(k)
+    else:
+        d.pop("filter_mode")
     return d
 
 
@@ -281,8 +292,11 @@ def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
 
     intrinsics, fov_source = choose_intrinsics(w, h, cfg.fov, focal_35, result.intrinsics)
     depth, scale = normalize_depth(depth_backend)
-    keep = flying_pixel_mask(depth, cfg.filter_threshold)
     num_valid = int(np.count_nonzero(depth > 0))
+    if cfg.filter_mode == "edges":
+        depth, keep = snap_flying_pixels(depth, rgb, cfg.filter_threshold)
+    else:
+        keep = flying_pixel_mask(depth, cfg.filter_threshold)
     depth = np.where(keep, depth, np.float32(0)).astype(np.float32)
     num_points = int(np.count_nonzero(keep))
     if num_points == 0:

@@ -8,6 +8,11 @@ sizes: cameras resampled and guidance frames picked by nearest time, with a prin
 output/shot.mp4 (H.264; a re-shot video keeps the source's audio and gets output/side_by_side.mp4), or per rig
 camera output/cams/NN.mp4 and the labelled mosaic output/grid.mp4.
 
+Frame 0 is the photo, whatever the generator (`fill.source_view_frames`, docs/INPAINT.md "Frame 0"): a frame at
+the source camera shows the photo resized and centre-cropped (the pixels the cache dropped included); the
+generator is shown it complete in its guidance, and the photo is blended into the first frames of its output,
+fading out as the picture moves (`--source-fade` pixels).
+
 A single camera is a rig of one: every view is a `View` and goes through the same request and fitting. Several
 views share what they should: the embedded `inpaint` builds its fill layers once from all the cameras (one fill
 in 3D, every view shows the same invented pixels); the diffusion backends run the views in batches through one
@@ -69,6 +74,9 @@ class Config:
     """Rigs: largest width of output/grid.mp4 in pixels (an overview; tiles are scaled down to fit)."""
     labels: bool = True
     """Rigs: write each camera's name on its tile of the grid."""
+    source_fade: float = 6.0
+    """Frame 0 is the photo: the photo is blended into the first frames until the picture has moved this many
+    pixels from the source view (0: only frames exactly at the source camera)."""
 
     def validate(self) -> None:
         if self.generator not in GENERATORS:
@@ -85,6 +93,8 @@ class Config:
 
         if self.device is not None and not valid_device(self.device):
             raise InputError(f"--device {self.device!r}: choose auto, cpu, cuda or cuda:N (e.g. cuda:1)")
+        if not (math.isfinite(self.source_fade) and self.source_fade >= 0):
+            raise InputError(f"--source-fade {self.source_fade}: must be a non-negative number of pixels")
         if self.grid_max_width < 16:
             raise InputError(f"--grid-max-width {self.grid_max_width}: use at least 16 pixels (default 1280)")
 
@@ -233,6 +243,50 @@ def read_views(ws: W.Workspace, cfg: Config) -> list[View]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The frame-0 promise: a frame at the source camera is the photo
+
+
+def source_views(info_: A.CacheInfo, template: GenerateRequest, views: list[View], fade_px: float):
+    """Per view, the source photo placed in its frames near the source camera (`fill.source_view_frames`), or
+    None for every view when the source is a video (its frames change; the photo is frame 0 of it only)."""
+    from shotsmith.fill import source_view_frames
+
+    if info_.is_4d or template.source_rgb is None or template.source_depth is None:
+        return [None] * len(views)
+    return [
+        source_view_frames(
+            v.cameras,
+            v.guidance.mask,
+            v.guidance.depth,
+            template.source_rgb,
+            template.source_depth,
+            template.source_intrinsics,
+            template.source_world_from_camera,
+            object_mask=v.guidance.object_mask,
+            fade_px=fade_px,
+        )
+        for v in views
+    ]
+
+
+def _output_timeline(view: View, c: Constraints) -> View:
+    """The view at its planned size with the frames the generator returns (a frame rule resamples them)."""
+    g, cams, _ = fit_to_backend(view.guidance, view.cameras, Constraints(c.frame_rule, c.frames))
+    return replace(view, guidance=g, cameras=cams)
+
+
+def with_source_view(view: View, sv) -> View:
+    """The view whose guidance shows the photo itself where the source weight is 1 (marked covered)."""
+    from shotsmith.fill import complete_with_source_view
+
+    if sv is None or not len(sv):
+        return view
+    g = view.guidance
+    rgb, mask, depth = complete_with_source_view(g.rgb, g.mask, g.depth, sv)
+    return replace(view, guidance=A.Guidance(rgb, mask, depth, g.object_mask))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Generating
 
 
@@ -349,6 +403,7 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
 
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     """Generate every view; write output/shot.mp4, or output/cams/NN.mp4 and output/grid.mp4 for a rig."""
+    from shotsmith.fill import compose_source_view
     from shotsmith.media import BackgroundWriter, grid_frames, write_video
 
     t0 = time.perf_counter()
@@ -359,7 +414,13 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     views = read_views(ws, cfg)
     info_ = A.read_cache_info(ws)
     template = source_request(ws, cfg)
+    svs = source_views(info_, template, views, cfg.source_fade)
+    views = [with_source_view(v, sv) for v, sv in zip(views, svs, strict=True)]
     fitted, notes = _fit_views(ws, views, gen)
+    if any(len(fc) != len(v.cameras) for v, _, fc in fitted):  # the output's frames are the generator's
+        svs = source_views(
+            info_, template, [_output_timeline(v, gen.constraints) for v in views], cfg.source_fade
+        )
     for line in notes:
         note(line)
     requests = [view_request(template, g, fc) for _, g, fc in fitted]
@@ -376,8 +437,8 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
             cams_dir = stack.enter_context(ws.atomic(W.OUTPUT_CAMS))
             cams_dir.mkdir()
             writer = stack.enter_context(BackgroundWriter())
-        for (view, _, fc), (video, report) in zip(
-            fitted, track(results, label, total=len(views)) if len(views) > 1 else results, strict=True
+        for (view, _, fc), sv, (video, report) in zip(
+            fitted, svs, track(results, label, total=len(views)) if len(views) > 1 else results, strict=True
         ):
             video = _check(gen, video, fc)
             if (fc.width, fc.height) != (view.cameras.width, view.cameras.height):
@@ -385,6 +446,8 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
                 note(
                     f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
                 )
+            if sv is not None and len(sv):
+                video = compose_source_view(video, sv)
             videos.append(video)
             if report is not None and hasattr(report, "as_dict"):
                 reports[view.name] = report.as_dict()
@@ -411,6 +474,7 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         "fps": round(fps, 6),
         "notes": notes,
         "fill_fraction": round(float(np.mean([(~g.mask).mean() for _, g, _ in fitted])), 6),
+        "source_view_frames": [0 if sv is None else len(sv) for sv in svs],
         "prompt": template.prompt,
         "seconds_read": round(seconds_read, 3),
         "seconds_generate": round(seconds_generate, 3),

@@ -11,13 +11,16 @@ The model of the world, in the spirit of "Automatic Photo Pop-up" (Hoiem, Efros,
    entirely below the horizon lies on the ground (per-pixel ground depth), and a segment entirely above the
    horizon (a wall, a tree crown with no visible contact) is put just in front of the sky.
 5. **The subject is in the middle**: a gentle centre prior brings the image centre a little nearer.
-6. **A salient figure is one layer** (`figure_mask`, `compose_figure`): a boundary-connectivity saliency (Zhu et
-   al. 2014) seeds GrabCut; the figure found stands on its contact line as one smooth layer with a gentle bulge,
-   and when it runs off the bottom edge (portraits, close-ups) the rest of the photo becomes a backdrop behind
-   it, 1.6-3x its depth.
-7. **Depth breaks follow image edges**: the layered log-depth is composed at full resolution (the figure mask
-   upsampled with a guided filter) and smoothed with a small guided filter steered by the photo itself, so
-   depth stays flat inside regions and breaks at their edges.
+6. **A salient figure is one layer** (`figure_mask`, `figure_layers`), only with strong evidence (clearly more
+   salient than the rest, not made of the rest's colours): a boundary-connectivity saliency (Zhu et al. 2014)
+   seeds GrabCut (seeded: the same photo gives the same mask); the figure found stands on its contact line as
+   one smooth layer with a gentle bulge, and when it runs off the bottom edge (portraits, close-ups) the rest of
+   the photo becomes a backdrop behind it, 1.6-3x its depth.
+7. **Smooth where unsure** (`smooth_unsure`, `cap_slope`): segment boundaries are not trusted as depth edges
+   (wood grain, clouds, textures): the layout of 1-5 is blurred and its slope capped so that no neighbouring
+   pixels of the output differ by more than `max_slope`, which the flying-pixel filter keeps. The figure's
+   silhouette is the one depth break, composed at full resolution (the mask upsampled with a guided filter
+   steered by the photo): one pixel sharp, with no in-between depths.
 
 Output is a relative z-depth (the stage rescales it to 1.0 = median depth). Segmentation runs on a working copy
 whose longer side is `work_size` (the figure on one of `figure_size`), composition at full size: ~0.3-0.5 s
@@ -32,7 +35,7 @@ import numpy as np
 
 from shotsmith.backends.depth.base import DepthBackend, DepthResult, register
 
-PRIOR_VERSION = "2"
+PRIOR_VERSION = "3"
 
 
 @dataclass
@@ -59,12 +62,14 @@ class PriorSettings:
     """Felzenszwalb's scale (larger = bigger segments)."""
     segment_min_size: int = 60
     """Smallest segment (pixels of the working copy)."""
-    smooth_radius: float = 0.002
-    """Guided-filter radius as a fraction of the image diagonal (small: it snaps the segment boundaries of the
-    working copy onto the full-resolution image edges; a large radius would blur depth breaks into ramps that
-    the flying-pixel filter then removes)."""
-    smooth_eps: float = 1e-3
-    """Guided-filter regularisation (guide in [0, 1]): smaller keeps more image edges."""
+    unsure_sigma: float = 0.01
+    """Where no depth edge is confident (everywhere but a figure's silhouette), the layered depth is smoothed
+    with a Gaussian of this fraction of the image diagonal: segment boundaries (wood grain, clouds, textures)
+    are not depth edges, and a smooth wrong depth bends where a false edge would tear."""
+    max_slope: float = 0.01
+    """Largest change of log-depth from a pixel to any of its 8 neighbours (at the output resolution) away from
+    a confident edge. A 5x5 flying-pixel window then spans at most 4 such steps (4% < the 5% threshold), so the
+    cache keeps every pixel of a smooth surface."""
     figure: bool = True
     """Look for a salient foreground figure (a person, an object) and make it one near, smooth layer."""
     figure_size: int = 224
@@ -86,8 +91,12 @@ class PriorSettings:
     """A figure must cover at least this fraction of the image ..."""
     figure_max_area: float = 0.75
     """... and at most this fraction."""
-    figure_min_contrast: float = 0.2
-    """Mean saliency inside the figure minus outside must reach this, else there is no clear figure."""
+    figure_min_contrast: float = 0.4
+    """Mean saliency inside the figure minus outside must reach this, else there is no clear figure (the figure's
+    silhouette becomes a depth break, so the evidence must be strong)."""
+    figure_max_overlap: float = 0.75
+    """At most this much of the figure's colour histogram (CIELAB, 8x8x8 bins) may be shared with the rest of the
+    photo: a 'figure' made of the background's own colours (a road through snow) is no figure."""
     figure_gap: float = 1.6
     """The background behind a figure is at least this many times the figure's depth (the depth break at the
     silhouette)."""
@@ -129,7 +138,12 @@ def prior_layers(
     rgb: np.ndarray, settings: PriorSettings | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(depth, figure): the (H, W) float32 relative z-depth of `prior_depth` and the (H, W) bool foreground
-    figure mask it used (None when no clear figure was found)."""
+    figure mask it used (None when no clear figure was found).
+
+    The layout (ground, standing segments, sky, centre prior) is built on the working copy and is smooth: it is
+    blurred where no edge is confident (`unsure_sigma`) and its slope is capped (`max_slope`). The only depth
+    break is a figure's silhouette, found with strong evidence, composed at full resolution: one pixel sharp,
+    with no in-between depths for the flying-pixel filter to drop."""
     import cv2
 
     s = settings or PriorSettings()
@@ -142,19 +156,79 @@ def prior_layers(
     labels = segment(small, s)
     sky = sky_mask(small, labels)
     horizon = estimate_horizon(sky, s) / wh  # as a fraction of the height from here on
-    # Compose at full resolution from the segment labels (nearest), so depth breaks stay one pixel sharp.
-    labels_full = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-    sky_full = cv2.resize(sky.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    log_depth = layered_log_depth(labels_full, sky_full, horizon, segment_extents(labels), s)
+    log_depth = layered_log_depth(labels, sky, horizon, segment_extents(labels), s)
     if s.center_strength:
-        log_depth -= s.center_strength * center_prior(height, width) * (~sky_full)
+        log_depth -= s.center_strength * center_prior(wh, ww) * (~sky)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    figure = figure_mask(rgb, sky_full, s, grey) if s.figure else None
-    if figure is not None:
-        log_depth = compose_figure(log_depth, figure, horizon, s)
-    radius = max(1, int(round(s.smooth_radius * float(np.hypot(height, width)))))
-    full = guided_filter(grey, log_depth.astype(np.float32), radius, s.smooth_eps)
+    figure = None
+    if s.figure:
+        sky_full = cv2.resize(sky.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        figure = figure_mask(rgb, sky_full, s, grey)
+    # the slope cap in working-copy pixels: each of them spans 1 / scale output pixels
+    slope = s.max_slope * max(height / wh, width / ww)
+    if figure is None:
+        bg = cap_slope(smooth_unsure(log_depth, None, s), slope)
+        return np.exp(_upsample(bg, width, height)).astype(np.float32), None
+    fig_small = cv2.resize(figure.astype(np.float32), (ww, wh), interpolation=cv2.INTER_AREA) > 0.5
+    fg, bg, runs_off, _ = figure_layers(log_depth, fig_small, horizon, s)
+    bg = cap_slope(smooth_unsure(bg, fig_small, s), slope, exclude=fig_small)
+    if runs_off:
+        bg = backdrop(bg, fg, fig_small, s)
+    fg = cap_slope(fg, slope)
+    full = np.where(figure, _upsample(fg, width, height), _upsample(bg, width, height))
     return np.exp(full).astype(np.float32), figure
+
+
+def _upsample(log_depth: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width) float32 bilinear resize (smooth fields only: it keeps their slope per output pixel)."""
+    import cv2
+
+    if log_depth.shape == (height, width):
+        return log_depth.astype(np.float32)
+    return cv2.resize(log_depth.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def smooth_unsure(log_depth: np.ndarray, exclude: np.ndarray | None, settings: PriorSettings) -> np.ndarray:
+    """(h, w) float32: `log_depth` blurred with a Gaussian of `unsure_sigma` of the diagonal, ignoring the
+    `exclude` pixels (a normalised convolution: the figure's depth does not leak into its background, which is
+    extended under it instead)."""
+    import cv2
+
+    h, w = log_depth.shape
+    sigma = max(0.5, settings.unsure_sigma * float(np.hypot(h, w)))
+    keep = np.ones((h, w), np.float32) if exclude is None else (~exclude).astype(np.float32)
+    if not keep.any():
+        keep = np.ones((h, w), np.float32)
+    border = cv2.BORDER_REPLICATE
+    num = cv2.GaussianBlur(log_depth.astype(np.float32) * keep, (0, 0), sigma, borderType=border)
+    den = cv2.GaussianBlur(keep, (0, 0), sigma, borderType=border)
+    out = num / np.maximum(den, 1e-6)
+    if (den < 1e-3).any():  # far from any kept pixel: fill from the rest
+        out = np.where(den < 1e-3, float(np.median(out[den >= 1e-3])), out)
+    return out.astype(np.float32)
+
+
+def cap_slope(log_depth: np.ndarray, slope: float, exclude: np.ndarray | None = None) -> np.ndarray:
+    """(h, w) float32 in which any two pixels differ by at most `slope` times their chessboard distance (so all
+    8 neighbours of a pixel are within `slope` of it): the mean of the lower and upper `slope`-Lipschitz
+    envelopes. Where the input is already that smooth it is unchanged; steeper parts become ramps of that slope
+    around the original step. `exclude` pixels (a figure in front) do not constrain anything: they get the
+    smooth extension of the rest."""
+    import cv2
+
+    x = log_depth.astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    c = np.float32(slope)
+    lo, hi = x.copy(), x.copy()
+    if exclude is not None and exclude.any() and not exclude.all():
+        lo[exclude], hi[exclude] = np.float32(1e6), np.float32(-1e6)
+    for _ in range(2 * max(x.shape)):  # each pass reaches one ring further; stops once nothing changes
+        lo_next = np.minimum(lo, cv2.erode(lo, kernel, borderType=cv2.BORDER_REPLICATE) + c)
+        hi_next = np.maximum(hi, cv2.dilate(hi, kernel, borderType=cv2.BORDER_REPLICATE) - c)
+        if np.array_equal(lo_next, lo) and np.array_equal(hi_next, hi):
+            break
+        lo, hi = lo_next, hi_next
+    return (0.5 * (lo + hi)).astype(np.float32)
 
 
 def segment(rgb: np.ndarray, settings: PriorSettings) -> np.ndarray:
@@ -326,6 +400,8 @@ def figure_mask(
         return None
     if float(prior[mask].mean() - prior[~mask].mean()) < settings.figure_min_contrast:
         return None
+    if colour_overlap(small, mask) > settings.figure_max_overlap:
+        return None
     if (fh, fw) == (height, width):
         return mask
     soft = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
@@ -333,6 +409,21 @@ def figure_mask(
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     radius = max(1, int(round(1.5 / scale)))
     return guided_filter(grey, soft, radius, 1e-3) > 0.5
+
+
+def colour_overlap(rgb: np.ndarray, mask: np.ndarray, bins: int = 8) -> float:
+    """Histogram intersection (0..1) of the CIELAB colours inside and outside `mask` (bins per channel): 1 when
+    the two parts have the same colours, 0 when they share none."""
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
+    rng = [0, 256, 0, 256, 0, 256]
+
+    def hist(m: np.ndarray) -> np.ndarray:
+        h = cv2.calcHist([lab], [0, 1, 2], m.astype(np.uint8), [bins] * 3, rng).ravel()
+        return h / max(float(h.sum()), 1.0)
+
+    return float(np.minimum(hist(mask), hist(~mask)).sum())
 
 
 def boundary_saliency(
@@ -420,32 +511,33 @@ def grabcut_figure(rgb: np.ndarray, prior: np.ndarray, iterations: int) -> np.nd
     if not (mask == cv2.GC_PR_FGD).any() or (mask == cv2.GC_PR_FGD).all():
         return np.zeros((h, w), bool)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(
+        0
+    )  # GrabCut seeds its colour models with k-means from OpenCV's global RNG: same photo, same mask
     cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
-def compose_figure(
+def figure_layers(
     log_depth: np.ndarray, figure: np.ndarray, horizon: float, settings: PriorSettings
-) -> np.ndarray:
-    """(H, W) float32 log-depth with the `figure` (H, W) bool made one smooth near layer over `log_depth`.
+) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+    """(figure layer, background, runs off the bottom, contact row): the (H, W) float32 log-depth of the
+    `figure` (H, W) bool as one smooth near layer, defined everywhere (it is used inside the silhouette), the
+    background (`log_depth`, kept), whether the figure runs off the photo's bottom edge, and the (W,) row of
+    its contact line per column.
 
     The figure stands upright on its contact line: per column, the ground depth of its lowest row (the bottom
     of the photo where it runs off the bottom edge), taken over a window of columns and smoothed, so the
     figure's depth varies gently and never steps. Its interior is brought nearer by a smooth bulge
     (`figure_bulge` times a dome profile of the distance to its silhouette; the photo's borders do not count
-    as silhouette). The background keeps the ground/sky model where the floor is visible in front of the figure;
-    when the figure runs off the bottom edge (a portrait, a close-up), everything else is behind it: the
-    background is mapped smoothly into [`figure_gap`, `figure_max_ratio`] times the figure's depth (a backdrop,
-    not a distant horizon), so the silhouette is a clean depth break.
-    """
+    as silhouette)."""
     import cv2
     from scipy import ndimage
 
     height, width = figure.shape
     s = settings
-    cols = np.flatnonzero(figure.any(axis=0))
-    if cols.size == 0:
-        return log_depth
+    if not figure.any():
+        return log_depth.astype(np.float32), log_depth.astype(np.float32), False, np.zeros(width, np.float32)
     # Contact line: per column, the lowest figure row (over a window of columns, so a raised arm takes the
     # body's contact), interpolated across columns without figure and smoothed, so depth varies gently.
     lowest = np.where(figure.any(axis=0), height - np.argmax(figure[::-1], axis=0), -1).astype(np.float64)
@@ -457,19 +549,34 @@ def compose_figure(
     lowest = ndimage.gaussian_filter1d(lowest, max(1.0, 0.05 * width), mode="nearest")
     runs_off = bool(figure[-margin:].any())
     contact_log = ground_log_depth(lowest / height - horizon, s).astype(np.float32)  # (W,)
-    fg_log = float(np.median(contact_log[cols]))
     # Dome profile: distance to the silhouette (the photo's borders are not silhouette: the figure goes on).
     pad = max(height, width) // 4
     padded = cv2.copyMakeBorder(figure.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad : pad + height, pad : pad + width]
     u = np.clip(dist / max(float(dist[figure].max()), 1.0), 0.0, 1.0)
     fg = contact_log[None, :] - s.figure_bulge * u * (2.0 - u)
+    return fg.astype(np.float32), log_depth.astype(np.float32), runs_off, lowest.astype(np.float32)
+
+
+def backdrop(bg: np.ndarray, fg: np.ndarray, figure: np.ndarray, settings: PriorSettings) -> np.ndarray:
+    """The background behind a figure that runs off the bottom edge (no floor visible in front of it):
+    everything else is behind it, mapped smoothly (tanh, order kept) into [`figure_gap`, `figure_max_ratio`]
+    times the figure's (median) depth, so the silhouette is a clean depth break."""
+    s = settings
+    fg_log = float(np.median(fg[figure])) if figure.any() else float(np.median(fg))
     lo = np.float32(fg_log + np.log(s.figure_gap))
-    bg = log_depth
+    span = max(float(np.log(s.figure_max_ratio / s.figure_gap)), 1e-3)
+    return (lo + span * np.tanh(np.maximum(bg - lo, 0.0) / span)).astype(np.float32)
+
+
+def compose_figure(
+    log_depth: np.ndarray, figure: np.ndarray, horizon: float, settings: PriorSettings
+) -> np.ndarray:
+    """(H, W) float32 log-depth with the `figure` (H, W) bool made one smooth near layer over `log_depth`
+    (`figure_layers`; the background becomes a `backdrop` when the figure runs off the bottom edge)."""
+    fg, bg, runs_off, _ = figure_layers(log_depth, figure, horizon, settings)
     if runs_off:
-        # No floor visible in front of the figure: everything else is behind it, a backdrop.
-        span = max(float(np.log(s.figure_max_ratio / s.figure_gap)), 1e-3)
-        bg = lo + span * np.tanh(np.maximum(bg - lo, 0.0) / span)
+        bg = backdrop(bg, fg, figure, settings)
     return np.where(figure, fg, bg).astype(np.float32)
 
 
