@@ -127,3 +127,19 @@ def test_status_cli(tmp_path, cli):
     ws.update_request(prompt="x")
     code, _, err = cli("status", "-w", tmp_path)
     assert code == 0 and "missing" in err
+
+
+def test_a_new_backend_version_reruns_the_stage(tmp_path):
+    """The skip key holds the backend's version when the stage knows it before running (a new prior reruns)."""
+    ws = W.Workspace(tmp_path / "ws")
+    runs = []
+
+    def body():
+        runs.append(1)
+        with ws.atomic("out.txt") as tmp:
+            tmp.write_text("x")
+        return W.StageResult(outputs=["out.txt"], backend_version="prior 3")
+
+    for version in ("prior 3", "prior 3", "prior 4"):
+        W.run_stage(ws, "s", body, options={}, inputs=[], backend="prior", version=version)
+    assert len(runs) == 2

@@ -55,6 +55,8 @@ class Stage:
     """Runnable command lines for `--help`."""
     backend: Callable[[Any], tuple[str, str]] = _no_backend
     """(resolved backend name, why) for a config: never "auto"; part of the skip key."""
+    version: Callable[[Any], str] | None = None
+    """The resolved backend's version for a config (part of the skip key when given)."""
     report: Callable[[W.Workspace, W.StageRecord], str | None] | None = None
     """The line printed after the command ran (None: nothing)."""
     options: Callable[[W.Workspace, Any], dict] | None = None
@@ -85,5 +87,6 @@ def execute(ws: W.Workspace, stage: Stage, cfg: Any = None, *, force: bool = Fal
             inputs=stage.reads(ws, cfg),
             external=config_files(cfg) or None,
             backend=backend,
+            version=stage.version(cfg) if stage.version is not None else None,
             force=force,
         )

@@ -464,12 +464,14 @@ def run_stage(
     inputs: list[str],
     external: dict[str, str | os.PathLike] | None = None,
     backend: str = "",
+    version: str | None = None,
     force: bool = False,
 ) -> StageRecord:
     """Run `fn` under the workspace lock unless an identical successful run is recorded; record the run.
 
     `inputs` are workspace artifacts the stage reads, `external` the user's files by option name, `backend` the
-    resolved backend name (never "auto").
+    resolved backend name (never "auto"), `version` its version when known before running (a new version of a
+    backend, the embedded depth prior say, reruns the stage).
     """
     with ws.locked():
         opts = to_jsonable(options)
@@ -482,6 +484,7 @@ def run_stage(
             and prev.options == opts
             and prev.inputs == hashes
             and prev.backend == backend
+            and (version is None or prev.backend_version == version)
             and prev.outputs
             and all(ws.path(n).exists() and hash_file(ws.path(n)) == h for n, h in prev.outputs.items())
         ):

@@ -471,6 +471,7 @@ STAGE = Stage(
         "shotsmith build-3d-cache -w shots/x --video clip.mp4 --source-camera estimate",
     ),
     backend=_backend,
+    version=lambda cfg: getattr(_depth_backend(cfg, announce=False)[0], "version", lambda: "")(),
     report=_report,
     options=_options,
 )

@@ -544,6 +544,7 @@ STAGE = Stage(
         "shotsmith generate -w shots/x --rig ring:n=4,radius=0.3 --generator wan --device cuda:1",
     ),
     backend=_backend,
+    version=lambda cfg: cfg.resolve()[0].version(),
     report=_report,
     records=("generate-rig",),
     record=lambda cfg: "generate-rig" if cfg.rig else NAME,
