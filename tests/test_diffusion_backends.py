@@ -614,3 +614,91 @@ def test_cogvideox_ids_are_zai_org_and_old_thudm_caches_still_count(tmp_path, mo
     (repo / "refs" / "main").write_text("abc")
     assert gen.available() == (True, "")
     assert get_generator("cogvideox", model="THUDM/CogVideoX-5b-I2V").available() == (True, "")
+
+
+@pytest.mark.neural
+def test_offload_modes_run_the_same_loop(build):
+    """Every offload mode's hooks around the guided loop give the same video (run here with the CPU as the
+    "GPU": the hooks and the loop's own freeing are the code that runs on a real GPU)."""
+    import torch
+
+    from shotsmith.backends.diffusion import apply_offload
+
+    req = make_request("left")
+    expected = build("wan", True).generate(req)
+    for mode in ("model", "text-cpu", "group", "sequential"):
+        gen = build("wan", True)
+        gen.load()
+        apply_offload(gen.pipeline, mode, torch.device("cpu"))
+        if mode == "text-cpu":
+            assert not hasattr(
+                gen.pipeline.text_encoder, "_hf_hook"
+            )  # the text encoder left out of the hooks
+        np.testing.assert_array_equal(gen.generate(req), expected, err_msg=mode)
+
+
+@pytest.mark.neural
+def test_gpu_weight_accounting_per_offload_mode(build):
+    from shotsmith.backends.diffusion import gpu_weight_bytes
+
+    gen = build("wan", True)
+    gen.load()
+    comps = {k: v for k, v in gen.pipeline.components.items() if hasattr(v, "parameters")}
+    unique = {k: {id(t): t for t in (*v.parameters(), *v.buffers())}.values() for k, v in comps.items()}
+    size = {k: sum(t.numel() * t.element_size() for t in ts) for k, ts in unique.items()}
+    weights = {
+        mode: gpu_weight_bytes(comps, mode) for mode in ("none", "model", "text-cpu", "group", "sequential")
+    }
+    assert weights["none"]["peak"] == sum(size.values())
+    assert weights["model"]["peak"] == max(size.values())
+    assert weights["text-cpu"]["peak"] == max(v for k, v in size.items() if k != "text_encoder")
+    assert weights["group"]["resident"] == size["vae"]
+    assert weights["sequential"]["peak"] < weights["group"]["peak"] < weights["none"]["peak"]
+    with pytest.raises(InputError, match="offload"):
+        gpu_weight_bytes(comps, "all-of-it")
+
+
+@pytest.mark.neural
+def test_wan22_ti2v_gives_the_first_frame_as_clean_tokens(tiny_video_variant):
+    """Wan2.2 TI2V-5B (`expand_timesteps`): in i2v the first latent frame is the image's latents with timestep 0
+    per token (WanImageToVideoPipeline); a view whose first frame has holes runs video-to-video and says so."""
+    gen = tiny_video_variant("wan", "ti2v")
+    gen.load()
+    assert gen._mode == "i2v" and gen.constraints.multiple_of == 32  # 16 px latent cells, 2x2 patches
+    seen = []
+    gen.pipeline.transformer.register_forward_hook(
+        lambda m, a, k, o: seen.append(k["timestep"].clone()), with_kwargs=True
+    )
+    gen.generate(make_request("full"))
+    run = gen.last_run
+    assert run.latent_mask.shape == (3, HEIGHT // 16, WIDTH // 16) and not run.notes
+    per_frame = (HEIGHT // 32) * (WIDTH // 32)  # tokens of one latent frame
+    for timestep, t in zip(seen[::2], run.timesteps, strict=True):
+        assert timestep.shape == (1, 3 * per_frame)
+        assert (timestep[:, :per_frame] == 0).all() and torch_allclose(timestep[:, per_frame:], t)
+    seen.clear()
+    gen.generate(make_request("left"))  # holes in the first frame: this view is generated video-to-video
+    assert "video-to-video" in gen.last_run.notes[0]
+    assert all(
+        torch_allclose(timestep, t) for timestep, t in zip(seen[::2], gen.last_run.timesteps, strict=True)
+    )
+    v2v = tiny_video_variant("wan", "ti2v", mode="v2v")  # the same weights also run video-to-video
+    v2v.load()
+    assert v2v._mode == "v2v" and v2v.generate(make_request("full")).shape == (FRAMES, HEIGHT, WIDTH, 3)
+
+
+def torch_allclose(tensor, value: float) -> bool:
+    return bool((tensor.float() - float(value)).abs().max() < 1e-3)
+
+
+@pytest.mark.neural
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_i2v_first_frame_with_holes_is_said(build, family):
+    """Wan2.1 I2V / CogVideoX-I2V are conditioned on the whole first frame: with holes there (a rig's side
+    cameras) they take the hole fill for content; the run says so (docs/GENERATORS.md)."""
+    gen = build(family, True)
+    gen.load()
+    gen.generate(make_request("full"))
+    assert gen.last_run.notes == []
+    gen.generate(make_request("left"))
+    assert "50% of the first frame" in gen.last_run.notes[0] and "--mode v2v" in gen.last_run.notes[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import importlib.util
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -124,6 +124,9 @@ class GuidedRun:
     """The initial latent noise of this view (same layout), the one the guidance is re-noised with."""
     batch_size: int = 1
     """How many views shared this view's denoising loop (`generate_views`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about this view's run (printed too): e.g. an image-to-video first frame with
+    holes."""
 
 
 def offload_mode(value: bool | str | None) -> str:
@@ -281,22 +284,35 @@ def apply_offload(pipe: Any, mode: str, device) -> None:
                 block_modules=blocks,
             )
         pipe.vae.to(device)
-    elif mode == "sequential":
-        pipe.enable_sequential_cpu_offload(device=device)
+    elif mode == "sequential":  # what diffusers' enable_sequential_cpu_offload does, on `device` as given
+        from accelerate import cpu_offload
+
+        for component in pipe.components.values():
+            if isinstance(component, torch.nn.Module):
+                cpu_offload(
+                    component, execution_device=device, offload_buffers=len(component._parameters) > 0
+                )
     else:
         raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
     if hasattr(pipe.vae, "enable_tiling"):
         pipe.vae.enable_tiling()
 
 
-def _module_bytes(module, element: int | None = None) -> int:
-    """Bytes of a module's parameters and buffers (at `element` bytes each, else their own dtype's)."""
-    tensors = [*module.parameters(recurse=True), *module.buffers(recurse=True)]
-    return sum(t.numel() * (element or t.element_size()) for t in tensors)
+def _module_bytes(*modules, element: int | None = None) -> int:
+    """Bytes of the modules' parameters and buffers, each tensor once (tied weights are shared), at `element`
+    bytes each, else their own dtype's."""
+    seen, total = set(), 0
+    for module in modules:
+        for tensor in (*module.parameters(recurse=True), *module.buffers(recurse=True)):
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                total += tensor.numel() * (element or tensor.element_size())
+    return total
 
 
-def _block_lists(component, blocks: list[str] | None = None):
-    """The ModuleLists group offloading cuts into groups, and the modules left in the component's own group."""
+def _block_lists(component, blocks: list[str] | None = None) -> tuple[list, list]:
+    """(the ModuleLists block-level group offloading cuts into groups, the modules left in the component's own
+    group); `blocks` names children to look into one level down (T5's `encoder` holds its `block` list)."""
     import torch
 
     lists, rest = [], []
@@ -309,9 +325,7 @@ def _block_lists(component, blocks: list[str] | None = None):
             lists.append(child)
         else:
             rest.append(child)
-    rest_bytes = sum(_module_bytes(m) for m in rest)
-    rest_bytes += sum(p.numel() * p.element_size() for p in component.parameters(recurse=False))
-    return lists, rest_bytes
+    return lists, rest
 
 
 def gpu_weight_bytes(components: dict, mode: str) -> dict[str, int]:
@@ -342,8 +356,9 @@ def gpu_weight_bytes(components: dict, mode: str) -> dict[str, int]:
                 continue
             if name.startswith("transformer") or name == "text_encoder":
                 lists, rest = _block_lists(module, ["encoder"] if name == "text_encoder" else None)
+                own = sum(p.numel() * p.element_size() for p in module.parameters(recurse=False))
                 block = sorted((_module_bytes(b) for lst in lists for b in lst), reverse=True)[:2]
-                peaks.append(rest + sum(block))
+                peaks.append(_module_bytes(*rest) + own + sum(block))
             else:
                 peaks.append(
                     max((_module_bytes(m) for m in module.modules() if not list(m.children())), default=0)
@@ -773,7 +788,7 @@ class _DiffusionGenerator(Generator):
                 f"{self.name}: mode i2v needs an image-to-video checkpoint; {self.config.model!r} is text-to-video "
                 "(use --mode v2v or an I2V model)"
             )
-        if mode == "v2v" and takes_image:
+        if mode == "v2v" and self._needs_image(pipe):
             raise InputError(
                 f"{self.name}: {self.config.model!r} is an image-to-video checkpoint; use --mode i2v"
             )
@@ -782,6 +797,10 @@ class _DiffusionGenerator(Generator):
     @abc.abstractmethod
     def _takes_image(self, pipe: Any) -> bool:  # pragma: no cover - overridden
         """Whether the loaded checkpoint conditions on a first image (image-to-video)."""
+
+    def _needs_image(self, pipe: Any) -> bool:
+        """Whether it cannot run without one (default: whenever it takes one)."""
+        return self._takes_image(pipe)
 
     @abc.abstractmethod
     def _latent_factors(self) -> tuple[int, int, int]:  # pragma: no cover - overridden
@@ -849,7 +868,7 @@ class _DiffusionGenerator(Generator):
 
         # Per view (one at a time through the VAE, so its memory does not grow with the batch): guidance
         # latents, latent mask (with a channel axis of 1) and, for i2v, the first-frame condition.
-        cleans, keeps, conditions = [], [], []
+        cleans, keeps, conditions, notes = [], [], [], []
         for k, (rgb, mask) in enumerate(zip(rgbs, masks, strict=True)):
             filled, video = self._guide_frames(rgb, mask, self._vae_device(), vae.dtype)
             clean = self._encode_video(video)
@@ -859,8 +878,12 @@ class _DiffusionGenerator(Generator):
             if self._mode == "i2v":
                 holes = float(1.0 - cells[0].mean())
                 conditions.append(self._image_condition(filled, video, clean, holes))
-                if holes > 0:
-                    note(self._holes_note(first_view + k, holes))
+            view_notes = (
+                [self._holes_note(first_view + k, holes)] if self._mode == "i2v" and holes > 0 else []
+            )
+            for line in view_notes:
+                note(line)
+            notes.append(view_notes)
         clean, keep = torch.cat(cleans), torch.cat(keeps)
         self._offload_all()
 
@@ -884,6 +907,8 @@ class _DiffusionGenerator(Generator):
 
         clean, latents, keep, noise = (self._unpad_frames(x, pad) for x in (clean, latents, keep, noise))
         self._record(clean, latents, keep, noise, timesteps, n_tied)
+        for run, view_notes in zip(self._runs, notes, strict=True):
+            run.notes = view_notes
         return [
             dg.from_unit_range(self._decode_video(latents[b : b + 1])[0].float().cpu().numpy())
             for b in range(count)
@@ -979,6 +1004,9 @@ class WanGenerator(_DiffusionGenerator):
     def _takes_image(self, pipe) -> bool:
         # Wan2.1 I2V / Wan2.2 I2V: extra input channels; Wan2.2 TI2V: the first latent frame is given, per token
         return pipe.transformer.config.in_channels != pipe.vae.config.z_dim or self._expands_timesteps(pipe)
+
+    def _needs_image(self, pipe) -> bool:
+        return pipe.transformer.config.in_channels != pipe.vae.config.z_dim  # TI2V runs either way
 
     @staticmethod
     def _expands_timesteps(pipe) -> bool:
