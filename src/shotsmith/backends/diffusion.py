@@ -610,16 +610,18 @@ class _DiffusionGenerator(Generator):
         self, views: int, frames: int, height: int, width: int, guidance_scale: float = 5.0
     ) -> int:
         """How many views to run together: all of them off CUDA; on CUDA as many as 90 % of the free GPU memory
-        holds by `estimate_view_memory` (with --offload the transformer's weights, moved in for the loop, are
-        subtracted first), at least 1."""
+        holds by `estimate_view_memory` (with an offload mode the weights the loop brings in, by
+        `gpu_weight_bytes`, are subtracted first), at least 1."""
         import torch
 
         device = self._device()
         if views < 1 or not device.startswith("cuda"):
             return max(views, 1)
         free, _ = torch.cuda.mem_get_info(torch.device(device))
-        if self.config.offload:
-            free -= sum(p.numel() * p.element_size() for p in self.pipeline.transformer.parameters())
+        mode = offload_mode(self.config.offload)
+        if mode != "none":  # the weights the loop brings onto the GPU are not there yet
+            experts = {f"transformer{i}": m for i, m in enumerate(self._transformers())}
+            free -= gpu_weight_bytes(experts, mode)["peak"]
         per_view = self.estimate_view_memory(frames, height, width, guidance_scale)
         return int(min(views, max(1, (0.9 * free) // per_view)))
 
@@ -842,6 +844,11 @@ class _DiffusionGenerator(Generator):
         """How many text tokens the prompt is encoded to (`max_sequence_length`, else the family's)."""
         return self.config.max_sequence_length or self.default_max_sequence_length
 
+    def _transformers(self) -> list:
+        """The denoising transformer(s): Wan2.2 A14B has two experts."""
+        pipe = self.pipeline
+        return [m for m in (pipe.transformer, getattr(pipe, "transformer_2", None)) if m is not None]
+
     def _vae_device(self):
         from diffusers.utils.torch_utils import get_module_execution_device
 
@@ -1025,10 +1032,6 @@ class WanGenerator(_DiffusionGenerator):
         boundary = ratio * pipe.scheduler.config.num_train_timesteps
         scale_2 = self.config.guidance_scale_2 if self.config.guidance_scale_2 is not None else scale
         return lambda t: (pipe.transformer, scale) if t >= boundary else (low, scale_2)
-
-    def _transformers(self) -> list:
-        pipe = self.pipeline
-        return [m for m in (pipe.transformer, getattr(pipe, "transformer_2", None)) if m is not None]
 
     def _splits_text_at_512(self) -> bool:
         """Wan2.1 I2V: the attention takes [image tokens, text tokens] and cuts at 512 text tokens."""
