@@ -25,7 +25,7 @@ What is NOT real here, on purpose: the number of blocks; the vocabulary; Wan2.2'
 `sample_height/width/frames`, 60x90x49 latent cells = 720x480x49: the test video's size here, 32x64x9); MoGe v2
 ViT-S's neck and heads (not in a config readable here: the ViT-L ones with the ViT-S/14 backbone, see below).
 Random weights make the videos noise; the tests check shapes, code paths and the guidance tie, not quality.
-Seconds and peak memory measured on the 2-core CPU are in docs/GENERATORS.md and docs/DEPTH.md.
+Seconds and peak memory measured on the 2-core CPU are in docs/GENERATORS.md ("Real widths").
 """
 
 from __future__ import annotations
