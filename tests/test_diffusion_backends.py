@@ -702,3 +702,11 @@ def test_i2v_first_frame_with_holes_is_said(build, family):
     assert gen.last_run.notes == []
     gen.generate(make_request("left"))
     assert "50% of the first frame" in gen.last_run.notes[0] and "--mode v2v" in gen.last_run.notes[0]
+
+
+def test_request_strength_zero_is_refused_before_any_weights_load(tmp_path):
+    """The `generate` stage hands --strength to the request, not to the backend's options: the request's values
+    are checked before `load()` (a missing model would otherwise be reported first, after the wait)."""
+    gen = get_generator("wan", model=str(tmp_path / "nothing-here"))
+    with pytest.raises(InputError, match="strength"):
+        gen.generate(make_request("left", strength=0.0))

@@ -477,6 +477,23 @@ class _DiffusionGenerator(Generator):
         """
         if not requests:
             return []
+        cfg = self.config
+        settings = {
+            (
+                request.prompt or "",
+                int(cfg.steps if cfg.steps is not None else request.steps),
+                float(cfg.strength if cfg.strength is not None else request.strength),
+                float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale),
+            )
+            for request in requests
+        }
+        if len(settings) != 1:
+            raise InputError(
+                f"{self.name}: views run together must share prompt, steps, strength and guidance scale"
+            )
+        prompt, steps, strength, scale = settings.pop()
+        # the request's values are checked like the options, before any weights load
+        validate_config(replace(cfg, steps=steps, strength=strength, guidance_scale=scale), self.name)
         if self.pipeline is None or self._mode is None:
             self.load()
         rgbs, masks = [], []
@@ -494,21 +511,6 @@ class _DiffusionGenerator(Generator):
                 f"{self.name}: views of one batch must have the same size; got "
                 f"{sorted({m.shape for m in masks})} (frames, height, width)"
             )
-        cfg = self.config
-        settings = {
-            (
-                request.prompt or "",
-                int(cfg.steps if cfg.steps is not None else request.steps),
-                float(cfg.strength if cfg.strength is not None else request.strength),
-                float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale),
-            )
-            for request in requests
-        }
-        if len(settings) != 1:
-            raise InputError(
-                f"{self.name}: views run together must share prompt, steps, strength and guidance scale"
-            )
-        prompt, steps, strength, scale = settings.pop()
         seeds = [int(cfg.seed if cfg.seed is not None else r.seed) for r in requests]
         first = dg.start_step(steps, strength)
         dg.tied_steps(steps - first, cfg.tie_until)
