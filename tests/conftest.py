@@ -78,3 +78,11 @@ def tiny_video_generator():
 def tiny_depth_anything():
     """Factory: make(folder, metric=False, processor=False) -> folder holding a tiny seeded Depth Anything V2."""
     return helpers.tiny_depth_anything
+
+
+@pytest.fixture(scope="session")
+def tiny_video_variant():
+    """Factory: make(family, variant, frames=9, height=32, width=64, **options) -> a wan/cogvideox generator on CPU
+    over tiny components shaped like one real checkpoint family (helpers.wan_variant_components,
+    helpers.cogvideox_variant_components: "i2v-added-kv", "a14b", "ti2v"; "dpm", "1.5", "1.5-i2v")."""
+    return helpers.variant_generator

@@ -301,3 +301,153 @@ def video_generator(
     cls = WanGenerator if family == "wan" else CogVideoXGenerator
     components = video_components(family, i2v, frames, height, width)
     return cls.from_components(components, device="cpu", max_sequence_length=16, **options)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tiny variants of the checkpoint families (issue 14): the code paths of the real checkpoints at tiny widths
+
+
+def wan_variant_components(variant: str) -> dict:
+    """Tiny seeded Wan components shaped like one real checkpoint family:
+
+    - "i2v-added-kv": Wan2.1 I2V-14B's layout: a CLIP image embedding fed through the transformer's added key/value
+      projections (`added_kv_proj_dim`), whose attention splits image tokens from exactly 512 text tokens;
+    - "a14b": Wan2.2 T2V-A14B's two experts: `transformer` (high noise) and `transformer_2` (low noise) switched at
+      `boundary_ratio` 0.875 of the training timesteps;
+    - "ti2v": Wan2.2 TI2V-5B's layout: a residual VAE with 2x2 patchifying (48 latent channels, 16 px per latent
+      cell), a transformer reading only the latents, `expand_timesteps` (per-token timesteps).
+    """
+    import torch
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    if variant == "i2v-added-kv":
+        components = wan_components(True)
+        torch.manual_seed(1)
+        components["transformer"] = WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=36,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+            image_dim=4,
+            added_kv_proj_dim=24,  # = the inner dim, as in Wan2.1 I2V-14B (5120)
+        )
+        return components
+    if variant == "a14b":
+        components = wan_components(False)
+        torch.manual_seed(1)
+        components["transformer_2"] = WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+        )
+        components["boundary_ratio"] = 0.875
+        return components
+    if variant == "ti2v":
+        components = wan_components(False)
+        torch.manual_seed(0)
+        components["vae"] = AutoencoderKLWan(
+            base_dim=4,
+            decoder_base_dim=6,
+            z_dim=48,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+            is_residual=True,
+            in_channels=12,
+            out_channels=12,
+            patch_size=2,
+            scale_factor_spatial=16,
+            latents_mean=[0.0] * 48,
+            latents_std=[1.0] * 48,
+        )
+        torch.manual_seed(0)
+        components["transformer"] = WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=48,
+            out_channels=48,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+        )
+        components["expand_timesteps"] = True
+        return components
+    raise ValueError(f"no tiny wan variant {variant!r}")
+
+
+def cogvideox_variant_components(
+    variant: str, frames: int = FRAMES, height: int = HEIGHT, width: int = WIDTH
+) -> dict:
+    """Tiny seeded CogVideoX components shaped like one real checkpoint family:
+
+    - "dpm": CogVideoX-5b's DPM scheduler (`CogVideoXDPMScheduler`, fresh noise every step) instead of DDIM;
+    - "1.5" / "1.5-i2v": CogVideoX 1.5's temporal patching (`patch_size_t` 2: latent frames go in pairs), no
+      patch bias, rotary positions, and for image-to-video the `ofs` embedding.
+    """
+    import torch
+    from diffusers import CogVideoXDPMScheduler, CogVideoXTransformer3DModel
+
+    if variant == "dpm":
+        components = cogvideox_components(True, frames, height, width)
+        components["scheduler"] = CogVideoXDPMScheduler.from_config(components["scheduler"].config)
+        return components
+    if variant in ("1.5", "1.5-i2v"):
+        i2v = variant == "1.5-i2v"
+        components = cogvideox_components(i2v, frames, height, width)
+        torch.manual_seed(0)
+        components["transformer"] = CogVideoXTransformer3DModel(
+            num_attention_heads=2,
+            attention_head_dim=16,
+            in_channels=8 if i2v else 4,
+            out_channels=4,
+            time_embed_dim=2,
+            ofs_embed_dim=2 if i2v else None,
+            text_embed_dim=32,
+            num_layers=1,
+            sample_width=width // 8,
+            sample_height=height // 8,
+            sample_frames=frames,
+            patch_size=2,
+            patch_size_t=2,
+            patch_bias=False,
+            temporal_compression_ratio=4,
+            max_text_seq_length=16,
+            use_rotary_positional_embeddings=True,
+            use_learned_positional_embeddings=False,
+        )
+        return components
+    raise ValueError(f"no tiny cogvideox variant {variant!r}")
+
+
+def variant_generator(family: str, variant: str, frames=FRAMES, height=HEIGHT, width=WIDTH, **options):
+    """A `wan` / `cogvideox` generator on CPU over the tiny components of one checkpoint variant."""
+    from shotsmith.backends.diffusion import CogVideoXGenerator, WanGenerator
+
+    options = {"device": "cpu", "max_sequence_length": 16, **options}
+    if family == "wan":
+        return WanGenerator.from_components(wan_variant_components(variant), **options)
+    return CogVideoXGenerator.from_components(
+        cogvideox_variant_components(variant, frames, height, width), **options
+    )

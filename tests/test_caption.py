@@ -197,3 +197,99 @@ class TestClipBackend:
         assert out["clip_text_score"] is not None and out["clip_frame_consistency"] is not None
         skipped = clip_measures(frames, "a room", EvaluateConfig())
         assert "skipped" in skipped
+
+
+# -- issue 14: OpenAI CLIP weights need QuickGELU; the hub really offline -------------------------------------
+def _activation(model) -> str:
+    """The MLP activation of an open-clip model's first vision block: "QuickGELU" or "GELU"."""
+    return type(model.visual.transformer.resblocks[0].mlp.gelu).__name__
+
+
+@pytest.fixture(scope="module")
+def quickgelu_clip(tmp_path_factory):
+    """(folder, gelu config .json, quickgelu config .json, weights): a tiny CLIP trained-as-QuickGELU (random),
+    saved the way open-clip hub repos ship it: open_clip_model.safetensors + open_clip_config.json."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("clip-quickgelu")
+    gelu = folder / "tiny-clip-g.json"
+    gelu.write_text(json.dumps(TINY_CLIP))
+    quick = folder / "tiny-clip-q.json"
+    quick.write_text(json.dumps({**TINY_CLIP, "quick_gelu": True}))
+    torch.manual_seed(0)
+    model = open_clip.CLIP(
+        TINY_CLIP["embed_dim"], TINY_CLIP["vision_cfg"], TINY_CLIP["text_cfg"], quick_gelu=True
+    )
+    hub = folder / "hub"
+    hub.mkdir()
+    weights = hub / "open_clip_model.safetensors"
+    save_file(model.state_dict(), str(weights))
+    (hub / "open_clip_config.json").write_text(json.dumps({"model_cfg": {**TINY_CLIP, "quick_gelu": True}}))
+    return folder, gelu, quick, weights
+
+
+@pytest.mark.neural
+class TestClipActivation:
+    def test_sidecar_config_decides_the_activation(self, quickgelu_clip):
+        from shotsmith.backends.clip import ClipBackend
+
+        _, gelu, _, weights = quickgelu_clip
+        clip = ClipBackend(str(gelu), weights).load()
+        assert _activation(clip.model) == "QuickGELU" and "QuickGELU" in clip.describe()
+
+    def test_openai_weights_without_a_config_need_quickgelu(self, quickgelu_clip, tmp_path):
+        import shutil
+
+        from shotsmith.backends.clip import ClipBackend
+        from shotsmith.errors import InputError
+
+        _, gelu, quick, weights = quickgelu_clip
+        openai = tmp_path / "ViT-tiny-openai.safetensors"
+        shutil.copy(weights, openai)
+        with pytest.raises(InputError, match="QuickGELU"):
+            ClipBackend(str(gelu), openai).load()
+        assert _activation(ClipBackend(str(quick), openai).load().model) == "QuickGELU"
+
+    def test_sidecar_disagreeing_with_a_quickgelu_model(self, quickgelu_clip, tmp_path):
+        import shutil
+
+        from shotsmith.backends.clip import ClipBackend
+        from shotsmith.errors import InputError
+
+        _, _, quick, weights = quickgelu_clip
+        shutil.copy(weights, tmp_path / "open_clip_model.safetensors")
+        (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CLIP}))
+        with pytest.raises(InputError, match="GELU"):
+            ClipBackend(str(quick), tmp_path / "open_clip_model.safetensors").load()
+
+
+def test_offline_reaches_an_already_imported_hub(monkeypatch):
+    """HF_HUB_OFFLINE is read once, when huggingface_hub is imported: setting the variable later does nothing,
+    so the backend also sets huggingface_hub's own flag for the call."""
+    import huggingface_hub.constants as hub_constants
+
+    from shotsmith.backends.clip import _offline
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    with _offline():
+        assert hub_constants.HF_HUB_OFFLINE is True and hub_constants.is_offline_mode()
+    assert hub_constants.HF_HUB_OFFLINE is False
+
+
+@pytest.mark.neural
+def test_pretrained_tag_not_in_the_cache_never_reaches_open_clip(monkeypatch, tmp_path):
+    """A pretrained tag loads only from a cached .safetensors file: nothing is downloaded, nothing unpickled."""
+    import huggingface_hub.constants as hub_constants
+    import open_clip
+
+    from shotsmith.backends.clip import ClipBackend
+    from shotsmith.errors import BackendUnavailable
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(
+        open_clip, "create_model_and_transforms", lambda *a, **k: pytest.fail("open_clip would download")
+    )
+    with pytest.raises(BackendUnavailable, match="not on this machine"):
+        ClipBackend("ViT-B-32", "openai").load()

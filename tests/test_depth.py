@@ -323,3 +323,114 @@ class TestMoGe:
 def test_bare_file_name_asks_for_a_path():
     with pytest.raises(InputError, match="path"):
         resolve_depth("file")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 14: MoGe keys like its own loader, no network, the GPU when there is one
+
+
+@pytest.mark.neural
+class TestMoGeKeys:
+    def _copy(self, tiny_moge_folder, tmp_path, edit):
+        import shutil
+
+        from safetensors.torch import load_file, save_file
+
+        folder = tmp_path / "edited"
+        shutil.copytree(tiny_moge_folder, folder)
+        state = load_file(str(folder / "model.safetensors"))
+        edit(state)
+        save_file(state, str(folder / "model.safetensors"))
+        return folder
+
+    def test_missing_constant_buffers_are_tolerated(self, tiny_moge_folder, tmp_path, textured_image):
+        """The encoder's ImageNet mean/std are constants the constructor makes; a checkpoint without them loads."""
+        from shotsmith.backends.depth.neural import MoGe
+
+        def drop(state):
+            del state["encoder.image_mean"], state["encoder.image_std"]
+
+        backend = MoGe(model=str(self._copy(tiny_moge_folder, tmp_path, drop)))
+        ref = MoGe(model=str(tiny_moge_folder))
+        np.testing.assert_array_equal(
+            backend(textured_image[:48, :64]).depth, ref(textured_image[:48, :64]).depth
+        )
+
+    def test_a_missing_weight_is_refused(self, tiny_moge_folder, tmp_path):
+        from shotsmith.backends.depth.neural import MoGe
+
+        def drop(state):
+            del state["scale_head.0.weight"]
+
+        with pytest.raises(BackendUnavailable, match=r"scale_head\.0\.weight"):
+            MoGe(model=str(self._copy(tiny_moge_folder, tmp_path, drop))).load()
+
+    def test_an_unknown_tensor_is_refused(self, tiny_moge_folder, tmp_path):
+        import torch
+
+        from shotsmith.backends.depth.neural import MoGe
+
+        def add(state):
+            state["normal_head.0.weight"] = torch.zeros(3)
+
+        with pytest.raises(BackendUnavailable, match="normal_head"):
+            MoGe(model=str(self._copy(tiny_moge_folder, tmp_path, add))).load()
+
+
+def test_hub_ids_are_looked_up_in_the_cache_only(monkeypatch):
+    import huggingface_hub
+
+    from shotsmith.backends.depth.neural import moge_files
+
+    calls = []
+
+    def fake_download(**kwargs):
+        calls.append(kwargs)
+        raise FileNotFoundError("not cached")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    with pytest.raises(BackendUnavailable, match="hf download"):
+        moge_files("Ruicheng/moge-2-vitl-normal")
+    assert calls and all(c.get("local_files_only") is True for c in calls)
+
+
+@pytest.mark.neural
+def test_depth_anything_never_downloads_and_names_hf(monkeypatch):
+    from transformers import DepthAnythingForDepthEstimation
+
+    from shotsmith.backends.depth.neural import DepthAnythingV2
+
+    calls = []
+
+    def fake(*args, **kwargs):
+        calls.append(kwargs)
+        raise OSError("not cached")
+
+    monkeypatch.setattr(DepthAnythingForDepthEstimation, "from_pretrained", fake)
+    with pytest.raises(BackendUnavailable, match="hf download") as err:
+        DepthAnythingV2().load()
+    assert "huggingface-cli" not in str(err.value)
+    assert calls and calls[0].get("local_files_only") is True
+
+
+@pytest.mark.neural
+def test_depth_models_go_to_the_gpu(monkeypatch, tmp_path, tiny_depth_anything, tiny_moge_folder):
+    """On a machine with CUDA the depth networks move there (they used to stay on the CPU)."""
+    import torch
+    from moge.model.v2 import MoGeModel
+    from transformers import DepthAnythingForDepthEstimation
+
+    from shotsmith.backends.depth.neural import DepthAnythingV2, MoGe
+
+    moved = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for cls in (DepthAnythingForDepthEstimation, MoGeModel):
+        monkeypatch.setattr(
+            cls, "to", lambda self, *a, **k: moved.append((type(self).__name__, a, k)) or self
+        )
+    DepthAnythingV2(model=str(tiny_depth_anything(tmp_path / "da2"))).load()
+    MoGe(model=str(tiny_moge_folder)).load()
+    assert [(name, a) for name, a, _ in moved] == [
+        ("DepthAnythingForDepthEstimation", ("cuda",)),
+        ("MoGeModel", ("cuda",)),
+    ]

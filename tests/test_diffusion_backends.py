@@ -121,8 +121,9 @@ def test_unknown_option_and_bad_mode():
 def test_missing_local_folder(tmp_path):
     gen = get_generator("wan", model=str(tmp_path / "nothing-here"))
     ok, why = gen.available()
-    assert not ok and "does not exist" in why and "--model" in why and "huggingface-cli download" in why
-    with pytest.raises(BackendUnavailable, match="huggingface-cli download"):
+    # issue 14: huggingface_hub ships `hf` now (`huggingface-cli` is gone)
+    assert not ok and "does not exist" in why and "--model" in why and "hf download" in why
+    with pytest.raises(BackendUnavailable, match="hf download"):
         gen.load()
     (tmp_path / "empty").mkdir()
     ok, why = get_generator("cogvideox", model=str(tmp_path / "empty")).available()
@@ -135,16 +136,13 @@ def test_hub_cache_lookup(tmp_path, monkeypatch):
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
     gen = get_generator("cogvideox")  # default hub id, not cached here
     ok, why = gen.available()
-    assert (
-        not ok
-        and "THUDM/CogVideoX-5b-I2V" in why
-        and "huggingface-cli download THUDM/CogVideoX-5b-I2V" in why
-    )
-    snap = tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "snapshots" / "abc"
+    # issue 14: the THUDM org is now zai-org, and the command is `hf download`
+    assert not ok and "zai-org/CogVideoX-5b-I2V" in why and "hf download zai-org/CogVideoX-5b-I2V" in why
+    snap = tmp_path / "models--zai-org--CogVideoX-5b-I2V" / "snapshots" / "abc"
     (snap / "transformer").mkdir(parents=True)
     (snap / "model_index.json").write_text("{}")
-    (tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "refs").mkdir()
-    (tmp_path / "models--THUDM--CogVideoX-5b-I2V" / "refs" / "main").write_text("abc")
+    (tmp_path / "models--zai-org--CogVideoX-5b-I2V" / "refs").mkdir()
+    (tmp_path / "models--zai-org--CogVideoX-5b-I2V" / "refs" / "main").write_text("abc")
     ok, why = gen.available()
     assert not ok and "safetensors" in why
     (snap / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
@@ -474,3 +472,241 @@ def test_memory_estimate_and_default_batch(build):
     assert gen.default_batch(5, FRAMES, HEIGHT, WIDTH) == 5  # CPU: every view in one batch
     small = gen.estimate_view_memory(FRAMES, HEIGHT, WIDTH)
     assert 0 < small < gen.estimate_view_memory(FRAMES, 2 * HEIGHT, 2 * WIDTH)
+
+
+# -- issue 14: the code paths of the real checkpoints (tiny widths) ---------------------------------------------
+@pytest.mark.neural
+def test_wan_i2v_added_kv_splits_image_from_512_text_tokens(tiny_video_variant):
+    """Wan2.1 I2V-14B's attention takes `encoder_hidden_states` as [image tokens, text tokens] and splits them
+    assuming exactly 512 text tokens (diffusers' WanAttnProcessor). With a shorter text the split went negative
+    and the text cross-attention silently got image tokens; the text is now padded to 512 like the pipeline's."""
+    gen = tiny_video_variant("wan", "i2v-added-kv", negative_prompt="")
+    gen.load()
+    attn = gen.pipeline.transformer.blocks[0].attn2
+    seen = {"image": [], "text": []}
+    attn.add_k_proj.register_forward_hook(lambda m, a, o: seen["image"].append(a[0].shape[1]))
+    attn.to_k.register_forward_hook(lambda m, a, o: seen["text"].append(a[0].shape[1]))
+    req = make_request("left")
+    short = gen.generate(req)
+    clip_tokens = (32 // 4) ** 2 + 1  # the tiny CLIP: 32 px images, 4 px patches, one class token
+    assert set(seen["image"]) == {clip_tokens} and set(seen["text"]) == {512}
+    # the same as encoding the text at 512 tokens (the prompt is shorter than 16 tokens)
+    full = tiny_video_variant("wan", "i2v-added-kv", negative_prompt="", max_sequence_length=512)
+    assert np.abs(full.generate(req).astype(int) - short).max() <= 1
+
+
+@pytest.mark.neural
+def test_wan_i2v_added_kv_refuses_longer_text(tiny_video_variant):
+    gen = tiny_video_variant("wan", "i2v-added-kv", max_sequence_length=600)
+    gen.load()
+    with pytest.raises(InputError, match="512"):
+        gen.generate(make_request("left"))
+
+
+@pytest.mark.neural
+def test_wan22_experts_switch_at_the_boundary_like_the_pipeline(tiny_video_variant):
+    """Wan2.2 A14B: `transformer` runs the steps with t >= boundary_ratio * num_train_timesteps, `transformer_2`
+    the rest (diffusers' WanPipeline / WanImageToVideoPipeline)."""
+    gen = tiny_video_variant("wan", "a14b", steps=4)
+    gen.load()
+    pipe = gen.pipeline
+    calls = []
+    for name in ("transformer", "transformer_2"):
+        getattr(pipe, name).register_forward_hook(
+            lambda m, a, k, o, name=name: calls.append((name, float(k["timestep"].flatten()[0]))),
+            with_kwargs=True,
+        )
+    gen.generate(make_request("left"))
+    boundary = 0.875 * pipe.scheduler.config.num_train_timesteps
+    expected = []
+    for t in gen.last_run.timesteps:  # classifier-free guidance: two calls per step
+        expected += [("transformer" if t >= boundary else "transformer_2", t)] * 2
+    assert [n for n, _ in calls] == [n for n, _ in expected]
+    assert {n for n, _ in calls} == {"transformer", "transformer_2"}  # this schedule crosses the boundary
+
+
+@pytest.mark.neural
+def test_wan22_low_noise_guidance_scale(tiny_video_variant):
+    gen = tiny_video_variant("wan", "a14b", steps=4, guidance_scale_2=1.0)
+    gen.load()
+    calls = []
+    for name in ("transformer", "transformer_2"):
+        getattr(gen.pipeline, name).register_forward_hook(lambda m, a, o, name=name: calls.append(name))
+    gen.generate(make_request("left"))
+    # guidance_scale_2 <= 1 turns classifier-free guidance off in the low-noise steps only
+    assert calls.count("transformer") == 4 and calls.count("transformer_2") == 2
+
+
+@pytest.mark.neural
+def test_cogvideox_dpm_batched_views_equal_one_by_one(tiny_video_variant):
+    """CogVideoX's DPM scheduler draws fresh noise at every step: one generator per view (its seed), so a batch
+    gives what the views give one at a time."""
+    gen = tiny_video_variant("cogvideox", "dpm")
+    gen.load()
+    requests = plane_requests(3)
+    noise = gen.shared_noise(requests, seed=5)
+    batched = gen.generate_views(requests, noise)
+    runs = list(gen.last_runs)
+    for k, request in enumerate(requests):
+        alone = gen.generate_views([request], noise[k : k + 1])[0]
+        np.testing.assert_allclose(runs[k].latents, gen.last_run.latents, atol=1e-5)
+        assert np.abs(alone.astype(int) - batched[k]).max() <= 1
+
+
+@pytest.mark.neural
+@pytest.mark.parametrize("variant", ["1.5", "1.5-i2v"])
+def test_cogvideox_15_pads_odd_latent_frames_like_the_pipeline(tiny_video_variant, variant):
+    """CogVideoX 1.5 patches latent frames in pairs; 9 frames give 3 latent frames (81 give 21): the pipeline
+    prepends padding frames and drops them before decoding, and so does the guided loop."""
+    gen = tiny_video_variant("cogvideox", variant)
+    gen.load()
+    assert gen.constraints == Constraints(frame_rule="fixed", frames=FRAMES, size=None, multiple_of=16)
+    seen = []
+    gen.pipeline.transformer.register_forward_hook(
+        lambda m, a, k, o: seen.append(k["hidden_states"].shape[1]), with_kwargs=True
+    )
+    video = gen.generate(make_request("left"))
+    assert video.shape == (FRAMES, HEIGHT, WIDTH, 3)
+    assert set(seen) == {4}  # 3 latent frames + 1 padding frame
+    run = gen.last_run
+    assert run.latents.shape == run.guide_latents.shape == (3, 4, HEIGHT // 8, WIDTH // 8)
+    cells = np.abs(run.latents - run.guide_latents).mean(axis=1)
+    assert cells[..., :4].max() < 1e-5 and cells[..., 4:].mean() > 0.1
+
+
+def test_options_are_validated_when_the_generator_is_built():
+    for family in ("wan", "cogvideox"):
+        for bad in (
+            {"strength": 0.0},
+            {"strength": 1.5},
+            {"steps": 0},
+            {"guidance_scale": -1.0},
+            {"tie_until": 1.5},
+            {"min_coverage": 0.0},
+            {"erode": -1},
+            {"offload": "everything"},
+        ):
+            with pytest.raises(InputError):
+                get_generator(family, **bad)
+    assert get_generator("wan", strength=1.0, steps=1).config.strength == 1.0
+
+
+def test_hints_name_the_hf_command(tmp_path):
+    _, why = get_generator("wan", model=str(tmp_path / "nothing-here")).available()
+    assert "hf download" in why and "huggingface-cli" not in why
+
+
+def test_cogvideox_ids_are_zai_org_and_old_thudm_caches_still_count(tmp_path, monkeypatch):
+    import huggingface_hub.constants as hub_constants
+
+    from shotsmith.backends.diffusion import COGVIDEOX_DEFAULT_MODEL
+
+    assert COGVIDEOX_DEFAULT_MODEL == "zai-org/CogVideoX-5b-I2V"
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+    gen = get_generator("cogvideox")
+    ok, why = gen.available()
+    assert not ok and "hf download zai-org/CogVideoX-5b-I2V" in why
+    repo = tmp_path / "models--THUDM--CogVideoX-5b-I2V"  # downloaded before the rename
+    (repo / "snapshots" / "abc" / "transformer").mkdir(parents=True)
+    (repo / "snapshots" / "abc" / "model_index.json").write_text("{}")
+    (repo / "snapshots" / "abc" / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc")
+    assert gen.available() == (True, "")
+    assert get_generator("cogvideox", model="THUDM/CogVideoX-5b-I2V").available() == (True, "")
+
+
+@pytest.mark.neural
+def test_offload_modes_run_the_same_loop(build):
+    """Every offload mode's hooks around the guided loop give the same video (run here with the CPU as the
+    "GPU": the hooks and the loop's own freeing are the code that runs on a real GPU)."""
+    import torch
+
+    from shotsmith.backends.diffusion import apply_offload
+
+    req = make_request("left")
+    expected = build("wan", True).generate(req)
+    for mode in ("model", "text-cpu", "group", "sequential"):
+        gen = build("wan", True)
+        gen.load()
+        apply_offload(gen.pipeline, mode, torch.device("cpu"))
+        if mode == "text-cpu":
+            assert not hasattr(
+                gen.pipeline.text_encoder, "_hf_hook"
+            )  # the text encoder left out of the hooks
+        np.testing.assert_array_equal(gen.generate(req), expected, err_msg=mode)
+
+
+@pytest.mark.neural
+def test_gpu_weight_accounting_per_offload_mode(build):
+    from shotsmith.backends.diffusion import gpu_weight_bytes
+
+    gen = build("wan", True)
+    gen.load()
+    comps = {k: v for k, v in gen.pipeline.components.items() if hasattr(v, "parameters")}
+    unique = {k: {id(t): t for t in (*v.parameters(), *v.buffers())}.values() for k, v in comps.items()}
+    size = {k: sum(t.numel() * t.element_size() for t in ts) for k, ts in unique.items()}
+    weights = {
+        mode: gpu_weight_bytes(comps, mode) for mode in ("none", "model", "text-cpu", "group", "sequential")
+    }
+    assert weights["none"]["peak"] == sum(size.values())
+    assert weights["model"]["peak"] == max(size.values())
+    assert weights["text-cpu"]["peak"] == max(v for k, v in size.items() if k != "text_encoder")
+    assert weights["group"]["resident"] == size["vae"]
+    assert weights["sequential"]["peak"] < weights["group"]["peak"] < weights["none"]["peak"]
+    with pytest.raises(InputError, match="offload"):
+        gpu_weight_bytes(comps, "all-of-it")
+
+
+@pytest.mark.neural
+def test_wan22_ti2v_gives_the_first_frame_as_clean_tokens(tiny_video_variant):
+    """Wan2.2 TI2V-5B (`expand_timesteps`): in i2v the first latent frame is the image's latents with timestep 0
+    per token (WanImageToVideoPipeline); a view whose first frame has holes runs video-to-video and says so."""
+    gen = tiny_video_variant("wan", "ti2v")
+    gen.load()
+    assert gen._mode == "i2v" and gen.constraints.multiple_of == 32  # 16 px latent cells, 2x2 patches
+    seen = []
+    gen.pipeline.transformer.register_forward_hook(
+        lambda m, a, k, o: seen.append(k["timestep"].clone()), with_kwargs=True
+    )
+    gen.generate(make_request("full"))
+    run = gen.last_run
+    assert run.latent_mask.shape == (3, HEIGHT // 16, WIDTH // 16) and not run.notes
+    per_frame = (HEIGHT // 32) * (WIDTH // 32)  # tokens of one latent frame
+    for timestep, t in zip(seen[::2], run.timesteps, strict=True):
+        assert timestep.shape == (1, 3 * per_frame)
+        assert (timestep[:, :per_frame] == 0).all() and torch_allclose(timestep[:, per_frame:], t)
+    seen.clear()
+    gen.generate(make_request("left"))  # holes in the first frame: this view is generated video-to-video
+    assert "video-to-video" in gen.last_run.notes[0]
+    assert all(
+        torch_allclose(timestep, t) for timestep, t in zip(seen[::2], gen.last_run.timesteps, strict=True)
+    )
+    v2v = tiny_video_variant("wan", "ti2v", mode="v2v")  # the same weights also run video-to-video
+    v2v.load()
+    assert v2v._mode == "v2v" and v2v.generate(make_request("full")).shape == (FRAMES, HEIGHT, WIDTH, 3)
+
+
+def torch_allclose(tensor, value: float) -> bool:
+    return bool((tensor.float() - float(value)).abs().max() < 1e-3)
+
+
+@pytest.mark.neural
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_i2v_first_frame_with_holes_is_said(build, family):
+    """Wan2.1 I2V / CogVideoX-I2V are conditioned on the whole first frame: with holes there (a rig's side
+    cameras) they take the hole fill for content; the run says so (docs/GENERATORS.md)."""
+    gen = build(family, True)
+    gen.load()
+    gen.generate(make_request("full"))
+    assert gen.last_run.notes == []
+    gen.generate(make_request("left"))
+    assert "50% of the first frame" in gen.last_run.notes[0] and "--mode v2v" in gen.last_run.notes[0]
+
+
+def test_request_strength_zero_is_refused_before_any_weights_load(tmp_path):
+    """The `generate` stage hands --strength to the request, not to the backend's options: the request's values
+    are checked before `load()` (a missing model would otherwise be reported first, after the wait)."""
+    gen = get_generator("wan", model=str(tmp_path / "nothing-here"))
+    with pytest.raises(InputError, match="strength"):
+        gen.generate(make_request("left", strength=0.0))

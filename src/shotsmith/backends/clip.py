@@ -3,7 +3,10 @@
 Loading is separate from calling: `ClipBackend(model, pretrained)` touches nothing; `load()` imports torch and
 open_clip, builds the architecture by name (any `open_clip.list_models()` name, or a path to an open-clip model
 config JSON `{"embed_dim", "vision_cfg", "text_cfg"}`) and loads the weights from a local **safetensors** file,
-or from an open-clip pretrained tag already in the local cache (never downloads: the hub is forced offline).
+or from an open-clip pretrained tag whose .safetensors file is already in the local hub cache (never downloads,
+never unpickles). The activation follows the weights: OpenAI's CLIPs were trained with QuickGELU, so a file with
+an `open_clip_config.json` beside it (how open-clip hub repos ship weights) or a pretrained tag builds the
+activation they say; an "openai" file without one must be given a `-quickgelu` model, else it is refused.
 Scores follow common practice: CLIP score = 100 * max(cos(image, text), 0) averaged over frames (torchmetrics'
 CLIPScore), consistency = 100 * mean cos of consecutive frames' image embeddings. Scene tags are the
 best-scoring entries of `SCENE_VOCABULARY` under the prompt template "a photo of {}." (docs/EVALUATION.md).
@@ -120,12 +123,23 @@ def available() -> tuple[bool, str]:
 
 @contextlib.contextmanager
 def _offline():
+    """No hub access inside: the environment variables for what imports huggingface_hub later, and
+    huggingface_hub's own flag, which it reads from the environment only once, when it is first imported."""
     keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     old = {k: os.environ.get(k) for k in keys}
     os.environ.update(dict.fromkeys(keys, "1"))
     try:
+        import huggingface_hub.constants as hub_constants
+    except ImportError:
+        hub_constants = None
+    old_flag = getattr(hub_constants, "HF_HUB_OFFLINE", None)
+    if hub_constants is not None:
+        hub_constants.HF_HUB_OFFLINE = True
+    try:
         yield
     finally:
+        if hub_constants is not None:
+            hub_constants.HF_HUB_OFFLINE = old_flag
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -142,6 +156,13 @@ def _quiet_logging():
         yield
     finally:
         root.setLevel(level)
+
+
+def _model_quick_gelu(name: str) -> bool:
+    """Whether open-clip's model config `name` builds QuickGELU."""
+    import open_clip
+
+    return bool((open_clip.get_model_config(name) or {}).get("quick_gelu", False))
 
 
 def resolve_model_name(model: str) -> str:
@@ -162,6 +183,50 @@ def resolve_model_name(model: str) -> str:
     return model
 
 
+def sidecar_quick_gelu(weights: Path) -> bool | None:
+    """What an `open_clip_config.json` beside a weights file says about QuickGELU (open-clip hub repos ship one:
+    `{"model_cfg": {..., "quick_gelu": true}}`); None when there is no readable one."""
+    import json
+
+    try:
+        data = json.loads((weights.parent / "open_clip_config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    model_cfg = data.get("model_cfg", data) if isinstance(data, dict) else None
+    return bool(model_cfg.get("quick_gelu", False)) if isinstance(model_cfg, dict) else None
+
+
+def cached_tag_weights(name: str, tag: str) -> tuple[Path | None, bool]:
+    """(the .safetensors file of open-clip's pretrained tag in the local hub cache or None, whether the tag's
+    weights were trained with QuickGELU). Looks only in the cache: no network, no pickle files."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(name, tag) or {}
+    quick = bool(cfg.get("quick_gelu", False))
+    hub = cfg.get("hf_hub", "")
+    if not hub:
+        return None, quick
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None, quick
+    repo, filename = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub.rstrip("/"), "")
+    filename = filename or "open_clip_pytorch_model.bin"
+    candidates = ["open_clip_model.safetensors"] if filename == "open_clip_pytorch_model.bin" else []
+    if filename.endswith((".bin", ".pth")):
+        candidates.append(filename[:-4] + ".safetensors")
+    elif filename.endswith(".safetensors"):
+        candidates.append(filename)
+    for candidate in candidates:
+        try:
+            hit = try_to_load_from_cache(repo, candidate)
+        except Exception:  # noqa: BLE001 - an invalid repo id means "not cached"
+            hit = None
+        if isinstance(hit, str) and Path(hit).is_file():
+            return Path(hit), quick
+    return None, quick
+
+
 class ClipBackend:
     """CLIP scores with an open-clip model. `load()` before calling; tests may set `model`, `preprocess`,
     `tokenizer` directly."""
@@ -177,9 +242,12 @@ class ClipBackend:
         self.model = None
         self.preprocess = None
         self.tokenizer = None
+        self.activation: str | None = None
+        """After `load`: "QuickGELU" or "GELU", the MLP activation built (the weights' own)."""
 
     def describe(self) -> str:
-        return f"{self.model_name} ({self.pretrained})"
+        activation = f", {self.activation}" if self.activation else ""
+        return f"{self.model_name} ({self.pretrained}{activation})"
 
     def version(self) -> str:
         return package_version("open_clip_torch", "open_clip")
@@ -206,32 +274,62 @@ class ClipBackend:
                     f"--clip-pretrained {path}: weights load from .safetensors only (pickle files can run code); "
                     "convert with safetensors.torch.save_file(torch.load(p, weights_only=True), 'model.safetensors')"
                 )
-            from safetensors.torch import load_file
-
-            with _quiet_logging():  # open_clip warns "no pretrained weights" before we load ours
-                model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
-            state = load_file(str(path))
-            state = state.get("state_dict", state) if isinstance(state, dict) else state
-            try:
-                model.load_state_dict(state, strict=True)
-            except RuntimeError as exc:
-                raise InputError(
-                    f"--clip-pretrained {path}: weights do not fit model {self.model_name} ({str(exc).splitlines()[0]})"
-                ) from exc
+            weights, trained_quick, said_by = (
+                path,
+                sidecar_quick_gelu(path),
+                f"{path.parent}/open_clip_config.json",
+            )
         else:
-            try:
-                with _offline():
-                    model, _, preprocess = open_clip.create_model_and_transforms(
-                        name, pretrained=self.pretrained
-                    )
-            except Exception as exc:  # noqa: BLE001 - open_clip raises RuntimeError/OSError/ValueError variants
+            weights, trained_quick = cached_tag_weights(name, self.pretrained)
+            said_by = f"open-clip's pretrained tag {self.pretrained!r}"
+            if weights is None:
                 raise BackendUnavailable(
-                    f"open-clip weights {name}/{self.pretrained} are not on this machine ({str(exc).splitlines()[0][:160]}); "
-                    "download them once where there is a network, or pass a .safetensors path"
-                ) from exc
+                    f"open-clip weights {name}/{self.pretrained} are not on this machine as .safetensors in the "
+                    "local hub cache; download them once where there is a network, or pass a .safetensors path"
+                )
+        force_quick = self._check_activation(name, weights, trained_quick, said_by)
+        from safetensors.torch import load_file
+
+        with _offline(), _quiet_logging():  # open_clip warns "no pretrained weights" before we load ours
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=None, force_quick_gelu=force_quick
+            )
+        state = load_file(str(weights))
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise InputError(
+                f"--clip-pretrained {weights}: weights do not fit model {self.model_name} ({str(exc).splitlines()[0]})"
+            ) from exc
         model.eval().to(self.device)
-        self.model, self.preprocess, self.tokenizer = model, preprocess, open_clip.get_tokenizer(name)
+        with _offline():
+            tokenizer = open_clip.get_tokenizer(name)
+        self.model, self.preprocess, self.tokenizer = model, preprocess, tokenizer
+        self.activation = "QuickGELU" if force_quick or _model_quick_gelu(name) else "GELU"
         return self
+
+    def _check_activation(self, name: str, weights: Path, trained_quick: bool | None, said_by: str) -> bool:
+        """Whether to build QuickGELU into a model that does not have it (the weights say they were trained with
+        it); InputError when the weights and the model disagree in a way that cannot be repaired or is a guess."""
+        model_quick = _model_quick_gelu(name)
+        if trained_quick is None:  # nothing says: only the file name can hint at OpenAI's weights
+            if "openai" in str(weights).lower() and not model_quick:
+                raise InputError(
+                    f"--clip-pretrained {weights}: OpenAI's CLIP weights were trained with QuickGELU, but "
+                    f"{self.model_name} uses GELU (the embeddings would be off without an error); pass "
+                    f'--clip-model {name}-quickgelu (or a config with "quick_gelu": true), or put the weights\' '
+                    "open_clip_config.json beside the file"
+                )
+            return False
+        if trained_quick and not model_quick:
+            return True
+        if model_quick and not trained_quick:
+            raise InputError(
+                f"--clip-pretrained {weights}: {said_by} says these weights were trained with GELU, but "
+                f"{self.model_name} uses QuickGELU; pass the model without -quickgelu"
+            )
+        return False
 
     # -- embeddings ------------------------------------------------------------------------------------------
     def _check(self) -> None:

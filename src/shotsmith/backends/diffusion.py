@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import abc
 import importlib.util
-from dataclasses import dataclass, fields, replace
+import math
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,15 +28,25 @@ import numpy as np
 
 from shotsmith.backends import _diffusion_guidance as dg
 from shotsmith.backends.generator import Constraints, GenerateRequest, Generator, register
-from shotsmith.console import track
+from shotsmith.console import note, track
 from shotsmith.errors import BackendUnavailable, InputError, check_shape
 
 Mode = Literal["auto", "i2v", "v2v"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
 Device = str  # "auto", "cpu", "cuda" or "cuda:N"
+Offload = Literal["none", "model", "text-cpu", "group", "sequential"]
+OFFLOAD_MODES: tuple[str, ...] = ("none", "model", "text-cpu", "group", "sequential")
+"""What `offload` can be (docs/GENERATORS.md, "Memory"): none (everything on the GPU), model (diffusers' model CPU
+offload: each component whole on the GPU while it runs), text-cpu (the text encoder stays on and runs on the CPU,
+the other components as in model), group (transformer and text-encoder blocks streamed to the GPU one at a time),
+sequential (every leaf module streamed; the least memory, the slowest)."""
 
 WAN_DEFAULT_MODEL = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
-COGVIDEOX_DEFAULT_MODEL = "THUDM/CogVideoX-5b-I2V"
+COGVIDEOX_DEFAULT_MODEL = "zai-org/CogVideoX-5b-I2V"
+#: Hub organisations renamed upstream: an id under either name finds weights cached under the other.
+HUB_RENAMES: dict[str, str] = {"zai-org": "THUDM"}
+#: Text tokens Wan2.1 I2V's attention assumes when it splits image from text tokens (diffusers' WanAttnProcessor).
+WAN_I2V_TEXT_TOKENS = 512
 WAN_NEGATIVE_PROMPT = (
     "Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, static, "
     "overall gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra fingers, "
@@ -67,8 +78,14 @@ class DiffusionConfig:
     """Weights' dtype: "auto" = bfloat16 on CUDA, float32 on CPU. Wan's VAE always runs in float32."""
     device: Device = "auto"
     """"auto" = CUDA when available; "cpu", "cuda" or "cuda:N" (the N-th GPU)."""
-    offload: bool = False
-    """Model CPU offload (CUDA only): each component moves to the GPU only while it runs; also VAE tiling."""
+    guidance_scale_2: float | None = None
+    """Wan2.2 A14B: classifier-free guidance scale of the low-noise expert (`transformer_2`); None = the same as
+    `guidance_scale` (the pipeline's default)."""
+    offload: bool | str = False
+    """CUDA only; all but none also tile the VAE. none/False: everything on the GPU; model/True: each component
+    whole on the GPU while it runs; text-cpu: the text encoder stays on (and runs on) the CPU, the rest as model;
+    group: transformer and text-encoder blocks streamed to the GPU one at a time; sequential: every leaf module
+    streamed (least memory, slowest). docs/GENERATORS.md gives what each keeps on the GPU."""
     negative_prompt: str | None = None
     """Negative prompt for classifier-free guidance; None = the model family's usual one."""
     max_sequence_length: int | None = None
@@ -107,6 +124,51 @@ class GuidedRun:
     """The initial latent noise of this view (same layout), the one the guidance is re-noised with."""
     batch_size: int = 1
     """How many views shared this view's denoising loop (`generate_views`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about this view's run (printed too): e.g. an image-to-video first frame with
+    holes."""
+
+
+def offload_mode(value: bool | str | None) -> str:
+    """The offload mode of an `offload` value: False/None -> "none", True -> "model", or one of OFFLOAD_MODES."""
+    if value is None or value is False:
+        return "none"
+    if value is True:
+        return "model"
+    if isinstance(value, str) and value in OFFLOAD_MODES:
+        return value
+    raise InputError(f"offload must be one of {', '.join(OFFLOAD_MODES)} (or True / False), got {value!r}")
+
+
+def validate_config(config: DiffusionConfig, name: str = "diffusion") -> None:
+    """InputError for any option out of range, before any model is loaded (strength (0, 1], steps >= 1, ...)."""
+
+    def bad(option: str, value, rule: str) -> None:
+        raise InputError(f"{name}: {option} {value!r}: {rule}")
+
+    if config.mode not in ("auto", "i2v", "v2v"):
+        bad("mode", config.mode, "must be auto, i2v or v2v")
+    if config.dtype not in ("auto", "float32", "bfloat16", "float16"):
+        bad("dtype", config.dtype, "must be auto, float32, bfloat16 or float16")
+    if not valid_device(config.device):
+        bad("--device", config.device, "must be auto, cpu, cuda or cuda:N")
+    offload_mode(config.offload)
+    if config.steps is not None and config.steps < 1:
+        bad("steps", config.steps, "must be at least 1")
+    if config.strength is not None and not 0.0 < config.strength <= 1.0:
+        bad("strength", config.strength, "must be in (0, 1] (0 would run no denoising step)")
+    for option in ("guidance_scale", "guidance_scale_2"):
+        value = getattr(config, option)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            bad(option, value, "must be a non-negative number")
+    if not 0.0 <= config.tie_until <= 1.0:
+        bad("tie_until", config.tie_until, "must be in [0, 1]")
+    if not 0.0 < config.min_coverage <= 1.0:
+        bad("min_coverage", config.min_coverage, "must be in (0, 1]")
+    if config.erode < 0:
+        bad("erode", config.erode, "must be 0 or more cells")
+    if config.max_sequence_length is not None and config.max_sequence_length < 1:
+        bad("max_sequence_length", config.max_sequence_length, "must be at least 1")
 
 
 def _have(module: str) -> bool:
@@ -138,23 +200,38 @@ def locate_model(model: str) -> tuple[Path | None, str]:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None, f"huggingface_hub is not installed ({_NEURAL_HINT})"
-    try:
-        cached = try_to_load_from_cache(model, "model_index.json")
-    except Exception as exc:  # noqa: BLE001 - an invalid repo id or a broken cache both mean "not here"
-        return None, f"{model!r} is not a valid hub id or local folder ({exc})"
-    if isinstance(cached, str) and Path(cached).is_file():
-        snapshot = Path(cached).parent
-        if any(snapshot.glob("*/*.safetensors")) or any(snapshot.glob("*/*.safetensors.index.json")):
-            return snapshot, ""
-        return None, f"the hub cache has {model} but no .safetensors weights in it"
-    return None, f"{model} is not in the local hub cache"
+    why = f"{model} is not in the local hub cache"
+    for repo in hub_aliases(model):
+        try:
+            cached = try_to_load_from_cache(repo, "model_index.json")
+        except Exception as exc:  # noqa: BLE001 - an invalid repo id or a broken cache both mean "not here"
+            return None, f"{model!r} is not a valid hub id or local folder ({exc})"
+        if isinstance(cached, str) and Path(cached).is_file():
+            snapshot = Path(cached).parent
+            if any(snapshot.glob("*/*.safetensors")) or any(snapshot.glob("*/*.safetensors.index.json")):
+                return snapshot, ""
+            why = f"the hub cache has {repo} but no .safetensors weights in it"
+    return None, why
+
+
+def hub_aliases(model: str) -> list[str]:
+    """`model` and the same repo under its organisation's other name (THUDM is now zai-org: a cache made before
+    the rename still counts)."""
+    org, _, name = model.partition("/")
+    names = [model]
+    for new, old in HUB_RENAMES.items():
+        if org == new:
+            names.append(f"{old}/{name}")
+        elif org == old:
+            names.append(f"{new}/{name}")
+    return names
 
 
 def _fix_hint(model: str, family: str) -> str:
     example = WAN_DEFAULT_MODEL if family == "wan" else COGVIDEOX_DEFAULT_MODEL
     hub_id = model if not _looks_like_path(model) else example
     return (
-        f"pass --model /path/to/a/{family} diffusers folder, or run `huggingface-cli download {hub_id}` "
+        f"pass --model /path/to/a/{family} diffusers folder, or run `hf download {hub_id}` "
         "on a machine with access (see docs/GENERATORS.md)"
     )
 
@@ -165,6 +242,130 @@ def valid_device(device: str) -> bool:
     if head in ("auto", "cpu"):
         return not index
     return head == "cuda" and (not index or index.isdigit())
+
+
+def apply_offload(pipe: Any, mode: str, device) -> None:
+    """Install `mode`'s offloading on a loaded pipeline whose weights are on the CPU; `device` is where it runs.
+
+    model / text-cpu: diffusers' model CPU offload (text-cpu then takes the text encoder out of it: it stays and
+    runs on the CPU); group: block-level group offloading of the transformer(s) and the text encoder's blocks (one
+    block per group, the next prefetched on a CUDA stream), leaf-level for the image encoder, the VAE on the GPU;
+    sequential: accelerate's leaf-level offload of everything. Every mode also tiles the VAE."""
+    import torch
+
+    device = torch.device(device)
+    if mode in ("model", "text-cpu"):
+        pipe.enable_model_cpu_offload(device=device)
+        if mode == "text-cpu":
+            from accelerate.hooks import remove_hook_from_module
+
+            remove_hook_from_module(pipe.text_encoder, recurse=True)
+            pipe.text_encoder.to("cpu")
+    elif mode == "group":
+        from diffusers.hooks import apply_group_offloading
+
+        stream = device.type == "cuda"
+        for name, component in pipe.components.items():
+            if not isinstance(component, torch.nn.Module) or name == "vae":
+                continue
+            if name.startswith("transformer"):
+                kind, blocks = "block_level", None
+            elif name == "text_encoder":  # T5 / UMT5: the blocks sit one level down, in encoder.block
+                kind, blocks = "block_level", ["encoder"]
+            else:
+                kind, blocks = "leaf_level", None
+            apply_group_offloading(
+                component,
+                onload_device=device,
+                offload_device=torch.device("cpu"),
+                offload_type=kind,
+                num_blocks_per_group=1 if kind == "block_level" else None,
+                use_stream=stream,
+                block_modules=blocks,
+            )
+        pipe.vae.to(device)
+    elif mode == "sequential":  # what diffusers' enable_sequential_cpu_offload does, on `device` as given
+        from accelerate import cpu_offload
+
+        for component in pipe.components.values():
+            if isinstance(component, torch.nn.Module):
+                cpu_offload(
+                    component, execution_device=device, offload_buffers=len(component._parameters) > 0
+                )
+    else:
+        raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
+    if hasattr(pipe.vae, "enable_tiling"):
+        pipe.vae.enable_tiling()
+
+
+def _module_bytes(*modules, element: int | None = None) -> int:
+    """Bytes of the modules' parameters and buffers, each tensor once (tied weights are shared), at `element`
+    bytes each, else their own dtype's."""
+    seen, total = set(), 0
+    for module in modules:
+        for tensor in (*module.parameters(recurse=True), *module.buffers(recurse=True)):
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                total += tensor.numel() * (element or tensor.element_size())
+    return total
+
+
+def _block_lists(component, blocks: list[str] | None = None) -> tuple[list, list]:
+    """(the ModuleLists block-level group offloading cuts into groups, the modules left in the component's own
+    group); `blocks` names children to look into one level down (T5's `encoder` holds its `block` list)."""
+    import torch
+
+    lists, rest = [], []
+    for name, child in component.named_children():
+        if blocks and name in blocks:
+            inner_lists, inner_rest = _block_lists(child)
+            lists += inner_lists
+            rest += inner_rest
+        elif isinstance(child, (torch.nn.ModuleList, torch.nn.Sequential)):
+            lists.append(child)
+        else:
+            rest.append(child)
+    return lists, rest
+
+
+def gpu_weight_bytes(components: dict, mode: str) -> dict[str, int]:
+    """What each offload mode keeps on the GPU, in bytes of weights, from the components as they would run (their
+    dtypes; build them on the "meta" device to count a real checkpoint without its memory).
+
+    Returns {"peak": the most weights on the GPU at any time, "resident": what stays there all the time}. model:
+    the largest component (one at a time; this loop frees the others itself); text-cpu: the same without the text
+    encoder; group: per component its top-level group plus two blocks (the running one and the prefetched next),
+    the largest of those, plus the VAE kept on the GPU; sequential: the largest leaf module. Activations are not
+    weights: `estimate_view_memory` gives those per view."""
+    import torch
+
+    modules = {k: v for k, v in components.items() if isinstance(v, torch.nn.Module)}
+    sizes = {k: _module_bytes(v) for k, v in modules.items()}
+    mode = offload_mode(mode)
+    if mode == "none":
+        total = sum(sizes.values())
+        return {"peak": total, "resident": total}
+    if mode in ("model", "text-cpu"):
+        run = {k: v for k, v in sizes.items() if not (mode == "text-cpu" and k == "text_encoder")}
+        return {"peak": max(run.values(), default=0), "resident": 0}
+    if mode == "group":
+        vae = sizes.get("vae", 0)
+        peaks = []
+        for name, module in modules.items():
+            if name == "vae":
+                continue
+            if name.startswith("transformer") or name == "text_encoder":
+                lists, rest = _block_lists(module, ["encoder"] if name == "text_encoder" else None)
+                own = sum(p.numel() * p.element_size() for p in module.parameters(recurse=False))
+                block = sorted((_module_bytes(b) for lst in lists for b in lst), reverse=True)[:2]
+                peaks.append(_module_bytes(*rest) + own + sum(block))
+            else:
+                peaks.append(
+                    max((_module_bytes(m) for m in module.modules() if not list(m.children())), default=0)
+                )
+        return {"peak": vae + max(peaks, default=0), "resident": vae}
+    leaves = [m for module in modules.values() for m in module.modules() if not list(m.children())]
+    return {"peak": max((_module_bytes(m) for m in leaves), default=0), "resident": 0}
 
 
 class _DiffusionGenerator(Generator):
@@ -190,16 +391,7 @@ class _DiffusionGenerator(Generator):
         config = replace(config, **{k: v for k, v in options.items() if v is not None})
         if config.model is None:
             config = replace(config, model=self.default_model)
-        if config.mode not in ("auto", "i2v", "v2v"):
-            raise InputError(f"{self.name}: mode must be auto, i2v or v2v, got {config.mode!r}")
-        if config.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise InputError(
-                f"{self.name}: dtype must be auto, float32, bfloat16 or float16, got {config.dtype!r}"
-            )
-        if not valid_device(config.device):
-            raise InputError(
-                f"{self.name}: --device must be auto, cpu, cuda or cuda:N, got {config.device!r}"
-            )
+        validate_config(config, self.name)
         self.config = config
         self.pipeline = pipeline
         self._mode: str | None = None
@@ -285,6 +477,23 @@ class _DiffusionGenerator(Generator):
         """
         if not requests:
             return []
+        cfg = self.config
+        settings = {
+            (
+                request.prompt or "",
+                int(cfg.steps if cfg.steps is not None else request.steps),
+                float(cfg.strength if cfg.strength is not None else request.strength),
+                float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale),
+            )
+            for request in requests
+        }
+        if len(settings) != 1:
+            raise InputError(
+                f"{self.name}: views run together must share prompt, steps, strength and guidance scale"
+            )
+        prompt, steps, strength, scale = settings.pop()
+        # the request's values are checked like the options, before any weights load
+        validate_config(replace(cfg, steps=steps, strength=strength, guidance_scale=scale), self.name)
         if self.pipeline is None or self._mode is None:
             self.load()
         rgbs, masks = [], []
@@ -302,21 +511,6 @@ class _DiffusionGenerator(Generator):
                 f"{self.name}: views of one batch must have the same size; got "
                 f"{sorted({m.shape for m in masks})} (frames, height, width)"
             )
-        cfg = self.config
-        settings = {
-            (
-                request.prompt or "",
-                int(cfg.steps if cfg.steps is not None else request.steps),
-                float(cfg.strength if cfg.strength is not None else request.strength),
-                float(cfg.guidance_scale if cfg.guidance_scale is not None else request.guidance_scale),
-            )
-            for request in requests
-        }
-        if len(settings) != 1:
-            raise InputError(
-                f"{self.name}: views run together must share prompt, steps, strength and guidance scale"
-            )
-        prompt, steps, strength, scale = settings.pop()
         seeds = [int(cfg.seed if cfg.seed is not None else r.seed) for r in requests]
         first = dg.start_step(steps, strength)
         dg.tied_steps(steps - first, cfg.tie_until)
@@ -338,6 +532,7 @@ class _DiffusionGenerator(Generator):
         runs: list[GuidedRun] = []
         with torch.inference_mode():
             text = self._encode_text(prompt, scale)
+            self._offload_all()
             for lo in range(0, len(requests), batch):
                 part = slice(lo, lo + batch)
                 if shared_noise is not None:
@@ -354,12 +549,10 @@ class _DiffusionGenerator(Generator):
                         ]
                     )
                 videos += self._run(
-                    rgbs[part], masks[part], text, steps, strength, scale, noise, seeds[part][0]
+                    rgbs[part], masks[part], text, steps, strength, scale, noise, seeds[part], first_view=lo
                 )
                 runs += self._runs
-        pipe = self.pipeline
-        if hasattr(pipe, "maybe_free_model_hooks"):
-            pipe.maybe_free_model_hooks()
+        self._offload_all()
         if cfg.paste_covered:
             videos = [np.where(m[..., None], r, v) for r, m, v in zip(rgbs, masks, videos, strict=True)]
         self.last_runs = runs
@@ -419,16 +612,18 @@ class _DiffusionGenerator(Generator):
         self, views: int, frames: int, height: int, width: int, guidance_scale: float = 5.0
     ) -> int:
         """How many views to run together: all of them off CUDA; on CUDA as many as 90 % of the free GPU memory
-        holds by `estimate_view_memory` (with --offload the transformer's weights, moved in for the loop, are
-        subtracted first), at least 1."""
+        holds by `estimate_view_memory` (with an offload mode the weights the loop brings in, by
+        `gpu_weight_bytes`, are subtracted first), at least 1."""
         import torch
 
         device = self._device()
         if views < 1 or not device.startswith("cuda"):
             return max(views, 1)
         free, _ = torch.cuda.mem_get_info(torch.device(device))
-        if self.config.offload:
-            free -= sum(p.numel() * p.element_size() for p in self.pipeline.transformer.parameters())
+        mode = offload_mode(self.config.offload)
+        if mode != "none":  # the weights the loop brings onto the GPU are not there yet
+            experts = {f"transformer{i}": m for i, m in enumerate(self._transformers())}
+            free -= gpu_weight_bytes(experts, mode)["peak"]
         per_view = self.estimate_view_memory(frames, height, width, guidance_scale)
         return int(min(views, max(1, (0.9 * free) // per_view)))
 
@@ -490,6 +685,7 @@ class _DiffusionGenerator(Generator):
             ) from exc
 
     def _place(self, pipe: Any) -> None:
+        """Put the components where the offload mode says (off CUDA everything runs on the one device)."""
         import torch
 
         device = self._device()
@@ -498,12 +694,27 @@ class _DiffusionGenerator(Generator):
                 component.eval()  # components built in code start in training mode (dropout on)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        if self.config.offload and device.startswith("cuda"):
-            pipe.enable_model_cpu_offload(gpu_id=int(device.partition(":")[2] or 0))
-            if hasattr(pipe.vae, "enable_tiling"):
-                pipe.vae.enable_tiling()
-        else:
+        mode = offload_mode(self.config.offload)
+        self._exec_device = torch.device(device if device != "cuda" else "cuda:0")
+        self._text_device = self._exec_device
+        if mode == "none" or not device.startswith("cuda"):
             pipe.to(device)
+            return
+        apply_offload(pipe, mode, self._exec_device)
+        if mode == "text-cpu":
+            self._text_device = torch.device("cpu")
+
+    def _offload_all(self) -> None:
+        """Model offload modes: send every component back to the CPU, so the next one to run is alone on the GPU.
+
+        diffusers' hooks offload a component only when the NEXT one in the pipeline's own order runs; this loop
+        runs them in its own order (text, VAE encode, transformer(s), VAE decode), so it frees them itself."""
+        pipe = self.pipeline
+        for component in pipe.components.values():
+            if hasattr(component, "_reset_stateful_cache"):
+                component._reset_stateful_cache()
+        for hook in getattr(pipe, "_all_hooks", None) or []:
+            hook.offload()
 
     def _steps(self, pipe: Any, steps: int, strength: float, device):
         """(timesteps to run, index of the first) with the scheduler's begin index set for re-noising."""
@@ -581,7 +792,7 @@ class _DiffusionGenerator(Generator):
                 f"{self.name}: mode i2v needs an image-to-video checkpoint; {self.config.model!r} is text-to-video "
                 "(use --mode v2v or an I2V model)"
             )
-        if mode == "v2v" and takes_image:
+        if mode == "v2v" and self._needs_image(pipe):
             raise InputError(
                 f"{self.name}: {self.config.model!r} is an image-to-video checkpoint; use --mode i2v"
             )
@@ -590,6 +801,10 @@ class _DiffusionGenerator(Generator):
     @abc.abstractmethod
     def _takes_image(self, pipe: Any) -> bool:  # pragma: no cover - overridden
         """Whether the loaded checkpoint conditions on a first image (image-to-video)."""
+
+    def _needs_image(self, pipe: Any) -> bool:
+        """Whether it cannot run without one (default: whenever it takes one)."""
+        return self._takes_image(pipe)
 
     @abc.abstractmethod
     def _latent_factors(self) -> tuple[int, int, int]:  # pragma: no cover - overridden
@@ -620,20 +835,33 @@ class _DiffusionGenerator(Generator):
             else self.default_negative_prompt,
             do_classifier_free_guidance=scale > 1.0,
             num_videos_per_prompt=1,
-            max_sequence_length=cfg.max_sequence_length or self.default_max_sequence_length,
-            device=pipe._execution_device,
+            max_sequence_length=self._text_tokens(),
+            device=self._text_device,
         )
-        tdtype = pipe.transformer.dtype
-        return prompt_embeds.to(tdtype), negative_embeds.to(tdtype) if negative_embeds is not None else None
+        tdtype, device = pipe.transformer.dtype, self._exec_device
+        prompt_embeds = prompt_embeds.to(device, tdtype)
+        return prompt_embeds, negative_embeds.to(device, tdtype) if negative_embeds is not None else None
+
+    def _text_tokens(self) -> int:
+        """How many text tokens the prompt is encoded to (`max_sequence_length`, else the family's)."""
+        return self.config.max_sequence_length or self.default_max_sequence_length
+
+    def _transformers(self) -> list:
+        """The denoising transformer(s): Wan2.2 A14B has two experts."""
+        pipe = self.pipeline
+        return [m for m in (pipe.transformer, getattr(pipe, "transformer_2", None)) if m is not None]
 
     def _vae_device(self):
         from diffusers.utils.torch_utils import get_module_execution_device
 
         return get_module_execution_device(self.pipeline.vae)
 
-    def _run(self, rgbs, masks, text, steps, strength, scale, noise, seed) -> list[np.ndarray]:
+    def _run(
+        self, rgbs, masks, text, steps, strength, scale, noise, seeds, first_view: int = 0
+    ) -> list[np.ndarray]:
         """The guided denoising loop over a batch of views: (T, H, W, 3) uint8 each; one GuidedRun per view in
-        `self._runs`. `noise` (B, *latent_shape) float32 on the CPU.
+        `self._runs`. `noise` (B, *latent_shape) float32 on the CPU; `seeds` one per view (per-step noise of
+        stochastic schedulers); `first_view` the batch's first view index (for notes).
 
         The skeleton is shared; each family supplies its latent layout (`channel_axis`, `_encode_video`,
         `_decode_video`), its image-to-video condition (`_image_condition`), its starting latents
@@ -643,28 +871,38 @@ class _DiffusionGenerator(Generator):
         import torch
 
         pipe, cfg = self.pipeline, self.config
-        device, vae, scheduler = pipe._execution_device, pipe.vae, pipe.scheduler
+        device, vae, scheduler = self._exec_device, pipe.vae, pipe.scheduler
         temporal, spatial = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
         count = len(rgbs)
 
         # Per view (one at a time through the VAE, so its memory does not grow with the batch): guidance
         # latents, latent mask (with a channel axis of 1) and, for i2v, the first-frame condition.
-        cleans, keeps, conditions = [], [], []
-        for rgb, mask in zip(rgbs, masks, strict=True):
+        cleans, keeps, conditions, notes = [], [], [], []
+        for k, (rgb, mask) in enumerate(zip(rgbs, masks, strict=True)):
             filled, video = self._guide_frames(rgb, mask, self._vae_device(), vae.dtype)
             clean = self._encode_video(video)
             cleans.append(clean)
-            keep = torch.from_numpy(dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode))
-            keeps.append(keep.unsqueeze(self.channel_axis)[None].to(device, torch.float32))
+            cells = dg.latent_mask(mask, temporal, spatial, cfg.min_coverage, cfg.erode)
+            keeps.append(torch.from_numpy(cells).unsqueeze(self.channel_axis)[None].to(device, torch.float32))
             if self._mode == "i2v":
-                conditions.append(self._image_condition(filled, video, clean))
+                holes = float(1.0 - cells[0].mean())
+                conditions.append(self._image_condition(filled, video, clean, holes))
+            view_notes = (
+                [self._holes_note(first_view + k, holes)] if self._mode == "i2v" and holes > 0 else []
+            )
+            for line in view_notes:
+                note(line)
+            notes.append(view_notes)
         clean, keep = torch.cat(cleans), torch.cat(keeps)
+        self._offload_all()
 
         noise = noise.to(device, torch.float32)
+        # CogVideoX 1.5 pads the latent frames to its temporal patch (the pipeline's own padding)
+        clean, keep, noise, conditions, pad = self._pad_frames(clean, keep, noise, conditions)
         timesteps, _ = self._steps(pipe, steps, strength, device)
         n_tied = dg.tied_steps(len(timesteps), cfg.tie_until)
         latents = self._start_latents(scheduler, clean, noise, timesteps[0])
-        denoise = self._denoiser(text, conditions, clean, scale, seed, timesteps, masks[0].shape)
+        denoise = self._denoiser(text, conditions, clean, scale, list(seeds), timesteps, masks[0].shape)
 
         label = f"{self.name}: denoising" + (f" {count} views" if count > 1 else "")
         for i, t in enumerate(track(timesteps, label, total=len(timesteps))):
@@ -673,8 +911,13 @@ class _DiffusionGenerator(Generator):
                 last = i + 1 == len(timesteps)
                 guide = clean if last else self._renoise(scheduler, clean, noise, timesteps[i + 1])
                 latents = dg.blend(latents, guide, keep)
+        latents = self._final_latents(latents, conditions)
+        self._offload_all()
 
+        clean, latents, keep, noise = (self._unpad_frames(x, pad) for x in (clean, latents, keep, noise))
         self._record(clean, latents, keep, noise, timesteps, n_tied)
+        for run, view_notes in zip(self._runs, notes, strict=True):
+            run.notes = view_notes
         return [
             dg.from_unit_range(self._decode_video(latents[b : b + 1])[0].float().cpu().numpy())
             for b in range(count)
@@ -694,9 +937,31 @@ class _DiffusionGenerator(Generator):
         """(1, *latent_shape) latents of one view -> (1, 3, T, H, W) decoded video in [-1, 1]."""
 
     @abc.abstractmethod
-    def _image_condition(self, filled: np.ndarray, video, clean):  # pragma: no cover - overridden
+    def _image_condition(self, filled: np.ndarray, video, clean, holes: float):  # pragma: no cover
         """What an image-to-video checkpoint is conditioned on for one view, from its hole-filled guidance
-        (T, H, W, 3) uint8, its guidance video and its clean latents (i2v only)."""
+        (T, H, W, 3) uint8, its guidance video, its clean latents and the fraction of latent cells of its first
+        frame the cache does not cover (i2v only)."""
+
+    def _holes_note(self, view: int, holes: float) -> str:
+        """What is said when an image-to-video view's first frame has holes (a rig's side cameras)."""
+        return (
+            f"{self.name}: view {view}: {holes:.0%} of the first frame's latent cells are holes; this image-to-video "
+            "checkpoint is conditioned on the whole frame, so it takes the smooth hole fill for content there "
+            "(docs/GENERATORS.md: for side cameras prefer a text-to-video checkpoint with --mode v2v)"
+        )
+
+    def _pad_frames(self, clean, keep, noise, conditions):
+        """(clean, keep, noise, conditions, padding frames): latent frames padded to what the transformer takes
+        (default: none)."""
+        return clean, keep, noise, conditions, 0
+
+    def _unpad_frames(self, x, pad: int):
+        """`x` without the `pad` leading latent frames `_pad_frames` added."""
+        return x
+
+    def _final_latents(self, latents, conditions):
+        """The latents after the last step, before decoding (default: as they are)."""
+        return latents
 
     def _start_latents(self, scheduler: Any, clean, noise, timestep):
         """The loop's starting latents: the guidance latents noised to the first timestep run."""
@@ -704,17 +969,19 @@ class _DiffusionGenerator(Generator):
 
     @abc.abstractmethod
     def _denoiser(
-        self, text, conditions: list, clean, scale: float, seed: int, timesteps, size
+        self, text, conditions: list, clean, scale: float, seeds: list[int], timesteps, size
     ):  # pragma: no cover
         """One denoising step `step(i, t, latents) -> latents` for this batch: the model input with the
         conditions, the transformer call(s) with classifier-free guidance when `scale` > 1, the scheduler step.
-        `text` is `_encode_text`'s, `conditions` one `_image_condition` per view (i2v) or empty, `size`
-        the (frames, height, width) of the video."""
+        `text` is `_encode_text`'s, `conditions` one `_image_condition` per view (i2v) or empty, `seeds` one per
+        view (a stochastic scheduler draws each view's per-step noise from its own generator), `size` the
+        (frames, height, width) of the video."""
 
 
 @register("wan")
 class WanGenerator(_DiffusionGenerator):
-    """Wan2.1 (T2V 1.3B/14B with --mode v2v, I2V 14B with --mode i2v) tied to the guidance."""
+    """Wan2.1 (T2V 1.3B/14B with --mode v2v, I2V 14B with --mode i2v) and Wan2.2 (A14B's two experts, TI2V-5B
+    in either mode) tied to the guidance."""
 
     name = "wan"
     family = "wan"
@@ -727,7 +994,8 @@ class WanGenerator(_DiffusionGenerator):
     def _pipeline_class(components):
         import diffusers
 
-        if components.get("image_encoder") is not None or components["transformer"].config.in_channels != 16:
+        in_channels = components["transformer"].config.in_channels
+        if components.get("image_encoder") is not None or in_channels != components["vae"].config.z_dim:
             return diffusers.WanImageToVideoPipeline
         return diffusers.WanPipeline
 
@@ -743,7 +1011,65 @@ class WanGenerator(_DiffusionGenerator):
         return Constraints(frame_rule="4k+1", multiple_of=spatial)
 
     def _takes_image(self, pipe) -> bool:
-        return pipe.transformer.config.in_channels != pipe.vae.config.z_dim
+        # Wan2.1 I2V / Wan2.2 I2V: extra input channels; Wan2.2 TI2V: the first latent frame is given, per token
+        return pipe.transformer.config.in_channels != pipe.vae.config.z_dim or self._expands_timesteps(pipe)
+
+    def _needs_image(self, pipe) -> bool:
+        return pipe.transformer.config.in_channels != pipe.vae.config.z_dim  # TI2V runs either way
+
+    @staticmethod
+    def _expands_timesteps(pipe) -> bool:
+        """Wan2.2 TI2V: timesteps per token, the first latent frame replaced by the image's (0 = clean)."""
+        return bool(getattr(pipe.config, "expand_timesteps", False))
+
+    def _experts(self, scale: float):
+        """`pick(t) -> (transformer, guidance scale)`: Wan2.2 A14B sends t >= boundary_ratio *
+        num_train_timesteps to `transformer` (high noise) and the rest to `transformer_2` (low noise, with
+        `guidance_scale_2`), as diffusers' Wan pipelines do; one transformer otherwise."""
+        pipe = self.pipeline
+        low = getattr(pipe, "transformer_2", None)
+        ratio = getattr(pipe.config, "boundary_ratio", None)
+        if low is None or ratio is None:
+            return lambda t: (pipe.transformer, scale)
+        boundary = ratio * pipe.scheduler.config.num_train_timesteps
+        scale_2 = self.config.guidance_scale_2 if self.config.guidance_scale_2 is not None else scale
+        return lambda t: (pipe.transformer, scale) if t >= boundary else (low, scale_2)
+
+    def _splits_text_at_512(self) -> bool:
+        """Wan2.1 I2V: the attention takes [image tokens, text tokens] and cuts at 512 text tokens."""
+        return any(
+            getattr(block.attn2, "add_k_proj", None) is not None
+            for transformer in self._transformers()
+            for block in transformer.blocks
+        )
+
+    def _encode_text(self, prompt: str, scale: float):
+        """The pipeline's encoding (with the negative prompt when either expert guides); for transformers whose
+        attention splits image from text tokens at 512 (Wan2.1 I2V), zero-padded to 512 tokens exactly as
+        the pipeline pads a prompt shorter than its `max_sequence_length`."""
+        import torch
+
+        scale_2 = self.config.guidance_scale_2 if self.config.guidance_scale_2 is not None else scale
+        text = super()._encode_text(prompt, max(scale, scale_2))
+        if not self._splits_text_at_512():
+            return text
+
+        def pad(embeds):
+            if embeds is None:
+                return None
+            missing = WAN_I2V_TEXT_TOKENS - embeds.shape[1]
+            return torch.cat([embeds, embeds.new_zeros(embeds.shape[0], missing, embeds.shape[2])], dim=1)
+
+        return pad(text[0]), pad(text[1])
+
+    def _text_tokens(self) -> int:
+        tokens = super()._text_tokens()
+        if tokens > WAN_I2V_TEXT_TOKENS and self._splits_text_at_512():
+            raise InputError(
+                f"{self.name}: max_sequence_length {tokens}: this checkpoint's attention splits image tokens from "
+                f"exactly {WAN_I2V_TEXT_TOKENS} text tokens (Wan2.1 I2V); use at most {WAN_I2V_TEXT_TOKENS}"
+            )
+        return tokens
 
     def _latent_factors(self) -> tuple[int, int, int]:
         pipe = self.pipeline
@@ -759,7 +1085,7 @@ class WanGenerator(_DiffusionGenerator):
         """Wan's per-channel latent mean and 1 / std, (1, C, 1, 1, 1) float32 on the execution device."""
         import torch
 
-        vae, device = self.pipeline.vae, self.pipeline._execution_device
+        vae, device = self.pipeline.vae, self._exec_device
         z_dim = vae.config.z_dim
         mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
         inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1).to(device, torch.float32)
@@ -771,7 +1097,7 @@ class WanGenerator(_DiffusionGenerator):
         vae = self.pipeline.vae
         mean, inv_std = self._latent_stats()
         lat = vae.encode(video.to(self._vae_device(), vae.dtype)).latent_dist.mode()
-        return (lat.to(self.pipeline._execution_device, torch.float32) - mean) * inv_std
+        return (lat.to(self._exec_device, torch.float32) - mean) * inv_std
 
     def _decode_video(self, latents):
         vae = self.pipeline.vae
@@ -779,15 +1105,23 @@ class WanGenerator(_DiffusionGenerator):
         latents = latents / inv_std + mean
         return vae.decode(latents.to(self._vae_device(), vae.dtype), return_dict=False)[0]
 
-    def _image_condition(self, filled, video, clean):
-        """(first-frame condition: frame mask and latents of the first frame then zeros, the CLIP image
-        embedding when the transformer takes one, else None)."""
+    def _image_condition(self, filled, video, clean, holes):
+        """Wan2.1 / Wan2.2 I2V: (frame mask and latents of the first frame then zeros, the CLIP image embedding
+        when the transformer takes one, else None). Wan2.2 TI2V: (the first frame's latents, the per-cell mask
+        of what is generated: 0 on the first latent frame), as its pipeline; a view whose first frame has holes
+        runs video-to-video instead (mask all 1), which the same TI2V weights also do."""
         import torch
 
         pipe = self.pipeline
-        device, temporal = pipe._execution_device, pipe.vae_scale_factor_temporal
+        device, temporal = self._exec_device, pipe.vae_scale_factor_temporal
         _, _, frames, height, width = video.shape
         first = video[:, :, :1]
+        if self._expands_timesteps(pipe):
+            latent = self._encode_video(first).expand(-1, -1, clean.shape[2], -1, -1)
+            generated = clean.new_ones(1, 1, *clean.shape[2:])
+            if holes == 0:
+                generated[:, :, 0] = 0.0
+            return latent, generated
         cond_video = torch.cat([first, first.new_zeros(1, 3, frames - 1, height, width)], dim=2)
         latent_condition = self._encode_video(cond_video)
         t_lat, h_lat, w_lat = clean.shape[2:]
@@ -800,22 +1134,54 @@ class WanGenerator(_DiffusionGenerator):
             image = pipe.encode_image(Image.fromarray(filled[0]), device).to(pipe.transformer.dtype)
         return torch.cat([frame_mask, latent_condition], dim=1), image
 
-    def _denoiser(self, text, conditions, clean, scale, seed, timesteps, size):
+    def _holes_note(self, view: int, holes: float) -> str:
+        if self._expands_timesteps(self.pipeline):
+            return (
+                f"{self.name}: view {view}: {holes:.0%} of the first frame's latent cells are holes; this view runs "
+                "video-to-video (the TI2V checkpoint is not given the hole-filled first frame as an image)"
+            )
+        return super()._holes_note(view, holes)
+
+    def _final_latents(self, latents, conditions):
+        if conditions and self._expands_timesteps(self.pipeline):  # as WanImageToVideoPipeline for TI2V
+            import torch
+
+            condition = torch.cat([c for c, _ in conditions])
+            generated = torch.cat([m for _, m in conditions])
+            return (1 - generated) * condition + generated * latents
+        return latents
+
+    def _denoiser(self, text, conditions, clean, scale, seeds, timesteps, size):
         import torch
 
-        transformer, scheduler = self.pipeline.transformer, self.pipeline.scheduler
-        count, use_cfg, tdtype = clean.shape[0], scale > 1.0, transformer.dtype
+        pipe = self.pipeline
+        scheduler, expert = pipe.scheduler, self._experts(scale)
+        count, expand = clean.shape[0], self._expands_timesteps(pipe)
         prompt_embeds, negative_embeds = text
         prompt_embeds = prompt_embeds.expand(count, -1, -1)  # one encoding, repeated for every view
         negative_embeds = negative_embeds.expand(count, -1, -1) if negative_embeds is not None else None
         condition = torch.cat([c for c, _ in conditions]) if conditions else None
-        images = [image for _, image in conditions if image is not None]
-        image_embeds = torch.cat(images) if images else None
+        image_embeds = generated = None
+        if expand:  # TI2V: per-cell "generated" mask (0 = given, timestep 0); v2v: every cell generated
+            generated = (
+                torch.cat([m for _, m in conditions])
+                if conditions
+                else clean.new_ones(count, 1, *clean.shape[2:])
+            )
+        else:
+            images = [image for _, image in conditions if image is not None]
+            image_embeds = torch.cat(images) if images else None
+        patch = pipe.transformer.config.patch_size
 
         def step(i, t, latents):
-            model_in = latents if condition is None else torch.cat([latents, condition], dim=1)
-            model_in = model_in.to(tdtype)
-            timestep = t.expand(model_in.shape[0])
+            transformer, s = expert(t)
+            if expand:
+                model_in = latents if condition is None else (1 - generated) * condition + generated * latents
+                timestep = (generated[:, 0, :, :: patch[1], :: patch[2]] * t).flatten(1)
+            else:
+                model_in = latents if condition is None else torch.cat([latents, condition], dim=1)
+                timestep = t.expand(latents.shape[0])
+            model_in = model_in.to(transformer.dtype)
 
             def predict(embeds):
                 return transformer(
@@ -827,9 +1193,9 @@ class WanGenerator(_DiffusionGenerator):
                 )[0]
 
             pred = predict(prompt_embeds)
-            if use_cfg:  # the conditional and unconditional passes one after the other
+            if s > 1.0:  # the conditional and unconditional passes one after the other
                 uncond = predict(negative_embeds)
-                pred = uncond + scale * (pred - uncond)
+                pred = uncond + s * (pred - uncond)
             return scheduler.step(pred.float(), t, latents, return_dict=False)[0]
 
         return step
@@ -850,7 +1216,8 @@ class WanGenerator(_DiffusionGenerator):
 
 @register("cogvideox")
 class CogVideoXGenerator(_DiffusionGenerator):
-    """CogVideoX 1.0 (2b/5b text-to-video with --mode v2v, 5b-I2V with --mode i2v) tied to the guidance."""
+    """CogVideoX 1.0 (2b/5b text-to-video with --mode v2v, 5b-I2V with --mode i2v) and 1.5 (5B, 5B-I2V: latent
+    frames padded to its temporal patch as its pipelines do) tied to the guidance."""
 
     name = "cogvideox"
     family = "cogvideox"
@@ -875,10 +1242,17 @@ class CogVideoXGenerator(_DiffusionGenerator):
             return Constraints(frame_rule="fixed", frames=49, size=(720, 480), multiple_of=16)
         t = pipe.transformer.config
         spatial = pipe.vae_scale_factor_spatial
+        # 1.0 is built for its sample size (1.0 I2V's learned positions need it); 1.5 (temporal patches, rotary
+        # positions up to the sample size) takes any size that is a multiple of 16
+        size = (
+            None
+            if t.patch_size_t is not None
+            else (int(t.sample_width * spatial), int(t.sample_height * spatial))
+        )
         return Constraints(
             frame_rule="fixed",
             frames=int(t.sample_frames),
-            size=(int(t.sample_width * spatial), int(t.sample_height * spatial)),
+            size=size,
             multiple_of=int(spatial * t.patch_size),
         )
 
@@ -906,17 +1280,26 @@ class CogVideoXGenerator(_DiffusionGenerator):
         # classifier-free guidance doubles the batch of the transformer's forward pass
         return tokens, dim, 4 * dim, 2
 
-    def _check_size(self, frames: int, height: int, width: int) -> None:
-        super()._check_size(frames, height, width)
-        temporal, patch_t = (
-            self.pipeline.vae_scale_factor_temporal,
-            self.pipeline.transformer.config.patch_size_t,
-        )
-        if patch_t is not None and ((frames - 1) // temporal + 1) % patch_t:
-            raise InputError(
-                f"{self.name}: CogVideoX 1.5 checkpoints need latent frames divisible by {patch_t}; "
-                f"{frames} frames give {(frames - 1) // temporal + 1}"
-            )
+    def _pad_frames(self, clean, keep, noise, conditions):
+        """CogVideoX 1.5 (`patch_size_t`): as its pipelines, the latent video gets `patch_size_t - t % patch_size_t`
+        leading frames (dropped before decoding) and the image condition sits on the first of them. Here the
+        padding frames repeat latent frame 0: its guidance, mask and noise."""
+        import torch
+
+        patch_t = self.pipeline.transformer.config.patch_size_t
+        t = clean.shape[1]
+        pad = 0 if patch_t is None or t % patch_t == 0 else patch_t - t % patch_t
+        if not pad:
+            return clean, keep, noise, conditions, 0
+
+        def lead(x):
+            return torch.cat([x[:, :1].expand(-1, pad, *x.shape[2:]), x], dim=1)
+
+        conditions = [torch.cat([c, c.new_zeros(1, pad, *c.shape[2:])], dim=1) for c in conditions]
+        return lead(clean), lead(keep), lead(noise), conditions, pad
+
+    def _unpad_frames(self, x, pad: int):
+        return x[:, pad:]
 
     def _vae_latents(self, video):
         """(1, 3, T, H, W) -> (1, t, C, h, w) float32 VAE latents on the execution device, unscaled."""
@@ -924,7 +1307,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
 
         vae = self.pipeline.vae
         lat = vae.encode(video.to(self._vae_device(), vae.dtype)).latent_dist.mode()
-        return lat.to(self.pipeline._execution_device, torch.float32).permute(0, 2, 1, 3, 4)
+        return lat.to(self._exec_device, torch.float32).permute(0, 2, 1, 3, 4)
 
     def _encode_video(self, video):
         return self._vae_latents(video) * self.pipeline.vae.config.scaling_factor
@@ -934,7 +1317,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
         lat = (latents / vae.config.scaling_factor).permute(0, 2, 1, 3, 4)
         return vae.decode(lat.to(self._vae_device(), vae.dtype)).sample
 
-    def _image_condition(self, filled, video, clean):
+    def _image_condition(self, filled, video, clean, holes):
         """The first frame's latents followed by zeros, (1, t, C, h, w)."""
         import torch
 
@@ -948,7 +1331,7 @@ class CogVideoXGenerator(_DiffusionGenerator):
     def _start_latents(self, scheduler, clean, noise, timestep):
         return super()._start_latents(scheduler, clean, noise, timestep) * scheduler.init_noise_sigma
 
-    def _denoiser(self, text, conditions, clean, scale, seed, timesteps, size):
+    def _denoiser(self, text, conditions, clean, scale, seeds, timesteps, size):
         import torch
 
         pipe = self.pipeline
@@ -963,10 +1346,13 @@ class CogVideoXGenerator(_DiffusionGenerator):
         rotary = None
         if tcfg.use_rotary_positional_embeddings:
             rotary = pipe._prepare_rotary_positional_embeddings(
-                height, width, clean.shape[1], pipe._execution_device
+                height, width, clean.shape[1], self._exec_device
             )
         ofs = None if tcfg.ofs_embed_dim is None else clean.new_full((1,), 2.0)
-        extra = pipe.prepare_extra_step_kwargs(torch.Generator("cpu").manual_seed(seed), 0.0)
+        # one generator per view: the DPM scheduler draws each view's per-step noise from its own seed, so a batch
+        # gives what the views give one at a time
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        extra = pipe.prepare_extra_step_kwargs(generators, 0.0)
         dpm = type(scheduler).__name__ == "CogVideoXDPMScheduler"
         old_pred = None
 

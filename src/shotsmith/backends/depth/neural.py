@@ -59,6 +59,23 @@ def _folder_config(folder: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+#: Tensors a MoGe v2 checkpoint may lack because the constructor makes them (constants, not weights): the
+#: encoder's ImageNet normalisation (moge/model/modules.py DINOv2Encoder). MoGe's own loader is not strict.
+MOGE_CONSTANT_BUFFERS: frozenset[str] = frozenset({"encoder.image_mean", "encoder.image_std"})
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; other names as given (BackendUnavailable for a GPU
+    torch does not see)."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BackendUnavailable(f"depth: --device {device} asked for, but torch sees no CUDA GPU here")
+    return device
+
+
 def _torch_threads() -> None:
     import torch
 
@@ -82,6 +99,9 @@ class _NeuralDepth(DepthBackend):
     def version(self) -> str:
         return package_version(self.distribution)
 
+    device: str = "cpu"
+    """Where the loaded network runs (the settings' `device`, resolved by `load`)."""
+
     def load(self) -> None:
         if self._net is not None:
             return
@@ -89,6 +109,9 @@ class _NeuralDepth(DepthBackend):
         if not ok:
             raise BackendUnavailable(f"{self.name}: {reason}")
         self._load_net()
+        self.device = resolve_device(getattr(self.settings, "device", "auto"))
+        if self.device != "cpu":  # the networks load on the CPU; a GPU machine runs them there
+            self._net = self._net.to(self.device)
 
     @abc.abstractmethod
     def _load_net(self) -> None:
@@ -107,6 +130,8 @@ class DepthAnythingSettings:
     """Shorter image side fed to the network (rounded to a multiple of 14), when no image processor is saved."""
     relative_range: float = 20.0
     """For relative checkpoints: how many times farther the farthest surface is than the nearest."""
+    device: str = "auto"
+    """Torch device: "auto" = CUDA when available, else the CPU; "cpu", "cuda", "cuda:N"."""
 
 
 @register("depth-anything-v2")
@@ -134,13 +159,20 @@ class DepthAnythingV2(_NeuralDepth):
         _torch_threads()
         from transformers import DepthAnythingForDepthEstimation
 
-        try:
-            net = DepthAnythingForDepthEstimation.from_pretrained(self.model, use_safetensors=True)
+        try:  # never a download: a local folder, or a hub id already in the local cache
+            net = DepthAnythingForDepthEstimation.from_pretrained(
+                self.model, use_safetensors=True, local_files_only=True
+            )
         except (OSError, ValueError) as exc:
+            hub_id = (
+                self.model
+                if not Path(self.model).exists() and self.model.count("/") == 1
+                else DA2_DEFAULT_MODEL
+            )
             raise BackendUnavailable(
                 f"depth-anything-v2: cannot load {self.model!r} ({str(exc).splitlines()[0][:200]}); give a local "
-                f"folder with config.json + model.safetensors via --model, or download {DA2_DEFAULT_MODEL} once "
-                "with network (huggingface-cli download ...)"
+                f"folder with config.json + model.safetensors via --model, or run `hf download {hub_id}` once on "
+                "a machine with network"
             ) from exc
         self._net = net.eval()
         self._processor = self._load_processor()
@@ -157,7 +189,7 @@ class DepthAnythingV2(_NeuralDepth):
         try:
             from transformers import DPTImageProcessor
 
-            return DPTImageProcessor.from_pretrained(self.model)
+            return DPTImageProcessor.from_pretrained(self.model, local_files_only=True)
         except Exception:  # noqa: BLE001 - fall back to the documented own preprocessing
             return None
 
@@ -188,9 +220,10 @@ class DepthAnythingV2(_NeuralDepth):
 
         h, w = rgb.shape[:2]
         with torch.inference_mode():
-            pred = self._net(pixel_values=self.preprocess(rgb)).predicted_depth
+            pixels = self.preprocess(rgb).to(self.device, next(self._net.parameters()).dtype)
+            pred = self._net(pixel_values=pixels).predicted_depth
             pred = F.interpolate(pred[:, None].float(), (h, w), mode="bilinear", align_corners=False)[0, 0]
-        out = pred.numpy().astype(np.float32)
+        out = pred.cpu().numpy().astype(np.float32)
         if self.metric:
             depth = np.where(np.isfinite(out) & (out > 0), out, 0).astype(np.float32)
             return DepthResult(depth=depth, kind="metric", mask=depth > 0)
@@ -233,6 +266,8 @@ class MoGeSettings:
     """Half precision (GPU only; the CPU runs float32)."""
     fov_x: float | None = None
     """Known horizontal field of view (degrees): MoGe then recovers only the depth shift, not the focal."""
+    device: str = "auto"
+    """Torch device: "auto" = CUDA when available, else the CPU; "cpu", "cuda", "cuda:N"."""
 
 
 def moge_files(model: str) -> tuple[Path, Path]:
@@ -249,15 +284,22 @@ def moge_files(model: str) -> tuple[Path, Path]:
             )
         config, weights = p.with_name("config.json"), p
     else:
-        try:
-            from huggingface_hub import hf_hub_download
+        try:  # the local hub cache only: never a download
+            import huggingface_hub
 
-            config = Path(hf_hub_download(repo_id=model, filename="config.json"))
-            weights = Path(hf_hub_download(repo_id=model, filename="model.safetensors"))
-        except Exception as exc:  # noqa: BLE001 - offline, unknown repo, or no safetensors in it
+            config = Path(
+                huggingface_hub.hf_hub_download(repo_id=model, filename="config.json", local_files_only=True)
+            )
+            weights = Path(
+                huggingface_hub.hf_hub_download(
+                    repo_id=model, filename="model.safetensors", local_files_only=True
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - not cached, unknown repo, or no safetensors in it
             raise BackendUnavailable(
-                f"moge: cannot get config.json + model.safetensors of {model!r} ({type(exc).__name__}); give a "
-                "local folder holding both via --model (docs/DEPTH.md: converting MoGe's model.pt)"
+                f"moge: config.json + model.safetensors of {model!r} are not in the local hub cache "
+                f"({type(exc).__name__}); give a local folder holding both via --model, or `hf download` a repo "
+                "that has them (docs/DEPTH.md: converting MoGe's model.pt)"
             ) from exc
     for f in (config, weights):
         if not f.is_file():
@@ -298,7 +340,7 @@ class MoGe(_NeuralDepth):
         import torch
 
         h, w = rgb.shape[:2]
-        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().to(self.device) / 255.0
         s = self.settings
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="In CPU autocast")
@@ -325,8 +367,10 @@ class MoGe(_NeuralDepth):
 def load_moge_safetensors(config_path: str | Path, weights_path: str | Path):
     """A `moge.model.v2.MoGeModel` (eval mode) built from a JSON config and safetensors weights.
 
-    `config_path` holds MoGe's `model_config` dict (the constructor's keyword arguments). Weight names and shapes
-    must match the model exactly, so a config/weights mismatch fails loudly instead of running half-random.
+    `config_path` holds MoGe's `model_config` dict (the constructor's keyword arguments). Every weight of the
+    model must be in the file with its shape and the file must hold nothing else, so a config/weights mismatch
+    fails loudly instead of running half-random; the only tensors that may be missing are the constants the
+    constructor makes itself (`MOGE_CONSTANT_BUFFERS`), as MoGe's own non-strict loader allows.
     """
     _torch_threads()
     from moge.model.v2 import MoGeModel
@@ -353,12 +397,21 @@ def load_moge_safetensors(config_path: str | Path, weights_path: str | Path):
         raise BackendUnavailable(
             f"moge: {weights_path}: weights do not fit {config_path} ({str(exc)[:300]})"
         ) from exc
+    missing = [k for k in missing if k not in MOGE_CONSTANT_BUFFERS]
     if missing or unexpected:
         raise BackendUnavailable(
             f"moge: {weights_path}: weights do not fit {config_path} (missing {missing[:3]}, unexpected "
             f"{unexpected[:3]})"
         )
     return net.eval()
+
+
+def moge_key_check(net, keys) -> tuple[list[str], list[str]]:
+    """(missing weights, unexpected tensors) of a checkpoint's key list against a MoGe model, with the constructor's
+    constants (`MOGE_CONSTANT_BUFFERS`) allowed to be missing: what `load_moge_safetensors` refuses."""
+    expected = set(net.state_dict().keys())
+    keys = set(keys)
+    return sorted(expected - keys - MOGE_CONSTANT_BUFFERS), sorted(keys - expected)
 
 
 def save_moge_safetensors(net, config: dict, folder: str | Path) -> Path:
