@@ -10,7 +10,7 @@ import pytest
 from shotsmith import formats
 from shotsmith import workspace as W
 from shotsmith.backends.generate import Constraints, Generator
-from shotsmith.errors import WorkspaceError
+from shotsmith.errors import InputError, WorkspaceError
 from shotsmith.media import read_video, write_image, write_video
 from shotsmith.stage import execute
 from shotsmith.stages import generate as stage
@@ -167,3 +167,12 @@ def test_frame_zero_is_the_photo_for_any_generator(make_ws, scene, monkeypatch):
     assert video[-1].max() < 20  # the last frame is the generator's (black)
     assert gen.seen.guidance_mask[0].all()  # the generator was shown the photo as frame 0
     assert rec.extra["source_view_frames"][0] >= 1
+
+
+def test_strength_zero_and_unknown_offload_are_refused():
+    with pytest.raises(InputError, match=r"\(0, 1\]"):
+        stage.Config(strength=0.0).validate()
+    with pytest.raises(InputError, match="text-cpu"):
+        stage.Config(offload="half").validate()
+    assert stage.Config(offload="group").backend_kwargs()["offload"] == "group"
+    assert "offload" not in stage.Config().backend_kwargs()

@@ -69,14 +69,14 @@ def test_a_value_reaches_the_nested_stage_config():
             "prompt": "x",
             "image": "a.png",
             "device": "cuda:1",
-            "offload": True,
+            "offload": "text-cpu",
             "depth_model": "folder",
             "size": "320x240",
             "clip_pretrained": "w.safetensors",
             "eval_seed": 3,
         },
     )
-    assert cfg.generate.device == "cuda:1" and cfg.generate.offload
+    assert cfg.generate.device == "cuda:1" and cfg.generate.offload == "text-cpu"
     assert cfg.cache.model == "folder" and cfg.plan.size == (320, 240)
     assert (
         cfg.caption.clip_pretrained == cfg.evaluation.clip_pretrained == "w.safetensors"

@@ -64,8 +64,9 @@ class Config:
     """Model dtype: float32, float16 or bfloat16 (video models)."""
     device: str | None = None
     """Torch device: auto, cpu, cuda, cuda:1... (video models)."""
-    offload: bool = False
-    """Offload model parts to the CPU between uses (low-memory GPUs; video models)."""
+    offload: Literal["none", "model", "text-cpu", "group", "sequential"] = "none"
+    """Video models on a small GPU: none, model (each component on the GPU while it runs), text-cpu (the text
+    encoder stays on the CPU), group or sequential (layers stream in; least memory, slowest); docs/GENERATORS.md."""
     prompt: str | None = None
     """Text for the generator instead of caption.json's."""
     rig: str | None = None
@@ -83,8 +84,14 @@ class Config:
             raise InputError(f"--generator {self.generator!r}: choose one of {', '.join(GENERATORS)}")
         if self.steps is not None and self.steps < 1:
             raise InputError(f"--steps {self.steps}: must be at least 1")
-        if self.strength is not None and not 0.0 <= self.strength <= 1.0:
-            raise InputError(f"--strength {self.strength}: must be between 0 and 1")
+        if self.strength is not None and not 0.0 < self.strength <= 1.0:
+            raise InputError(
+                f"--strength {self.strength}: must be in (0, 1] (0 would keep the noise-free guidance)"
+            )
+        from shotsmith.backends.diffusion import OFFLOAD_MODES
+
+        if self.offload not in OFFLOAD_MODES:
+            raise InputError(f"--offload {self.offload!r}: choose one of {', '.join(OFFLOAD_MODES)}")
         if self.guidance_scale is not None and not (
             math.isfinite(self.guidance_scale) and self.guidance_scale >= 0
         ):
@@ -102,8 +109,8 @@ class Config:
         """Keyword arguments for the generator's factory (only those given)."""
         kw = {"model": self.model, "dtype": self.dtype, "device": self.device}
         out = {k: v for k, v in kw.items() if v is not None}
-        if self.offload:
-            out["offload"] = True
+        if self.offload != "none":
+            out["offload"] = self.offload
         return out
 
     def resolve(self) -> tuple[Generator, str]:
