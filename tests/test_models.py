@@ -107,3 +107,37 @@ def test_the_suite_never_reaches_the_network():
     """conftest blocks every connection that leaves this machine: a test that tried would fail."""
     with pytest.raises(OSError, match="network"):
         socket.create_connection(("203.0.113.1", 443), timeout=1)  # TEST-NET-3: nothing is there
+
+
+def test_depth_auto_offline_falls_back_to_the_prior_at_once(monkeypatch):
+    import time
+
+    from shotsmith.backends import depth
+
+    depth.hub_reachable.cache_clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    backend, why = depth.resolve_depth("auto", announce=False)
+    assert backend.name == "prior" and "shotsmith models pull depth-anything-v2-small" in why
+    assert time.perf_counter() - t0 < 0.5  # no waiting on a time-out
+    depth.hub_reachable.cache_clear()
+
+
+def test_depth_auto_online_fetches_depth_anything_small_on_first_use(monkeypatch):
+    """With the hub reachable and no weights here, auto picks Depth Anything V2 Small and fetches it when it
+    loads (through `models.pull`, stubbed here: the suite never downloads)."""
+    from shotsmith.backends import depth
+
+    monkeypatch.setattr(depth, "hub_reachable", lambda timeout=1.5: True)
+    backend, why = depth.resolve_depth("auto", announce=False)
+    assert backend.name == "depth-anything-v2" and backend.settings.fetch and "fetched once" in why
+    pulled = []
+
+    def fake_pull(model, cache_dir=None, download=None):
+        pulled.append(model.hub_id)
+        raise BackendUnavailable("stub hub: nothing downloaded")
+
+    monkeypatch.setattr(M, "pull", fake_pull)
+    with pytest.raises(BackendUnavailable, match="stub hub"):
+        backend.load()
+    assert pulled == ["depth-anything/Depth-Anything-V2-Small-hf"]

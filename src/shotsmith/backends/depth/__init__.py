@@ -12,6 +12,7 @@ are imported only inside the neural backends' methods. This module knows nothing
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -92,10 +93,45 @@ def _auto(model: str | None) -> tuple[DepthBackend, str]:
         ok, _ = backend.available()
         if ok and backend.weights_present():
             return backend, f"auto: {candidate} weights found on this machine ({backend.model})"
+    if model is None and hub_reachable():
+        from shotsmith.backends.depth.neural import DepthAnythingSettings
+
+        backend = get_depth_backend("depth-anything-v2", settings=DepthAnythingSettings(fetch=True))
+        ok, _ = backend.available()
+        if ok:
+            return backend, "auto: no depth weights here; Depth Anything V2 Small is fetched once (~0.1 GB)"
     return (
         get_depth_backend("prior"),
-        "auto: no depth-model weights on this machine, using the embedded classical prior",
+        "auto: no depth-model weights on this machine, using the embedded classical prior "
+        "(`shotsmith models pull depth-anything-v2-small` gets a better one)",
     )
+
+
+@functools.cache
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """Whether the Hugging Face hub can be reached: False at once when offline (HF_HUB_OFFLINE,
+    SHOTSMITH_OFFLINE), else a name lookup and connection bounded by `timeout` seconds (never a long wait);
+    asked once per process."""
+    import socket
+    import threading
+
+    from shotsmith.models import offline
+
+    if offline():
+        return False
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])
 
 
 __all__ = [

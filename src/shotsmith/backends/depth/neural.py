@@ -132,6 +132,8 @@ class DepthAnythingSettings:
     """For relative checkpoints: how many times farther the farthest surface is than the nearest."""
     device: str = "auto"
     """Torch device: "auto" = CUDA when available, else the CPU; "cpu", "cuda", "cuda:N"."""
+    fetch: bool = False
+    """Download the hub checkpoint on first use when it is not on this machine (`--depth auto` online)."""
 
 
 @register("depth-anything-v2")
@@ -156,6 +158,18 @@ class DepthAnythingV2(_NeuralDepth):
         return _hub_cached(self.model, ("config.json", "model.safetensors"))
 
     def _load_net(self) -> None:
+        if self.settings.fetch and not self.weights_present():
+            from shotsmith.console import info
+            from shotsmith.models import find, pull
+
+            known = find(self.model)
+            info(
+                f"depth: fetching {known.hub_id} ({known.licence}, ~{known.size_gb:g} GB) once, for --depth auto"
+            )
+            pull(known)
+        self._load_weights()
+
+    def _load_weights(self) -> None:
         _torch_threads()
         from transformers import DepthAnythingForDepthEstimation
 
