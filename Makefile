@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench fuzz check clean
+.PHONY: install demo test test-slow bench fuzz gpu-check check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,9 @@ test: install
 # pyproject's addopts deselect the slow tests (-m 'not slow'); a -m given here comes later and wins.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
+
+gpu-check: install
+	$(BIN)/python bench/gpu_check.py
 
 fuzz: install
 	$(BIN)/python tests/fuzzing.py --examples 2000
