@@ -135,3 +135,19 @@ def test_no_two_options_share_a_flag(name):
         for flag in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
     ]
     assert len(flags) == len(set(flags)), sorted(f for f in flags if flags.count(f) > 1)
+
+
+def test_one_device_option_reaches_depth_video_and_clip():
+    cfg = build_config(RunConfig, {"prompt": "x", "image": "a.png", "device": "cuda:1"})
+    assert cfg.cache.device == cfg.caption.device == cfg.generate.device == cfg.evaluation.device == "cuda:1"
+    from shotsmith.backends.packages import resolve_device, valid_device
+    from shotsmith.errors import BackendUnavailable
+
+    assert all(valid_device(d) for d in ("auto", "cpu", "cuda", "cuda:3", "mps"))
+    assert not any(valid_device(d) for d in ("gpu", "cuda:x", "mps:1", "cpu:0"))
+    import torch
+
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") in ("cpu", "mps")
+        with pytest.raises(BackendUnavailable, match="depth: --device cuda asked for"):
+            resolve_device("cuda", "depth")

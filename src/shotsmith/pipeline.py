@@ -59,18 +59,20 @@ class RunConfig:
     cache: cache_stage.Config = nested(
         cache_stage.Config, exclude=("image", "video", *_VIDEO_ONLY), rename={"model": "depth_model"}
     )
-    caption: caption_stage.Config = nested(caption_stage.Config, exclude=("prompt",))
+    caption: caption_stage.Config = nested(caption_stage.Config, exclude=("prompt",), share=("device",))
     render: render_stage.Config = nested(
         render_stage.Config,
         exclude=("rig", "other_frames", "fill_tolerance"),
         rename={"backend": "render_backend"},
     )
-    generate: generate_stage.Config = nested(generate_stage.Config, exclude=("rig", "prompt"))
+    generate: generate_stage.Config = nested(
+        generate_stage.Config, exclude=("rig", "prompt"), share=("device",)
+    )
     evaluation: evaluate_stage.Config = nested(
         evaluate_stage.Config,
         exclude=("video", "trajectory", "output", "prompt"),
         rename={"seed": "eval_seed"},
-        share=("clip_model", "clip_pretrained"),
+        share=("clip_model", "clip_pretrained", "device"),
     )
 
     def validate(self) -> None:
@@ -121,7 +123,7 @@ class RecaptureConfig:
         render_stage.Config, exclude=("rig", "frames_png"), rename={"backend": "render_backend"}
     )
     generate: generate_stage.Config = nested(
-        generate_stage.Config, exclude=("rig",), rename={"model": "generator_model"}
+        generate_stage.Config, exclude=("rig",), rename={"model": "generator_model"}, share=("device",)
     )
 
     def validate(self) -> None:

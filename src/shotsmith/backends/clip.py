@@ -302,6 +302,9 @@ class ClipBackend:
             raise InputError(
                 f"--clip-pretrained {weights}: weights do not fit model {self.model_name} ({str(exc).splitlines()[0]})"
             ) from exc
+        from shotsmith.backends.packages import resolve_device
+
+        self.device = resolve_device(self.device, "clip")
         model.eval().to(self.device)
         with _offline():
             tokenizer = open_clip.get_tokenizer(name)

@@ -28,6 +28,7 @@ import numpy as np
 
 from shotsmith.backends import _diffusion_guidance as dg
 from shotsmith.backends.generator import Constraints, GenerateRequest, Generator, register
+from shotsmith.backends.packages import resolve_device, valid_device
 from shotsmith.console import note, track
 from shotsmith.errors import BackendUnavailable, InputError, check_shape
 
@@ -234,14 +235,6 @@ def _fix_hint(model: str, family: str) -> str:
         f"pass --model /path/to/a/{family} diffusers folder, or run `hf download {hub_id}` "
         "on a machine with access (see docs/GENERATORS.md)"
     )
-
-
-def valid_device(device: str) -> bool:
-    """auto, cpu, cuda or cuda:N."""
-    head, _, index = str(device).partition(":")
-    if head in ("auto", "cpu"):
-        return not index
-    return head == "cuda" and (not index or index.isdigit())
 
 
 def apply_offload(pipe: Any, mode: str, device) -> None:
@@ -648,21 +641,7 @@ class _DiffusionGenerator(Generator):
         return getattr(torch, self.config.dtype)
 
     def _device(self) -> str:
-        import torch
-
-        device = self.config.device
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if device.startswith("cuda"):
-            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-            index = int(device.partition(":")[2] or 0)
-            if index >= count:
-                seen = f"{count} CUDA GPU(s)" if count else "no CUDA GPU"
-                raise BackendUnavailable(
-                    f"{self.name}: --device {device} asked for, but torch sees {seen} here; use --device cpu or "
-                    "a machine with that GPU"
-                )
-        return device
+        return resolve_device(self.config.device, self.name)
 
     def _load_dtypes(self):
         """`dtype` for `from_pretrained`: one dtype, or a per-component dict."""

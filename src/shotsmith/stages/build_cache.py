@@ -80,6 +80,9 @@ class Config:
     """What a depth file holds: z-depth, or disparity (inverted)."""
     model: str | None = opt(None, flags=("--model", "--model-dir"))
     """Hub id or local folder of the neural depth backend's weights (default: the backend's own)."""
+    device: str | None = None
+    """Torch device of the neural models (depth, video, CLIP): auto (CUDA, else Apple MPS, else the CPU), cpu,
+    cuda, cuda:N or mps."""
     fov: float | None = None
     """Horizontal field of view of the source in degrees (default: EXIF, the model's estimate, or 60)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -110,6 +113,10 @@ class Config:
 
         if self.image and self.video:
             raise InputError(f"--image {self.image} and --video {self.video}: give one source")
+        from shotsmith.backends.packages import DEVICE_HELP, valid_device
+
+        if self.device is not None and not valid_device(self.device):
+            raise InputError(f"--device {self.device!r}: choose {DEVICE_HELP}")
         if self.depth_kind not in ("depth", "disparity"):
             raise InputError(f"--depth-kind {self.depth_kind!r}: expected 'depth' or 'disparity'")
         if self.fov is not None and not 0.0 < self.fov < 180.0:
@@ -167,7 +174,10 @@ def _depth_backend(cfg: Config, announce: bool = True):
         if announce:
             info(f"depth: [bold]file[/bold] (per-frame depth from {cfg.depth})")
         return None, f"per-frame depth from {cfg.depth}"
-    return resolve_depth(cfg.depth, model=cfg.model, depth_kind=cfg.depth_kind, announce=announce)
+    backend, why = resolve_depth(cfg.depth, model=cfg.model, depth_kind=cfg.depth_kind, announce=announce)
+    if cfg.device is not None and hasattr(getattr(backend, "settings", None), "device"):
+        backend.settings.device = cfg.device
+    return backend, why
 
 
 def _backend(cfg: Config) -> tuple[str, str]:

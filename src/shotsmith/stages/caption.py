@@ -40,6 +40,9 @@ class Config:
     """open-clip model name, or a model config .json."""
     clip_pretrained: str | None = opt(None, file=True)
     """CLIP weights: a local .safetensors file (or an open-clip tag already cached)."""
+    device: str | None = None
+    """Torch device of the neural models (depth, video, CLIP): auto (CUDA, else Apple MPS, else the CPU), cpu,
+    cuda, cuda:N or mps."""
     top_k: int = 3
     """Scene tags kept."""
 
@@ -103,7 +106,7 @@ def make_caption(ws: W.Workspace, cfg: Config) -> tuple[A.Caption, str]:
     if cfg.uses_clip:
         from shotsmith.backends.clip import ClipBackend, scene_text
 
-        clip = ClipBackend(cfg.clip_model, cfg.clip_pretrained)
+        clip = ClipBackend(cfg.clip_model, cfg.clip_pretrained, device=cfg.device or "auto")
         try:
             clip.load()
         except BackendUnavailable as exc:

@@ -62,6 +62,9 @@ class Config:
     clip_pretrained: str | None = opt(None, file=True)
     """CLIP weights: a local .safetensors file (or an open-clip tag already cached); none skips the CLIP
     measures."""
+    device: str | None = None
+    """Torch device of the neural models (depth, video, CLIP): auto (CUDA, else Apple MPS, else the CPU), cpu,
+    cuda, cuda:N or mps."""
 
     def validate(self) -> None:
         from shotsmith.evaluate import MAPPERS
@@ -133,7 +136,7 @@ def clip_measures(frames: np.ndarray, text: str, cfg: Config) -> dict:
         return {"skipped": "no CLIP weights given (--clip-pretrained PATH.safetensors)"}
     from shotsmith.backends.clip import ClipBackend
 
-    backend = ClipBackend(cfg.clip_model, cfg.clip_pretrained)
+    backend = ClipBackend(cfg.clip_model, cfg.clip_pretrained, device=cfg.device or "auto")
     try:
         backend.load()
     except ShotsmithError as exc:

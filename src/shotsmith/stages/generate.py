@@ -63,7 +63,8 @@ class Config:
     dtype: str | None = None
     """Model dtype: float32, float16 or bfloat16 (video models)."""
     device: str | None = None
-    """Torch device: auto, cpu, cuda, cuda:1... (video models)."""
+    """Torch device of the neural models (depth, video, CLIP): auto (CUDA, else Apple MPS, else the CPU), cpu,
+    cuda, cuda:N or mps."""
     offload: Literal["none", "model", "text-cpu", "group", "sequential"] = "none"
     """Video models on a small GPU: none, model (each component on the GPU while it runs), text-cpu (the text
     encoder stays on the CPU), group or sequential (layers stream in; least memory, slowest); docs/GENERATORS.md."""
@@ -96,10 +97,12 @@ class Config:
             math.isfinite(self.guidance_scale) and self.guidance_scale >= 0
         ):
             raise InputError(f"--guidance-scale {self.guidance_scale}: must be a non-negative number")
-        from shotsmith.backends.diffusion import valid_device
+        from shotsmith.backends.packages import valid_device
 
         if self.device is not None and not valid_device(self.device):
-            raise InputError(f"--device {self.device!r}: choose auto, cpu, cuda or cuda:N (e.g. cuda:1)")
+            raise InputError(
+                f"--device {self.device!r}: choose auto, cpu, cuda or cuda:N (e.g. cuda:1), or mps"
+            )
         if not (math.isfinite(self.source_fade) and self.source_fade >= 0):
             raise InputError(f"--source-fade {self.source_fade}: must be a non-negative number of pixels")
         if self.grid_max_width < 16:

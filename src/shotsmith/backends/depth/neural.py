@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from shotsmith.backends.depth.base import DepthBackend, DepthResult, register
-from shotsmith.backends.packages import package_available, package_version
+from shotsmith.backends.packages import package_available, package_version, resolve_device
 from shotsmith.errors import BackendUnavailable, InputError
 
 DA2_DEFAULT_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
@@ -64,18 +64,6 @@ def _folder_config(folder: Path) -> dict:
 MOGE_CONSTANT_BUFFERS: frozenset[str] = frozenset({"encoder.image_mean", "encoder.image_std"})
 
 
-def resolve_device(device: str) -> str:
-    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; other names as given (BackendUnavailable for a GPU
-    torch does not see)."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendUnavailable(f"depth: --device {device} asked for, but torch sees no CUDA GPU here")
-    return device
-
-
 def _torch_threads() -> None:
     import torch
 
@@ -109,7 +97,7 @@ class _NeuralDepth(DepthBackend):
         if not ok:
             raise BackendUnavailable(f"{self.name}: {reason}")
         self._load_net()
-        self.device = resolve_device(getattr(self.settings, "device", "auto"))
+        self.device = resolve_device(getattr(self.settings, "device", "auto"), f"depth {self.name}")
         if self.device != "cpu":  # the networks load on the CPU; a GPU machine runs them there
             self._net = self._net.to(self.device)
 
