@@ -96,7 +96,9 @@ def _spline(order: int, t: float, ks: list[np.ndarray]) -> np.ndarray:
         return _combine([(ks[1], 1.0 - t), (ks[2], t)])
     if order == 2:
         tt = t * t
-        return _combine([(ks[0], (1 - t) ** 2 * 0.5), (ks[1], (-2 * tt + 2 * t + 1) * 0.5), (ks[2], tt * 0.5)])
+        return _combine(
+            [(ks[0], (1 - t) ** 2 * 0.5), (ks[1], (-2 * tt + 2 * t + 1) * 0.5), (ks[2], tt * 0.5)]
+        )
     tt, ttt = t * t, t * t * t
     a = (1 - t) ** 3 / 6.0
     b = (3 * ttt - 6 * tt + 4) / 6.0
@@ -156,7 +158,9 @@ def _keyframes(path: Path, data: dict) -> tuple[np.ndarray, np.ndarray]:
         keys[i, 4:7] = as_matrix(path, get_key(path, kf, "T", where), f"{where}.T", shapes=((3,),))
         fov = as_number(path, get_key(path, kf, "fov", where), f"{where}.fov", positive=True)
         if fov >= 180:
-            raise fail(path, f"{where}.fov", f"expected a vertical field of view below 180 degrees, got {fov}")
+            raise fail(
+                path, f"{where}.fov", f"expected a vertical field of view below 180 degrees, got {fov}"
+            )
         keys[i, 7] = fov
         if "timestamp" in kf:
             stamps[i] = as_number(path, kf["timestamp"], f"{where}.timestamp")
@@ -168,7 +172,9 @@ def read_gen3c_path(path, *, width=None, height=None, fps=None) -> CameraPath:
     path = Path(path)
     data = load_json(path)
     if not looks_like_path(data):
-        raise fail(path, "path", "expected a GEN3C GUI camera path with a 'path' list of {R, T, fov} keyframes")
+        raise fail(
+            path, "path", "expected a GEN3C GUI camera path with a 'path' list of {R, T, fov} keyframes"
+        )
     keys, stamps = _keyframes(path, data)
     loop = bool(data.get("loop", False))
     order = data.get("spline_order", 3)
@@ -230,7 +236,9 @@ def read_gen3c_cameras(path, *, width=None, height=None, fps=None) -> CameraPath
     path = Path(path)
     data = load_json(path)
     if not looks_like_cameras(data):
-        raise fail(path, "cameras", "expected a GEN3C GUI camera export with a 'cameras' list of {start, end}")
+        raise fail(
+            path, "cameras", "expected a GEN3C GUI camera export with a 'cameras' list of {start, end}"
+        )
     cams = data["cameras"]
     w2c = bool(data.get("w2c", False))
     mats = np.empty((len(cams), 4, 4))
@@ -242,7 +250,9 @@ def read_gen3c_cameras(path, *, width=None, height=None, fps=None) -> CameraPath
         if "fov" in c:
             vfov[i] = as_number(path, c["fov"], f"{where}.fov", positive=True)
             if vfov[i] >= 180:
-                raise fail(path, f"{where}.fov", f"expected a vertical field of view below 180, got {vfov[i]}")
+                raise fail(
+                    path, f"{where}.fov", f"expected a vertical field of view below 180, got {vfov[i]}"
+                )
     if w2c:
         if np.abs(np.linalg.det(mats[:, :3, :3]) - 1).max() > 1e-4:
             raise fail(path, "cameras", "a world-to-camera matrix is not rigid; expected [R | t] rows")
@@ -257,9 +267,7 @@ def read_gen3c_cameras(path, *, width=None, height=None, fps=None) -> CameraPath
     focal = 0.5 * h / np.tan(np.radians(vfov) / 2.0)
     intr = np.stack([focal, focal, np.full(len(cams), w / 2.0), np.full(len(cams), h / 2.0)], axis=1)
     meta = {"format": "gen3c_cameras", "file": path.name}
-    return make_camera_path(
-        path, mats, intr, w, h, fps, meta, frame_label=lambda i: f"cameras[{i}].start"
-    )
+    return make_camera_path(path, mats, intr, w, h, fps, meta, frame_label=lambda i: f"cameras[{i}].start")
 
 
 def write_gen3c_cameras(path, cam: CameraPath) -> None:
@@ -284,4 +292,3 @@ def write_gen3c_cameras(path, cam: CameraPath) -> None:
         "w2c": False,
     }
     dump_json(Path(path), data)
-
