@@ -257,9 +257,14 @@ def view(
 
     Example: shotsmith view photo.jpg
     """
+    from shotsmith.errors import BackendUnavailable
     from shotsmith.viewer import require_viser
 
-    require_viser()  # before any work: without the extra, say how to get it
+    try:
+        require_viser()  # before any work: without the extra, say how to get it
+    except BackendUnavailable as exc:  # printed here without markup: "[viewer]" is no rich tag
+        console.print(f"error: {exc}", markup=False, soft_wrap=True, style="red")
+        raise typer.Exit(1) from None
     from shotsmith.viewer.server import prepare_workspace, serve
 
     if photo is None and workspace is None:

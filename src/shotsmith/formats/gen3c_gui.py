@@ -171,7 +171,7 @@ def read_gen3c_path(path, *, width=None, height=None, fps=None) -> CameraPath:
     """Read a GEN3C GUI camera-path JSON as a `CameraPath`, sampling GEN3C's own spline (module docstring)."""
     path = Path(path)
     data = load_json(path)
-    if not looks_like_path(data):
+    if not isinstance(data, dict) or not isinstance(data.get("path"), list):
         raise fail(
             path, "path", "expected a GEN3C GUI camera path with a 'path' list of {R, T, fov} keyframes"
         )

@@ -8,6 +8,8 @@ prints the URL and waits until Ctrl-C, then stops cleanly. `prepare_workspace` m
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,8 @@ class ViewerServer:
 
     def stop(self) -> None:
         self.app.stop()  # type: ignore[attr-defined]
-        self.server.stop()  # type: ignore[attr-defined]
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's "Server stopped": stdout stays ours
+            self.server.stop()  # type: ignore[attr-defined]
 
 
 def default_workspace(photo: str | Path) -> Path:
@@ -74,7 +77,8 @@ def start(
     from shotsmith.viewer.session import ViewerSession
 
     session = ViewerSession(ws, max_points=max_points)
-    server = viser.ViserServer(host=host, port=int(port), label="shotsmith view", verbose=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # viser prints its own URL box; we print ours
+        server = viser.ViserServer(host=host, port=int(port), label="shotsmith view", verbose=False)
     try:
         app = ViewerApp(session, server)
     except BaseException:

@@ -202,17 +202,47 @@ class ViewerSession:
             self.unsaved = True
             return
         keys = K.keyframes_from_meta(cam)
-        mode = "keyframes" if keys else "saved"
         self.draft = replace(
             self.draft,
-            mode=mode,
+            mode="keyframes" if keys else "saved",
             saved=cam,
             keyframes=keys,
             frames=len(cam),
             fps=cam.fps,
             size=(cam.width, cam.height),
         )
+        if not keys:
+            self._restore_plan(cam)
         self.unsaved = False
+
+    def _restore_plan(self, cam: CameraPath) -> None:
+        """Make the draft the preset or text that wrote trajectory.json (its plan-trajectory record) when that
+        reproduces the file; otherwise the draft stays the saved path itself."""
+        rec = self.ws.record("plan-trajectory")
+        if rec is None or rec.status != "ok" or rec.outputs.get(W.TRAJECTORY) != self._hash(W.TRAJECTORY):
+            return
+        opts = rec.options
+        if opts.get("fov") is not None or opts.get("duration") is not None or A.cache_is_4d(self.ws):
+            return
+        from shotsmith.stages.plan_trajectory import classify_cam
+
+        if opts.get("cam") and classify_cam(opts["cam"])[0] == "preset":
+            candidate = replace(self.draft, mode="preset", preset=opts["cam"], amount=opts.get("amount"))
+        elif opts.get("camera"):
+            candidate = replace(self.draft, mode="text", text=opts["camera"])
+        else:
+            return
+        candidate = replace(candidate, ease=opts.get("ease"))
+        keep, self.draft, self._path = self.draft, candidate, None
+        try:
+            same = np.allclose(
+                self.path().world_from_camera, cam.world_from_camera, atol=1e-6
+            ) and np.allclose(self.path().intrinsics, cam.intrinsics, atol=1e-6)
+        except ShotsmithError:
+            same = False
+        if not same:
+            self.draft = keep
+        self._path = None
 
     def poll(self) -> bool:
         """Reload what another process changed (trajectory.json, the cache, objects); True when it did. A draft
