@@ -422,8 +422,9 @@ class TestAppCallbacks:
         assert s.draft.amount == 45.0 and s.draft.frames == 9 and len(s.path()) == 9
         for m in (pose(), pose(0.2, 0, 0.2), look_at([-0.2, -0.1, 0.4], [0, 0, 1.0])):
             fire(app.add_key_btn, FakeClient(m))
-        assert len(s.draft.keyframes) == 3 and app.selected == 2
-        assert len(app._nodes["keys"]) == 3 and app._gizmo is not None
+        assert len(s.draft.keyframes) == 3 and app.selected is None and app._gizmo is None
+        fire(app.key_pick, tab, "key 2 (t=1.00)")
+        assert app.selected == 2 and len(app._nodes["keys"]) == 3 and app._gizmo is not None
         # The gizmo drag of the selected keyframe.
         app._on_gizmo(
             SimpleNamespace(

@@ -275,9 +275,9 @@ class ViewerApp:
         self.selected = None
 
     def _on_add_key(self, event) -> None:
-        pose = pose_of_camera(event.client.camera)
-        key = self.session.add_keyframe(pose)
-        self.selected = key.id
+        # Not selected: its gizmo would sit at the eye of the view it was taken from. Pick it in the list (or
+        # click its frustum) to edit it.
+        self.session.add_keyframe(pose_of_camera(event.client.camera))
 
     def _from_plan(self) -> None:
         self.session.keyframes_from_plan(3)

@@ -175,7 +175,7 @@ for(var i=0;i<N;i++)grow(C[i*3],C[i*3+1],C[i*3+2]);grow(0,0,0);grow(0,0,1);
 for(var i=0;i<NP;i+=Math.max(1,Math.floor(NP/2000)))grow(P[i*3],P[i*3+1],P[i*3+2]);
 var ctr0=[(lo[0]+hi[0])/2,(lo[1]+hi[1])/2,(lo[2]+hi[2])/2];
 var ext=Math.max(Math.hypot(hi[0]-lo[0],hi[1]-lo[1],hi[2]-lo[2])/2,0.3);
-var V={};function reset(){V.yaw=-0.55;V.pitch=0.35;V.dist=ext*2.6;V.ctr=ctr0.slice();}reset();
+var V={};function reset(){V.yaw=-0.55;V.pitch=0.35;V.dist=ext*1.9;V.ctr=ctr0.slice();}reset();
 var cv=document.getElementById("c"),g=cv.getContext("2d"),W=0,H=0,img=null,zb=null,k=0;
 function basis(){ // Camera looking at ctr from yaw/pitch; world is OpenCV (y down), so screen-up is -y.
 var cy=Math.cos(V.yaw),sy=Math.sin(V.yaw),cp=Math.cos(V.pitch),sp=Math.sin(V.pitch);
@@ -195,7 +195,7 @@ function draw(){
 if(cv.width!==cv.clientWidth||cv.height!==cv.clientHeight){W=cv.width=cv.clientWidth;H=cv.height=cv.clientHeight;
 img=g.createImageData(W,H);zb=new Float32Array(W*H);}
 var B=basis(),d=img.data;for(var i=0;i<d.length;i+=4){d[i]=21;d[i+1]=23;d[i+2]=28;d[i+3]=255;}zb.fill(Infinity);
-var s=NP>20000?1:2;
+var s=2;
 for(var i=0;i<NP;i++){var p=proj(B,P[i*3],P[i*3+1],P[i*3+2]);if(!p)continue;
 var u=Math.floor(p[0]),v=Math.floor(p[1]);
 for(var dy=0;dy<s;dy++)for(var dx=0;dx<s;dx++){var x=u+dx,y=v+dy;if(x<0||y<0||x>=W||y>=H)continue;
