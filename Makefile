@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[neural,eval,dev]"
+	$(BIN)/pip install -q -e ".[neural,eval,viewer,dev]"
 	# MoGe v2 (module `moge`) and its utils3d: their declared deps pull gradio and more, so no deps.
 	$(BIN)/pip install -q --no-deps dlr-moge==2.0.0 dlr-utils3d==1.3
 	# Compile the point renderer's numba kernel once (cached on disk) so the first shot does not wait for it.
@@ -23,6 +23,7 @@ demo: install
 		--image assets/astronaut.png --cam "dolly_in,pan_left" -w shots/demo --force
 
 test: install
+	@test -x /usr/bin/chromium || echo "note: no /usr/bin/chromium: the viewer's browser tests are skipped (apt-get update && apt-get install -y chromium)"
 	$(BIN)/python -m pytest -q
 
 # pyproject's addopts deselect the slow tests (-m 'not slow'); a -m given here comes later and wins.
