@@ -228,7 +228,7 @@ class ViewerApp:
         self.even_btn.on_click(self._guard(lambda e: s.even_times()))
         self.clear_keys_btn.on_click(self._guard(lambda e: self._clear_keys()))
         self.look.on_update(self._guard(lambda e: self._set_looking(bool(self.look.value))))
-        self.scrub.on_update(self._guard(lambda e: self._show_frame(int(self.scrub.value))))
+        self.scrub.on_update(self._guard(lambda e: self._on_scrub(int(self.scrub.value))))
         self.play_btn.on_click(self._guard(lambda e: self._toggle_play()))
         self.place_btn.on_click(self._guard(lambda e: self._arm_place()))
         self.obj_remove.on_click(self._guard(lambda e: self._remove_object()))
@@ -333,14 +333,21 @@ class ViewerApp:
         self.looking = on
         if on:
             self._show_frame(self.frame)
+            self.session.prefetch(self.frame)
         else:
             self.playing = False
+            self._set_frustums_visible(True)
+
+    def _on_scrub(self, k: int) -> None:
+        self._show_frame(k)
+        self.session.prefetch(k)
 
     def _toggle_play(self) -> None:
         if self.playing:
             self.playing = False
             return
         self.playing = True
+        self.session.prefetch(self.frame)
         threading.Thread(target=self._play, daemon=True, name="viewer-play").start()
 
     def _play(self) -> None:
@@ -381,8 +388,10 @@ class ViewerApp:
         self.preview.image = rgb
         ms = (time.perf_counter() - t0) * 1000
         fps = f", playing at {self.preview_fps:.1f} fps" if self.playing else ""
+        held = self.session.preview_cached(cam)
         self.preview_info.content = (
-            f"frame {k} / {len(cam) - 1}: rendered {rgb.shape[1]}x{rgb.shape[0]} in {ms:.0f} ms{fps}"
+            f"frame {k} / {len(cam) - 1}: {rgb.shape[1]}x{rgb.shape[0]} in {ms:.0f} ms{fps} "
+            f"({held}/{len(cam)} frames rendered)"
         )
         if self.looking:
             for client in self.server.get_clients().values():

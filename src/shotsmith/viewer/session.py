@@ -39,6 +39,8 @@ DEFAULT_FRAMES = 81
 DEFAULT_FPS = 16.0
 DEFAULT_SIZE = (832, 480)
 MODES = ("preset", "text", "keyframes", "saved")
+#: Preview frames kept per path (832x480 RGB: 1.2 MB each).
+PREVIEW_CACHE_FRAMES = 128
 
 
 class ViewerBusy(ShotsmithError):
@@ -135,6 +137,12 @@ class ViewerSession:
         self.job: RenderJob | None = None
         self._scene = None
         self._path: CameraPath | None = None
+        self._preview_lock = threading.Lock()
+        self._preview_for: CameraPath | None = None
+        self._preview_scene = None
+        self._preview_frames: dict[int, np.ndarray] = {}
+        self._prefetch: threading.Thread | None = None
+        self._prefetch_for: CameraPath | None = None
         self._seen: dict[str, str] = {}
         self.reload()
 
@@ -559,7 +567,9 @@ class ViewerSession:
         return self._scene
 
     def preview(self, k: int, cam: CameraPath | None = None) -> np.ndarray:
-        """(H, W, 3) uint8: frame k of the draft path through the project's renderer (the guidance image)."""
+        """(H, W, 3) uint8: frame k of the draft path through the project's renderer (the guidance image).
+        Frames of the current path and scene are kept (`PREVIEW_CACHE_FRAMES`), so a replay or a scrub back
+        shows them at once; `prefetch` renders them ahead."""
         from shotsmith.stages.render_guidance import Config, render_camera
 
         cam = cam or self.path()
@@ -568,8 +578,48 @@ class ViewerSession:
         if self.cache is None:
             return np.zeros((cam.height, cam.width, 3), np.uint8)
         k = min(max(int(k), 0), len(cam) - 1)
-        video, _ = render_camera(self.scene(), cam.select(slice(k, k + 1)), Config())
-        return video.rgb[0]
+        scene = self.scene()
+        with self._preview_lock:
+            if self._preview_for is not cam or self._preview_scene is not scene:
+                self._preview_for, self._preview_scene, self._preview_frames = cam, scene, {}
+            hit = self._preview_frames.get(k)
+        if hit is not None:
+            return hit
+        video, _ = render_camera(scene, cam.select(slice(k, k + 1)), Config())
+        rgb = video.rgb[0]
+        with self._preview_lock:
+            if self._preview_for is cam and len(self._preview_frames) < PREVIEW_CACHE_FRAMES:
+                self._preview_frames[k] = rgb
+        return rgb
+
+    def preview_cached(self, cam: CameraPath) -> int:
+        """How many frames of `cam` the preview holds."""
+        with self._preview_lock:
+            return len(self._preview_frames) if self._preview_for is cam else 0
+
+    def prefetch(self, start: int = 0) -> threading.Thread | None:
+        """Render the draft path's frames ahead in the background (from `start`, then wrapping round), until
+        the path changes; None when there is nothing to render or a prefetch already runs."""
+        cam = self.try_path()
+        if cam is None or self.cache is None:
+            return None
+        if self._prefetch is not None and self._prefetch.is_alive() and self._prefetch_for is cam:
+            return None
+
+        def work() -> None:
+            n = len(cam)
+            for i in range(min(n, PREVIEW_CACHE_FRAMES)):
+                if self._path is not cam:  # edited meanwhile: stop, a new prefetch follows the new path
+                    return
+                try:
+                    self.preview((start + i) % n, cam)
+                except ShotsmithError:
+                    return
+
+        self._prefetch_for = cam
+        self._prefetch = threading.Thread(target=work, daemon=True, name="viewer-prefetch")
+        self._prefetch.start()
+        return self._prefetch
 
     # -- render shot -----------------------------------------------------------------------------------------
     def start_render(self, generator: str = "auto", prompt: str | None = None) -> RenderJob:
