@@ -462,6 +462,30 @@ class TestAppCallbacks:
         name, content = tab.downloads[0]
         assert name == "cam.json" and len(json.loads(content)["path"]) == 5
 
+    def test_import_a_gen3c_path_and_place_an_object_by_a_click_ray(self, viewer, ws, tmp_path):
+        from viser._gui_handles import UploadedFile
+
+        from shotsmith.presets import path_from_spec
+
+        app, s = viewer.app, viewer.session
+        cam = path_from_spec("arc_left", frames=11, fps=10, width=832, height=480)
+        gen3c_gui.write_gen3c_path(tmp_path / "cam.json", cam)
+        app.import_btn._impl.value = UploadedFile("cam.json", (tmp_path / "cam.json").read_bytes())
+        fire(app.import_btn, FakeClient())
+        assert s.draft.mode == "saved" and s.unsaved and len(s.path()) == 11
+        np.testing.assert_allclose(s.path().world_from_camera, cam.world_from_camera, atol=1e-9)
+        fire(app.save_btn, FakeClient())
+        np.testing.assert_allclose(saved(ws).world_from_camera, cam.world_from_camera, atol=1e-9)
+        # Place: the click's ray from the source camera through the cloud's middle point.
+        target = s.cache.points[len(s.cache.points) // 2]
+        fire(app.obj_file, FakeClient(), str(CONE))
+        fire(app.place_btn, FakeClient())
+        assert app._place_armed and "click a point" in app.status.content
+        (click,) = [e.callback for e in app.scene._scene_pointer_cb if e.event_type == "click"]
+        click(SimpleNamespace(ray_origin=(0.0, 0.0, 0.0), ray_direction=tuple(target / np.linalg.norm(target))))
+        assert not app._place_armed and not app.scene._scene_pointer_cb  # one click places one object
+        assert [o["name"] for o in s.objects] == ["cone"] and len(app._nodes["objects"]) == 1
+
     def test_a_busy_port_moves_to_the_next_free_one(self, ws):
         from shotsmith.viewer.server import start
 

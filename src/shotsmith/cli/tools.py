@@ -251,6 +251,9 @@ def view(
     depth: str = typer.Option(
         "auto", "--depth", help="Depth backend for a new photo's cache (auto, prior...)."
     ),
+    max_points: int = typer.Option(
+        200_000, "--max-points", help="Cloud points sent to the browser (software WebGL: 50000 draws faster)."
+    ),
 ) -> None:
     """Open a workspace in a local web viewer: the point cloud, the path, presets, words, keyframes, objects,
     rigs, preview and "Render shot". Needs the viewer extra: pip install "shotsmith[viewer]".
@@ -281,4 +284,6 @@ def view(
             raise WorkspaceError(
                 f"{workspace}: no such workspace; start one with `shotsmith view PHOTO -w {workspace}`"
             )
-    serve(ws, host=host, port=port)
+    if max_points < 1:
+        raise WorkspaceError(f"--max-points {max_points}: give at least 1")
+    serve(ws, host=host, port=port, max_points=max_points)

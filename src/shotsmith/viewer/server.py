@@ -87,9 +87,11 @@ def start(
     return ViewerServer(server, app, host, int(server.get_port()), int(port))
 
 
-def serve(ws: W.Workspace, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+def serve(
+    ws: W.Workspace, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_points: int = DEFAULT_MAX_POINTS
+) -> None:
     """Start the viewer, print its URL, and wait for Ctrl-C."""
-    viewer = start(ws, host, port)
+    viewer = start(ws, host, port, max_points)
     if viewer.port != viewer.requested_port:
         console.print(f"port {viewer.requested_port} is busy; using {viewer.port}")
     if viewer.session.error:
