@@ -482,7 +482,9 @@ class TestAppCallbacks:
         fire(app.place_btn, FakeClient())
         assert app._place_armed and "click a point" in app.status.content
         (click,) = [e.callback for e in app.scene._scene_pointer_cb if e.event_type == "click"]
-        click(SimpleNamespace(ray_origin=(0.0, 0.0, 0.0), ray_direction=tuple(target / np.linalg.norm(target))))
+        click(
+            SimpleNamespace(ray_origin=(0.0, 0.0, 0.0), ray_direction=tuple(target / np.linalg.norm(target)))
+        )
         assert not app._place_armed and not app.scene._scene_pointer_cb  # one click places one object
         assert [o["name"] for o in s.objects] == ["cone"] and len(app._nodes["objects"]) == 1
 

@@ -137,6 +137,7 @@ class ViewerApp:
         self._last_error = ""
         self._job_seen = None
         self.scene.set_up_direction("-y")
+        self._initial_camera()
         self._build_panel()
         self.redraw(force=True)
         self._watcher = threading.Thread(
@@ -467,13 +468,20 @@ class ViewerApp:
             cam = read_camera_any(path)
         self.session.import_path(cam)
 
-    def _on_connect(self, client) -> None:
-        """A new tab: look at the scene from behind the source camera."""
+    def _initial_camera(self) -> None:
+        """New tabs open behind and above the source camera, looking at the scene (viser's initial camera)."""
         centre, radius = bounds(self.session.cache.points if self.session.cache else np.zeros((0, 3)))
-        with client.atomic():
-            client.camera.position = (0.0, -0.35 * radius, -1.2 * radius - 0.5)
-            client.camera.look_at = tuple(centre)
-            client.camera.up_direction = (0.0, -1.0, 0.0)
+        init = self.server.initial_camera
+        init.position = (0.0, -0.35 * radius, -1.2 * radius - 0.5)
+        init.look_at = tuple(float(v) for v in centre)
+        init.up = (0.0, -1.0, 0.0)
+
+    def _on_connect(self, client) -> None:
+        """A new tab while looking through the camera: put it there too."""
+        if self.looking:
+            cam = self.session.try_path()
+            if cam is not None:
+                look_through(client.camera, cam, min(self.frame, len(cam) - 1))
 
     # -- drawing ---------------------------------------------------------------------------------------------
     def _watch(self, seconds: float) -> None:
@@ -518,6 +526,7 @@ class ViewerApp:
         if key == self._cloud_key:
             return
         self._cloud_key = key
+        self._initial_camera()
         for name in ("/cloud", "/source", "/subject"):
             self.scene.remove_by_name(name)
         if cache is not None:
