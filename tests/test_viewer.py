@@ -371,6 +371,17 @@ class TestSession:
 # The viser app's callbacks, driven directly (a real server, no browser)
 
 
+def read_url(proc: subprocess.Popen, timeout: float = 120.0) -> str:
+    """The first stdout line of a `shotsmith view` process (its URL), or an AssertionError after `timeout`."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    if not sel.select(timeout):
+        raise AssertionError(f"shotsmith view printed no URL in {timeout:g} s")
+    return proc.stdout.readline().strip()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -539,7 +550,7 @@ class TestViewCommand:
             env=env,
         )
         try:
-            url = proc.stdout.readline().strip()
+            url = read_url(proc)
             assert url.startswith("http://127.0.0.1:")
             import urllib.request
 

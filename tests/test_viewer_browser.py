@@ -24,7 +24,7 @@ import pytest
 from shotsmith import workspace as W
 from shotsmith.formats import read_trajectory
 from shotsmith.viewer import keyframes as K
-from test_viewer import cached_template, free_port, make_photo, ws  # noqa: F401 - fixtures
+from test_viewer import cached_template, free_port, make_photo, read_url, ws  # noqa: F401 - fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -277,7 +277,7 @@ def test_new_user_view_photo_three_keyframes_save_then_run_renders_that_path(bro
     cmd = [sys.executable, "-m", "shotsmith", "view", str(photo), "-w", str(shot.root), "--depth", "prior"]
     proc = subprocess.Popen([*cmd, "--port", str(free_port())], stdout=subprocess.PIPE, text=True, env=env)
     try:
-        url = proc.stdout.readline().strip()
+        url = read_url(proc)
         assert url.startswith("http://127.0.0.1:"), url
         page = open_tab(browser, url)
         page.get_by_text(re.compile(r"cache points shown")).wait_for(timeout=20_000)
