@@ -229,6 +229,7 @@ class TestSession:
             8.0,
         )
         assert rec.status == "ok" and not s.unsaved
+        assert s.save().finished == rec.finished and "no changes" in s.notice  # nothing new: nothing written
         # The same plan from the command line's code skips: the record is the CLI's.
         from shotsmith.stages import plan_trajectory as plan_stage
 

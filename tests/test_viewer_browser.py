@@ -80,10 +80,21 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def set_number(page, label: str, value) -> None:
+def set_number(page, label: str, value, reached=None) -> None:
+    """Type `value` into the row's number box; with `reached` (a predicate), wait until the server has it,
+    typing it once more if the page was still applying an update of its own (a slider's new range...)."""
     box = row_input(page, label)
-    box.fill(str(value))
-    box.press("Enter")
+    for attempt in range(2):
+        box.fill(str(value))
+        box.press("Enter")
+        if reached is None:
+            return
+        try:
+            wait_for(reached, 10.0 if attempt == 0 else 20.0, f"{label} = {value} to reach the session")
+            return
+        except AssertionError:
+            if attempt:
+                raise
 
 
 def click(page, name: str) -> None:
@@ -185,9 +196,11 @@ def test_preset_keyframes_gizmo_save_in_the_browser(browser, viewer, ws, tmp_pat
 
     choose(page, "Preset", "pan_left")
     wait_for(lambda: s.draft.preset == "pan_left", what="the preset to reach the session")
-    set_number(page, "Amount", 30)
-    set_number(page, "Frames", 17)
-    wait_for(lambda: s.draft.frames == 17 and s.draft.amount == 30, what="amount and frames")
+    # The amount slider takes the preset's range and default (degrees, 20) before it is typed into.
+    wait_for(lambda: row_input(page, "Amount").input_value() == "20", what="the preset's default amount")
+    set_number(page, "Amount", 30, reached=lambda: s.draft.amount == 30)
+    set_number(page, "Frames", 17, reached=lambda: s.draft.frames == 17)
+    assert (s.draft.preset, s.draft.amount, s.draft.frames) == ("pan_left", 30.0, 17)
 
     # Three keyframes from three views of the tab (the server points the tab's camera, the button reads it).
     views = [
@@ -255,7 +268,7 @@ def test_two_tabs_share_the_state_and_a_broken_trajectory_is_named(browser, ws, 
         wait_for(
             lambda: b.get_by_label("Preset", exact=True).input_value() == "pan_right", what="tab b to follow"
         )
-        set_number(b, "Frames", 9)
+        set_number(b, "Frames", 9, reached=lambda: viewer.session.draft.frames == 9)
         wait_for(lambda: row_input(a, "Frames").input_value() == "9", what="tab a to follow")
         click(b, "Save")
         wait_for(lambda: a.get_by_text("trajectory.json is broken").count() == 0, what="the error to clear")

@@ -468,6 +468,10 @@ class ViewerSession:
             cam = self.path()
             if cam is None:
                 raise InputError("nothing to save: choose a preset, type a text or add keyframes")
+            rec = self.ws.record(plan_stage.NAME)
+            if not self.unsaved and rec is not None and self.ws.exists(W.TRAJECTORY):
+                self.notice = "no changes to save: trajectory.json is the path shown"
+                return rec
             if self.draft.mode in ("keyframes", "saved"):
                 with self.ws.locked(), self.ws.atomic(VIEWER_PATH) as tmp:
                     write_trajectory(tmp, replace(cam, meta={**cam.meta, "source": "viewer"}))
