@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# distributed (Ray, for `shotsmith batch --ray`): +354 MB and ~23 s over ~6 GB of torch + neural, and it lets
 	# `make test-slow` run the batch on a local Ray.
-	$(BIN)/pip install -q -e ".[neural,eval,distributed,dev]"
+	$(BIN)/pip install -q -e ".[neural,eval,distributed,viewer,dev]"
 	# MoGe v2 (module `moge`) and its utils3d: their declared deps pull gradio and more, so no deps.
 	$(BIN)/pip install -q --no-deps dlr-moge==2.0.0 dlr-utils3d==1.3
 	# Compile the point renderer's numba kernel once (cached on disk) so the first shot does not wait for it.
@@ -25,6 +25,7 @@ demo: install
 		--image assets/astronaut.png --cam "dolly_in,pan_left" -w shots/demo --force
 
 test: install
+	@test -x /usr/bin/chromium || echo "note: no /usr/bin/chromium: the viewer's browser tests are skipped (apt-get update && apt-get install -y chromium)"
 	$(BIN)/python -m pytest -q
 
 # pyproject's addopts deselect the slow tests (-m 'not slow'); a -m given here comes later and wins.

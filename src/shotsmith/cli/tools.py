@@ -293,3 +293,55 @@ def batch(
     )
     if code:
         raise typer.Exit(code)
+
+
+# view
+
+
+@app.command()
+def view(
+    photo: Path | None = typer.Argument(
+        None, help="A photo: make its workspace and 3D cache first (default workspace shots/<photo>/)."
+    ),
+    workspace: Path | None = typer.Option(None, "-w", "--workspace", help="Workspace folder."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0: every interface)."),
+    port: int = typer.Option(8080, "--port", help="Port (a busy one: the next free port, printed)."),
+    depth: str = typer.Option(
+        "auto", "--depth", help="Depth backend for a new photo's cache (auto, prior...)."
+    ),
+    max_points: int = typer.Option(
+        200_000, "--max-points", help="Cloud points sent to the browser (software WebGL: 50000 draws faster)."
+    ),
+) -> None:
+    """Open a workspace in a local web viewer: the point cloud, the path, presets, words, keyframes, objects,
+    rigs, preview and "Render shot". Needs the viewer extra: pip install "shotsmith[viewer]".
+
+    Example: shotsmith view photo.jpg
+    """
+    from shotsmith.errors import BackendUnavailable
+    from shotsmith.viewer import require_viser
+
+    try:
+        require_viser()  # before any work: without the extra, say how to get it
+    except BackendUnavailable as exc:  # printed here without markup: "[viewer]" is no rich tag
+        console.print(f"error: {exc}", markup=False, soft_wrap=True, style="red")
+        raise typer.Exit(1) from None
+    from shotsmith.viewer.server import prepare_workspace, serve
+
+    if photo is None and workspace is None:
+        raise WorkspaceError(
+            "give a photo (shotsmith view photo.jpg) or a workspace (shotsmith view -w shots/x)"
+        )
+    if photo is not None:
+        if not photo.is_file():
+            raise WorkspaceError(f"{photo}: no such photo; check the path")
+        ws = prepare_workspace(photo, workspace, depth=depth)
+    else:
+        ws = Workspace(workspace)
+        if not ws.root.is_dir():
+            raise WorkspaceError(
+                f"{workspace}: no such workspace; start one with `shotsmith view PHOTO -w {workspace}`"
+            )
+    if max_points < 1:
+        raise WorkspaceError(f"--max-points {max_points}: give at least 1")
+    serve(ws, host=host, port=port, max_points=max_points)
