@@ -523,7 +523,9 @@ class TestColmap:
 
 class TestRegistry:
     def test_formats(self):
-        assert list(FORMATS) == ["transforms", "camera_path", "re10k", "gen3c", "ue", "colmap"]
+        assert list(FORMATS) == [
+            "transforms", "camera_path", "re10k", "gen3c", "gen3c_path", "gen3c_cameras", "ue", "colmap"
+        ]  # fmt: skip
 
     @pytest.mark.parametrize("fmt", ["transforms", "camera_path", "re10k", "gen3c", "ue", "colmap"])
     def test_detects_content_not_extension(self, tmp_path, fmt):

@@ -59,15 +59,22 @@ def read_trajectory(ws: W.Workspace, name: str = W.TRAJECTORY) -> CameraPath:
 
 
 def write_trajectory(ws: W.Workspace, cam: CameraPath) -> list[str]:
-    """trajectory.json and its plot trajectory.png; returns the names written."""
+    """trajectory.json, its plot trajectory.png and the 3D page trajectory.html (with the cache's points when
+    the workspace has a photo's cache); returns the names written."""
     from shotsmith.formats import write_trajectory as write
     from shotsmith.plot import plot_trajectory
+    from shotsmith.viewer.static import write_trajectory_html
 
     with ws.atomic(W.TRAJECTORY) as tmp:
         write(tmp, cam)
     with ws.atomic(W.TRAJECTORY_PNG) as tmp:
         plot_trajectory(cam, tmp)
-    return [W.TRAJECTORY, W.TRAJECTORY_PNG]
+    points = colors = None
+    if ws.exists(W.CACHE_POINTS):
+        points, colors = read_cache_points(ws)
+    with ws.atomic(W.TRAJECTORY_HTML) as tmp:
+        write_trajectory_html(tmp, cam, points, colors)
+    return [W.TRAJECTORY, W.TRAJECTORY_PNG, W.TRAJECTORY_HTML]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -37,10 +37,10 @@ _VIDEO_ONLY = ("frames", "fps", "size", "fit", "short", "source_camera", "align"
 class RunConfig:
     """Options of `shotsmith run` (DESIGN.md section 2): its own, then every stage's."""
 
-    prompt: str = opt(argument=True)
-    """What the shot shows; camera words in it are planned too."""
-    image: str = opt(flags=("--image", "-i"))
-    """The source photo."""
+    prompt: str | None = opt(None, argument=True)
+    """What the shot shows; camera words in it are planned too (with -w of a shot: its recorded prompt)."""
+    image: str | None = opt(None, flags=("--image", "-i"))
+    """The source photo (with -w of a shot: its recorded photo)."""
     workspace: str | None = opt(None, flags=("-w", "--workspace"))
     """Workspace folder (default shots/<slug-of-prompt>/)."""
     objects: list[str] = opt(factory=list, flags=("--object",), file=True)
@@ -229,10 +229,46 @@ def camera_plan(cfg: RunConfig) -> plan_stage.Config:
     return replace(plan, camera=cfg.prompt, lenient=True)
 
 
+def from_workspace(cfg: RunConfig) -> RunConfig:
+    """`shotsmith run -w WS` of an existing shot: what the command leaves out comes from the workspace's record:
+    the prompt and photo (shot.json's request, the cache's recorded options) and, when neither a prompt nor a
+    camera option is given, the recorded plan (a viewer's keyframes, a preset...), so only what is stale reruns."""
+    if cfg.prompt is not None and cfg.image is not None:
+        return cfg
+    if not cfg.workspace:
+        raise InputError("give the PROMPT and --image IMAGE, or -w WORKSPACE of an existing shot")
+    ws = W.Workspace(cfg.workspace)
+    if not ws.exists(W.SHOT):
+        raise InputError(f"{ws.root}: no shot there (no {W.SHOT}); give the PROMPT and --image IMAGE")
+    request = ws.manifest()["request"]
+    out = cfg
+    if cfg.image is None:
+        if not request.get("image"):
+            raise InputError(f"{ws.root}: no photo recorded; give --image IMAGE")
+        out = replace(out, image=str(ws.path(request["image"])))
+        rec = ws.record(cache_stage.NAME)
+        if rec is not None and rec.status == "ok":  # the cache as it was built (its depth backend...)
+            fields = cache_stage.Config.__dataclass_fields__
+            out = replace(
+                out, cache=replace(cfg.cache, **{k: v for k, v in rec.options.items() if k in fields})
+            )
+    if cfg.prompt is None:
+        out = replace(out, prompt=str(request.get("prompt") or ""))
+        plan = cfg.plan
+        rec = ws.record(plan_stage.NAME)
+        if not (plan.cam or plan.camera or plan.trajectory) and rec is not None and rec.status == "ok":
+            recorded = {k: v for k, v in rec.options.items() if k in plan_stage.Config.__dataclass_fields__}
+            if recorded.get("size") is not None:
+                recorded["size"] = tuple(recorded["size"])
+            out = replace(out, plan=plan_stage.Config(**recorded))
+    return out
+
+
 def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[StageLine]]:
     """Run every stage of a shot; returns the workspace and one line per stage."""
     from shotsmith.backends.depth import is_depth_file, resolve_depth
 
+    cfg = from_workspace(cfg)
     cfg.validate()
     image_cache = replace(cfg.cache, image=cfg.image)
     image_cache.validate()

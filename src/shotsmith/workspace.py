@@ -46,6 +46,7 @@ INPUT_DIR = "input"
 CAPTION = _name("caption.json", "caption")
 TRAJECTORY = _name("trajectory.json", "plan-trajectory")
 TRAJECTORY_PNG = _name("trajectory.png", "plan-trajectory")
+TRAJECTORY_HTML = _name("trajectory.html", "plan-trajectory")
 CACHE_DIR = "cache"
 CACHE_DEPTH = _name("cache/depth.npy", "build-3d-cache")
 CACHE_POINTS = _name("cache/points.ply", "build-3d-cache")

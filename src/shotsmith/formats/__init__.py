@@ -16,6 +16,7 @@ from shotsmith.errors import FormatError
 from shotsmith.formats import camera_path as _camera_path
 from shotsmith.formats import colmap as _colmap
 from shotsmith.formats import gen3c as _gen3c
+from shotsmith.formats import gen3c_gui as _gen3c_gui
 from shotsmith.formats import re10k as _re10k
 from shotsmith.formats import transforms as _transforms
 from shotsmith.formats import ue as _ue
@@ -31,6 +32,8 @@ FORMATS: dict[str, str] = {
     "camera_path": "nerfstudio camera_path.json (viewer export, ns-render; OpenGL c2w, vertical fov)",
     "re10k": "RealEstate10K / CameraCtrl / CamI2V text (URL line, normalised K, w2c 3x4)",
     "gen3c": "GEN3C camera.npz (w2c, K in pixels); reads ViPE pose npz too",
+    "gen3c_path": "GEN3C GUI camera path cam.json (keyframes R xyzw, T, vertical fov; GEN3C's spline)",
+    "gen3c_cameras": "GEN3C GUI Export-cameras cam_export.json (3x4 c2w per frame, resolution, fps)",
     "ue": "ReCamMaster / SynCamMaster Unreal-Engine JSON (row-vector strings, cm, left-handed)",
     "colmap": "COLMAP sparse model folder (cameras/images .bin or .txt, via pycolmap)",
 }
@@ -43,6 +46,8 @@ ALIASES: dict[str, tuple[str, dict]] = {
     "cameractrl": ("re10k", {}),
     "cami2v": ("re10k", {}),
     "vipe": ("gen3c", {}),
+    "gen3c_gui": ("gen3c_path", {}),
+    "cam_export": ("gen3c_cameras", {}),
     "recammaster": ("ue", {"ue_scale": _ue.UE_SCALES["recammaster"]}),
     "syncammaster": ("ue", {"ue_scale": _ue.UE_SCALES["syncammaster"]}),
 }
@@ -72,6 +77,8 @@ _READERS = {
     "camera_path": _camera_path.read_camera_path,
     "re10k": _re10k.read_re10k,
     "gen3c": _gen3c.read_gen3c,
+    "gen3c_path": _gen3c_gui.read_gen3c_path,
+    "gen3c_cameras": _gen3c_gui.read_gen3c_cameras,
     "colmap": _colmap.read_colmap,
 }
 _WRITERS = {
@@ -79,6 +86,8 @@ _WRITERS = {
     "camera_path": _camera_path.write_camera_path,
     "re10k": _re10k.write_re10k,
     "gen3c": _gen3c.write_gen3c,
+    "gen3c_path": _gen3c_gui.write_gen3c_path,
+    "gen3c_cameras": _gen3c_gui.write_gen3c_cameras,
     "colmap": _colmap.write_colmap,
 }
 
@@ -122,6 +131,10 @@ def detect_format(path) -> str:
         for name, module in (("transforms", _transforms), ("camera_path", _camera_path), ("ue", _ue)):
             if module.looks_like(data):
                 return name
+        if _gen3c_gui.looks_like_path(data):
+            return "gen3c_path"
+        if _gen3c_gui.looks_like_cameras(data):
+            return "gen3c_cameras"
         if isinstance(data, dict) and "frames" in data:
             return "transforms"  # a broken transforms file: its reader names the bad frame or key
         keys = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
@@ -151,6 +164,10 @@ def guess_output_format(path) -> str:
             return "camera_path"
         if "camera_extrinsics" in name:
             return "ue"
+        if "cam_export" in name:
+            return "gen3c_cameras"
+        if name == "cam.json" or "gen3c_path" in name:
+            return "gen3c_path"
         return "transforms"
     by_suffix = {".txt": "re10k", ".npz": "gen3c", "": "colmap"}
     if suffix in by_suffix:

@@ -381,11 +381,12 @@ def plan_on_video(ws: W.Workspace, cfg: Config) -> CameraPath:
 
 
 def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    cloud = [W.CACHE_POINTS] if ws.exists(W.CACHE_POINTS) else []  # drawn in trajectory.html
     if A.cache_is_4d(ws):
-        return [W.CACHE_JSON, W.CACHE_FRAMES]
+        return [W.CACHE_JSON, W.CACHE_FRAMES, *cloud]
     if cfg.from_file:  # its units may come from the cache's depth scale
-        return [W.CACHE_JSON] if ws.exists(W.CACHE_JSON) else []
-    return [W.CACHE_JSON] if _cache_intrinsics(ws, cfg) is not None else []
+        return ([W.CACHE_JSON] if ws.exists(W.CACHE_JSON) else []) + cloud
+    return ([W.CACHE_JSON] if _cache_intrinsics(ws, cfg) is not None else []) + cloud
 
 
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
@@ -430,7 +431,7 @@ STAGE = Stage(
     run=run,
     reads=_reads,
     requires=lambda ws, cfg: [],
-    writes=(W.TRAJECTORY, W.TRAJECTORY_PNG),
+    writes=(W.TRAJECTORY, W.TRAJECTORY_PNG, W.TRAJECTORY_HTML),
     summary="Plan the workspace's camera path: trajectory.json + trajectory.png.",
     examples=(
         "shotsmith plan-trajectory -w shots/demo --cam dolly_in+pan_left",
