@@ -169,9 +169,10 @@ def centre_crop_resize(image: np.ndarray, width: int, height: int) -> np.ndarray
         return image
     scale = max(width / w, height / h)
     cw, ch = width / scale, height / scale
-    x0, y0 = (w - cw) / 2.0, (h - ch) / 2.0
+    x0, y0 = max(0.0, (w - cw) / 2.0), max(0.0, (h - ch) / 2.0)  # not -1e-13 on the uncropped axis
+    box = (x0, y0, min(float(w), x0 + cw), min(float(h), y0 + ch))
     resized = Image.fromarray(np.ascontiguousarray(image)).resize(
-        (width, height), Image.Resampling.LANCZOS, box=(x0, y0, x0 + cw, y0 + ch)
+        (width, height), Image.Resampling.LANCZOS, box=box
     )
     return np.asarray(resized)
 
