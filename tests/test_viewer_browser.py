@@ -318,13 +318,7 @@ def test_new_user_view_photo_three_keyframes_save_then_run_renders_that_path(bro
     assert len(planned) == 9 and len(keys) == 3
     assert np.ptp(planned.centers, axis=0).max() > 0.05  # the orbiting moved the keyframes apart
     plan_hash = W.hash_file(shot.path(W.TRAJECTORY))
-    viewer_path = json.loads(shot.path(W.SHOT).read_text())["stages"]["plan-trajectory"]["options"][
-        "trajectory"
-    ]
-    code, out, err = cli(
-        "run", "a red box on a textured wall", "--image", photo, "-w", shot.root, "--trajectory", viewer_path,
-        "--depth", "prior", "--generator", "inpaint",
-    )  # fmt: skip
+    code, out, err = cli("run", "-w", shot.root, "--generator", "inpaint")  # the new user's next command
     assert code == 0, err
     assert "plan-trajectory: unchanged, skipping" in err and W.hash_file(shot.path(W.TRAJECTORY)) == plan_hash
     # The guidance is exactly the renderer's view of the saved path.
