@@ -528,17 +528,23 @@ def build_cache4d(
     intrinsics: np.ndarray,
     filter_threshold: float,
     valid: np.ndarray | None = None,
+    filter_mode: Literal["edges", "range"] = "edges",
 ) -> Cache4D:
-    """The 4D cache of aligned (T, H, W) depths: flying pixels (`geometry.flying_pixel_mask`) and pixels off the
-    (H, W) `valid` content mask get depth 0."""
-    from shotsmith.geometry import flying_pixel_mask
+    """The 4D cache of aligned (T, H, W) depths: flying pixels and pixels off the (H, W) `valid` content mask get
+    depth 0. `filter_mode` "edges" keeps both sides of a depth step and snaps the pixels between them onto the
+    side whose colour they continue (`geometry.snap_flying_pixels`, as for a photo); "range" is GEN3C's rule
+    (`geometry.flying_pixel_mask`)."""
+    from shotsmith.geometry import flying_pixel_mask, snap_flying_pixels
 
     depths = np.asarray(depths, dtype=np.float32)
     seen = depths if valid is None else np.where(valid, depths, np.float32(0)).astype(np.float32)
     out = np.zeros_like(seen)
     for t in range(len(seen)):
-        keep = flying_pixel_mask(seen[t], filter_threshold)
-        out[t] = np.where(keep, seen[t], 0)
+        if filter_mode == "edges":
+            depth, keep = snap_flying_pixels(seen[t], np.asarray(frames[t], np.uint8), filter_threshold)
+        else:
+            depth, keep = seen[t], flying_pixel_mask(seen[t], filter_threshold)
+        out[t] = np.where(keep, depth, 0)
     return Cache4D(
         out, np.asarray(frames, np.uint8), np.asarray(world_from_camera, np.float64), intrinsics, seen=seen
     )

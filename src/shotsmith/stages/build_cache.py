@@ -90,7 +90,7 @@ class Config:
     filter_threshold: float = DEFAULT_FILTER_THRESHOLD
     """Flying-pixel threshold on (max - min) / mean depth over 5x5 windows; 0 keeps every valid point."""
     filter_mode: Literal["edges", "range"] = "edges"
-    """Photo: flying-pixel rule. edges: keep both sides of a depth step, move the pixels in between onto the
+    """Flying-pixel rule (photos and every frame of a video). edges: keep both sides of a depth step, move the pixels in between onto the
     side whose colour they continue, drop the rest; range: GEN3C's, drop every pixel whose 5x5 window spans
     the threshold (both sides of every step)."""
     frames: int | None = None
@@ -236,8 +236,6 @@ def _options(ws: W.Workspace, cfg: Config) -> dict:
     if not cfg.video:
         for k in ("frames", "fps", "size", "fit", "short", "source_camera", "align"):
             d.pop(k)
-    else:
-        d.pop("filter_mode")
     return d
 
 
@@ -406,7 +404,15 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
     aligned, report = align_depths(
         raw, clip.frames, poses, intrinsics, AlignOptions(mode=cast(AlignMode, cfg.align)), valid=content
     )
-    cache = build_cache4d(aligned, clip.frames, poses, intrinsics, cfg.filter_threshold, valid=content)
+    cache = build_cache4d(
+        aligned,
+        clip.frames,
+        poses,
+        intrinsics,
+        cfg.filter_threshold,
+        valid=content,
+        filter_mode=cfg.filter_mode,
+    )
     timings["align_s"] = round(time.perf_counter() - t2, 3)
 
     t3 = time.perf_counter()
