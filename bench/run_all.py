@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: Arguments a script gets under `make bench` (bench_real's full default, 81 frames x 5 moves x every input, takes
+#: ~20 min here: `make bench` runs its quick mode; run `python bench/bench_real.py` for the full table).
+ARGS = {"bench_real": ["--quick"]}
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +25,7 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         print(f"\n=== {script.stem} ===", flush=True)
         start = time.perf_counter()
-        code = subprocess.call([sys.executable, str(script)], cwd=HERE.parent)
+        code = subprocess.call([sys.executable, str(script), *ARGS.get(script.stem, [])], cwd=HERE.parent)
         print(f"--- {script.stem}: exit {code}, {time.perf_counter() - start:.1f} s", flush=True)
         if code:
             failed.append(script.stem)
