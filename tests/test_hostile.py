@@ -43,3 +43,35 @@ def test_run_refuses_the_bomb_and_writes_nothing(cli, tmp_path):
     code, _out, err = cli("run", "x", "--image", bomb, "--cam", "dolly_in", "-w", tmp_path / "ws")
     assert code == 1 and "60000x60000" in err and "Traceback" not in err
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_numpy_file_claiming_a_huge_array_is_refused_before_loading(tmp_path):
+    """A .npy header claiming 100000 x 100000 float32 (40 GB) and an .npz whose member claims as much: refused
+    from the header, never allocated."""
+    import zipfile
+
+    import numpy as np
+
+    from shotsmith.backends.depth.file import read_depth_file
+
+    npy = tmp_path / "depth.npy"
+    with open(npy, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (100000, 100000)}
+        )
+    with pytest.raises(InputError, match=r"40\.0 GB of arrays") as exc:
+        read_depth_file(npy)
+    assert "\n" not in str(exc.value)
+    npz = tmp_path / "depth.npz"
+    with zipfile.ZipFile(npz, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("depth.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": (40000, 40000)}
+            )
+            for _ in range(64):  # 67 MB of zeros deflate to 65 kB: a zip bomb, at a test's scale
+                f.write(bytes(1 << 20))
+    assert npz.stat().st_size < 1_000_000
+    from shotsmith.errors import check_numpy_file
+
+    with pytest.raises(InputError, match="GB of arrays"):
+        check_numpy_file(npz, limit=10_000_000)  # the default limit is 4 GB: the same rule, scaled down

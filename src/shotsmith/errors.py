@@ -62,3 +62,36 @@ def check_input_file(path: str | Path, kind: str, expected: str, where: str = "t
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); give a real {kind} file")
     return path
+
+
+#: Largest array a user's .npy / .npz may hold before anything is allocated (bytes, uncompressed).
+MAX_ARRAY_BYTES = 4 * 1024**3
+
+
+def check_numpy_file(path: Path, limit: int = MAX_ARRAY_BYTES) -> None:
+    """InputError before loading when a .npy header, or the members of an .npz, claim more than `limit` bytes
+    uncompressed (a zip bomb, or a depth stack far larger than any shot), saying how much it would take."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    sizes: list[int] = []
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                sizes = [info.file_size for info in zf.infolist()]
+        else:
+            with open(path, "rb") as f:
+                major, _minor = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, _order, dtype = read(f)
+                sizes = [int(np.prod(shape, dtype=np.float64) * dtype.itemsize)]
+    except (OSError, ValueError, EOFError, SyntaxError, zipfile.BadZipFile):
+        return  # not a numpy file numpy can read: the loader says so in its own words
+    total = sum(sizes)
+    if total > limit:
+        raise InputError(
+            f"{path}: holds {total / 1e9:.1f} GB of arrays uncompressed; shotsmith reads numpy files up to "
+            f"{limit / 1e9:.1f} GB: give depth maps at the shot's size"
+        )

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from shotsmith.camera import CameraPath, invert_rigid
-from shotsmith.errors import InputError, check_shape
+from shotsmith.errors import InputError, check_numpy_file, check_shape
 
 SourceCameraMode = Literal["static", "estimate", "file"]
 TargetMode = Literal["first", "follow"]
@@ -367,6 +367,7 @@ def load_depth_video(path: str | Path, clip) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"--depth {path}: no such file; give a .npz or .npy with (T, H, W) depth per frame")
+    check_numpy_file(path)
     try:
         data = np.load(path, allow_pickle=False)
         if isinstance(data, np.lib.npyio.NpzFile):

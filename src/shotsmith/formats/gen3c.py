@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from shotsmith.camera import CameraPath, intrinsics_from_matrix, invert_rigid
+from shotsmith.errors import check_numpy_file
 from shotsmith.formats._io import (
     DEFAULT_FPS,
     check_exists,
@@ -75,6 +76,7 @@ def write_gen3c(path, cam: CameraPath) -> None:
 
 def _load(path: Path) -> dict[str, np.ndarray]:
     check_exists(path)
+    check_numpy_file(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):

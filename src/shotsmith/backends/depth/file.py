@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from shotsmith.backends.depth.base import DepthBackend, DepthFileKind, DepthResult, register
-from shotsmith.errors import InputError, check_input_file
+from shotsmith.errors import InputError, check_input_file, check_numpy_file
 from shotsmith.geometry import resize_depth, sanitize_depth
 
 #: Largest aspect-ratio mismatch (relative) still treated as "the same aspect" and resized.
@@ -27,6 +27,7 @@ def read_depth_file(path: str | Path) -> np.ndarray:
     path = check_input_file(path, "depth", "a .npy, .npz or 16-bit .png depth file", where="the --depth path")
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
+        check_numpy_file(path)
         try:
             data = np.load(path, allow_pickle=False)
         except ValueError as exc:
