@@ -181,6 +181,7 @@ models_app = typer.Typer(
 app.add_typer(models_app, name="models")
 
 _CACHE_DIR = typer.Option(None, "--cache-dir", help="Hugging Face cache folder (default: HF_HOME's).")
+_MODEL_NAME = typer.Argument(..., help="A name from `shotsmith models` or a hub id (org/name).")
 
 
 @models_app.callback(invoke_without_command=True)
@@ -204,7 +205,7 @@ def models_list(ctx: typer.Context, cache_dir: str | None = _CACHE_DIR) -> None:
 
 @models_app.command("pull")
 def models_pull(
-    name: str = typer.Argument(..., help="A name from `shotsmith models` or a hub id (org/name)."),
+    name: str = _MODEL_NAME,
     cache_dir: str | None = _CACHE_DIR,
 ) -> None:
     """Download a model's safetensors and configs (resumable, with a progress bar); prints its folder.
@@ -218,7 +219,7 @@ def models_pull(
 
 @models_app.command("path")
 def models_path(
-    name: str = typer.Argument(..., help="A name from `shotsmith models` or a hub id (org/name)."),
+    name: str = _MODEL_NAME,
     cache_dir: str | None = _CACHE_DIR,
 ) -> None:
     """Print the folder of a model on this machine (pass it to --model / --depth-model).
