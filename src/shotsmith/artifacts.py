@@ -258,6 +258,102 @@ def read_cache_points(ws: W.Workspace) -> tuple[np.ndarray, np.ndarray]:
     return points, colors
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The fused cache of several photos (points.ply holds every photo's points; these say where each came from)
+
+PHOTOS_SCHEMA_VERSION = 1
+
+
+@dataclass
+class PhotoCameras:
+    """cache/photos.json: the registered cameras of a several-photo cache (world = the first photo's camera,
+    scene units) and what SfM and the depth fits found."""
+
+    images: list[str]
+    """Workspace names of the photos (input/...), in the order given; photo 0 is cache/image.png."""
+    world_from_camera: np.ndarray
+    """(N, 4, 4) camera-to-world, OpenCV axes, scene units; photo 0 is the identity."""
+    intrinsics: np.ndarray
+    """(N, 4) (fx, fy, cx, cy) in pixels at each photo's cache resolution."""
+    sizes: list[tuple[int, int]]
+    """(width, height) of each photo at cache resolution."""
+    facts: dict = field(default_factory=dict)
+    """Per-photo depth fits, points added, SfM facts (free-form, for the record)."""
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def write_photo_cameras(ws: W.Workspace, cams: PhotoCameras) -> str:
+    """cache/photos.json of `cams`."""
+    ws.write_json(
+        W.CACHE_PHOTOS,
+        {
+            "schema_version": PHOTOS_SCHEMA_VERSION,
+            "photos": [
+                {
+                    "image": name,
+                    "width": int(size[0]),
+                    "height": int(size[1]),
+                    "intrinsics": [float(x) for x in intr],
+                    "world_from_camera": np.asarray(pose, np.float64).tolist(),
+                }
+                for name, size, intr, pose in zip(
+                    cams.images, cams.sizes, cams.intrinsics, cams.world_from_camera, strict=True
+                )
+            ],
+            "facts": cams.facts,
+        },
+    )
+    return W.CACHE_PHOTOS
+
+
+def read_photo_cameras(ws: W.Workspace) -> PhotoCameras:
+    """cache/photos.json (WorkspaceError when the cache is not from several photos)."""
+    path = ws.path(W.CACHE_PHOTOS)
+    if not path.exists():
+        raise WorkspaceError(
+            f"{ws.root}: the 3D cache is not from several photos (no {W.CACHE_PHOTOS}); build it with "
+            "`shotsmith build-3d-cache --image a.jpg --image b.jpg ...` (or --images DIR)"
+        )
+    data = ws.read_json(W.CACHE_PHOTOS)
+    try:
+        if int(data.get("schema_version", 0)) > PHOTOS_SCHEMA_VERSION:
+            raise FormatError(
+                f"{path}: schema_version {data['schema_version']} is newer than this shotsmith reads"
+            )
+        photos = data["photos"]
+        poses = np.array([p["world_from_camera"] for p in photos], dtype=np.float64).reshape(-1, 4, 4)
+        intr = np.array([p["intrinsics"] for p in photos], dtype=np.float64).reshape(-1, 4)
+        return PhotoCameras(
+            images=[str(p["image"]) for p in photos],
+            world_from_camera=poses,
+            intrinsics=intr,
+            sizes=[(int(p["width"]), int(p["height"])) for p in photos],
+            facts=dict(data.get("facts", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{path}: not a photos.json ({exc}); rerun build-3d-cache --force") from exc
+
+
+def write_cache_sources(ws: W.Workspace, source: np.ndarray) -> str:
+    """cache/sources.npy: (P,) int16, the photo each point of points.ply (same order) came from."""
+    with ws.atomic(W.CACHE_SOURCES) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(source, np.int16), allow_pickle=False)
+    return W.CACHE_SOURCES
+
+
+def read_cache_sources(ws: W.Workspace) -> np.ndarray:
+    """cache/sources.npy: (P,) int16 source photo per point of points.ply."""
+    path = ws.require(W.CACHE_SOURCES)
+    try:
+        return np.asarray(np.load(path, allow_pickle=False), dtype=np.int16).reshape(-1)
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(
+            f"{path}: not a readable sources file ({exc}); rerun build-3d-cache --force"
+        ) from exc
+
+
 def _save_npz(
     path: Path, arrays: dict[str, np.ndarray], level: int = 1, stored: tuple[str, ...] = ()
 ) -> None:

@@ -69,8 +69,9 @@ def check_cache_size(path, width: int, height: int, max_pixels: int = DEFAULT_MA
 class Config:
     """Options of `shotsmith build-3d-cache`."""
 
-    image: str | None = opt(None, flags=("--image", "-i"))
-    """The source photo (copied into input/); default: the workspace's own."""
+    image: list[str] | None = opt(None, flags=("--image", "-i", "--images"))
+    """The source photo (copied into input/); default: the workspace's own. Repeat it, or give a folder
+    (--images DIR), for one scene from several photos (pycolmap places them; world = the first photo's camera)."""
     video: str | None = None
     """A source video instead of a photo: a 4D cache of its frames (what `recapture` re-shoots)."""
     depth: str = opt("auto", file=True)
@@ -108,11 +109,16 @@ class Config:
     align: Literal["median", "none"] = "median"
     """Video: depth-scale alignment over time: median, or none."""
 
+    @property
+    def photos(self) -> list[str]:
+        """The photos given (--image repeated, folders expanded to their images in name order); [] = none."""
+        return photo_list(self.image)
+
     def validate(self) -> None:
         from shotsmith.video import FIT_MODES, SHORT_POLICIES
 
         if self.image and self.video:
-            raise InputError(f"--image {self.image} and --video {self.video}: give one source")
+            raise InputError(f"--image {', '.join(self.photos)} and --video {self.video}: give one source")
         from shotsmith.backends.packages import DEVICE_HELP, valid_device
 
         if self.device is not None and not valid_device(self.device):
@@ -185,20 +191,63 @@ def _backend(cfg: Config) -> tuple[str, str]:
     return (backend.name if backend is not None else "file"), why
 
 
+#: Image files a folder given to --images contributes (by suffix, any case).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def photo_list(image: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The photos of an --image value: None -> [], one path -> [it], several -> them, each folder replaced by its
+    image files in name order (an InputError when a folder has none)."""
+    from pathlib import Path
+
+    if image is None:
+        return []
+    items = [image] if isinstance(image, str) else list(image)
+    out: list[str] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+            if not found:
+                raise InputError(
+                    f"--images {item}: no photos in this folder (looked for {', '.join(PHOTO_SUFFIXES)}); "
+                    "check the path"
+                )
+            out += [str(p) for p in found]
+        else:
+            out.append(str(item))
+    return out
+
+
 def check_source(cfg: Config) -> None:
     """Fail before anything is written on a photo that cannot be read or is too small."""
     from shotsmith.media import read_image
 
-    if cfg.image is not None:
-        rgb = read_image(cfg.image)  # fails early with the user's own path in the message
-        check_cache_size(cfg.image, rgb.shape[1], rgb.shape[0], cfg.max_pixels)
+    for photo in cfg.photos:
+        rgb = read_image(photo)  # fails early with the user's own path in the message
+        check_cache_size(photo, rgb.shape[1], rgb.shape[0], cfg.max_pixels)
+
+
+def _input_names(photos: list[str]) -> list[str | None]:
+    """input/ file names of several photos: their own names, prefixed with their index where two collide."""
+    from pathlib import Path
+
+    names = [Path(p).name for p in photos]
+    if len(set(names)) == len(names):
+        return [None] * len(names)
+    return [f"{i:03d}-{n}" for i, n in enumerate(names)]
 
 
 def _prepare(ws: W.Workspace, cfg: Config) -> None:
-    """Copy the user's photo or video into input/ and record it (kind photo or video)."""
+    """Copy the user's photo(s) or video into input/ and record them (kind photo or video)."""
     check_source(cfg)
-    if cfg.image is not None:
-        ws.update_request(image=ws.copy_input(cfg.image), video=None)
+    photos = cfg.photos
+    if len(photos) == 1:
+        extra = {"images": None} if "images" in A.request(ws) else {}
+        ws.update_request(image=ws.copy_input(photos[0]), video=None, **extra)
+    elif photos:
+        names = [ws.copy_input(p, n) for p, n in zip(photos, _input_names(photos), strict=True)]
+        ws.update_request(image=names[0], images=names, video=None)
     elif cfg.video is not None:
         ws.update_request(video=ws.copy_input(cfg.video), image=None)
 
@@ -223,8 +272,22 @@ def _source_kind(ws: W.Workspace, cfg: Config) -> str:
     return "video" if A.request(ws).get("video") and not A.request(ws).get("image") else "image"
 
 
+def _recorded_photos(ws: W.Workspace) -> list[str]:
+    """The workspace's several photos (shot.json's request "images", the first = "image"), or [] for one."""
+    names = A.request(ws).get("images") or []
+    if len(names) < 2 or names[0] != A.request(ws).get("image"):
+        return []
+    for name in names:
+        if not ws.exists(name):
+            raise WorkspaceError(
+                f"{ws.path(name)}: a recorded photo is missing; give the photos again with --image"
+            )
+    return list(names)
+
+
 def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
-    return [_recorded(ws, _source_kind(ws, cfg))]
+    kind = _source_kind(ws, cfg)
+    return (kind == "image" and _recorded_photos(ws)) or [_recorded(ws, kind)]
 
 
 def _options(ws: W.Workspace, cfg: Config) -> dict:
@@ -244,8 +307,11 @@ def _options(ws: W.Workspace, cfg: Config) -> dict:
 
 
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
-    """Build the cache of the workspace's photo or video."""
-    return _build_video(ws, cfg) if _source_kind(ws, cfg) == "video" else _build_photo(ws, cfg)
+    """Build the cache of the workspace's photo(s) or video."""
+    if _source_kind(ws, cfg) == "video":
+        return _build_video(ws, cfg)
+    photos = _recorded_photos(ws)
+    return _build_photos(ws, cfg, photos) if photos else _build_photo(ws, cfg)
 
 
 def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
@@ -335,6 +401,8 @@ def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
         num_flying_pixels=num_valid - num_points,
     )
     outputs = A.write_cache(ws, info_json, depth, rgb, points, colors)
+    for stale in (W.CACHE_SOURCES, W.CACHE_PHOTOS):  # a several-photo cache built here before
+        ws.path(stale).unlink(missing_ok=True)
     for line in notes:
         note(line)
     return W.StageResult(
@@ -346,6 +414,145 @@ def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
             "num_points": num_points,
             "fov_source": fov_source,
             "seconds_depth": round(t_depth, 3),
+            "seconds_total": round(time.perf_counter() - t0, 3),
+        },
+    )
+
+
+def _photo_depth(backend, rgb: np.ndarray, image_path, cfg: Config, focal_35: float | None):
+    """(depth in backend units, 0 = invalid; intrinsics; fov source; notes) of one photo at cache resolution."""
+    from shotsmith.camera import fov_from_focal
+    from shotsmith.geometry import focal_px_from_35mm
+
+    h, w = rgb.shape[:2]
+    if hasattr(getattr(backend, "settings", None), "fov_x"):
+        if cfg.fov is not None:
+            backend.settings.fov_x = cfg.fov
+        elif focal_35:
+            backend.settings.fov_x = fov_from_focal(focal_px_from_35mm(focal_35, w, h), w)
+    result = backend(rgb)
+    depth, _ = sanitize_depth(result.depth)
+    if depth.shape != (h, w):
+        raise InputError(f"depth backend {backend.name!r} returned {depth.shape}, expected {(h, w)}")
+    if result.mask is not None:
+        depth = np.where(result.mask, depth, np.float32(0))
+    if not (depth > 0).any():
+        raise InputError(
+            f"depth backend {backend.name!r} found no valid depth in {image_path}; try --depth prior"
+        )
+    intrinsics, fov_source = choose_intrinsics(w, h, cfg.fov, focal_35, result.intrinsics)
+    return depth, intrinsics, fov_source, list(result.notes), result.kind
+
+
+def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResult:
+    """One scene from several photos (`shotsmith.multiview`): pycolmap's cameras, each photo's depth fitted to
+    the sparse points, one fused cache in the world of the first photo; cache/depth.npy and image.png are the first
+    photo's, points.ply every photo's points, sources.npy each point's photo, photos.json the cameras."""
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    from shotsmith.media import read_image, resize_image
+    from shotsmith.multiview import fuse_photos, register_photos, to_scene
+
+    t0 = time.perf_counter()
+    backend, why = _depth_backend(cfg)
+    backend.load()
+    rgbs, raws, intrs, sources, notes, kinds = [], [], [], [], [], []
+    sizes: list[tuple[int, int]] = []
+    src_size: tuple[int, int] | None = None
+    for name in names:
+        path = ws.path(name)
+        full = read_image(path)
+        try:
+            with Image.open(path) as im:
+                focal_35 = exif_focal_35mm(im)
+        except OSError:
+            focal_35 = None
+        w, h = check_cache_size(path, full.shape[1], full.shape[0], cfg.max_pixels)
+        rgb = resize_image(full, w, h)
+        full_w, full_h = full.shape[1], full.shape[0]
+        del full
+        depth, intr, fov_source, depth_notes, kind = _photo_depth(backend, rgb, path, cfg, focal_35)
+        rgbs.append(rgb)
+        raws.append(depth)
+        intrs.append(intr)
+        sources.append(fov_source)
+        notes.extend(f"{Path(name).name}: {n}" for n in depth_notes)
+        kinds.append(kind)
+        sizes.append((w, h))
+        if not src_size:
+            src_size = (full_w, full_h)
+    t_depth = time.perf_counter() - t0
+    labels = [str(Path(n).name) for n in names]
+    with tempfile.TemporaryDirectory(prefix="shotsmith-sfm-") as scratch:
+        reg = register_photos(rgbs, np.array(intrs), scratch, names=labels)
+    scene = to_scene(raws, reg)
+    fused = fuse_photos(scene, rgbs, cfg.filter_threshold, cfg.filter_mode)  # type: ignore[arg-type]
+    fit0 = scene.fits[0]
+    to_backend = scene.subject_sfm / fit0.scale  # photo 0: backend depth ~ this x scene depth (shift aside)
+    w0, h0 = sizes[0]
+    info_json = A.CacheInfo(
+        width=w0,
+        height=h0,
+        intrinsics=[float(x) for x in scene.intrinsics[0]],
+        world_from_camera=np.eye(4).tolist(),
+        scale_to_backend_units=float(to_backend),
+        backend_units="metres" if kinds[0] == "metric" else "relative",
+        backend=backend.name,
+        backend_version=backend.version(),
+        model=backend.model,
+        image=names[0],
+        num_points=int(len(fused.points)),
+        filter_threshold=float(cfg.filter_threshold),
+        fov_source=sources[0],
+        subject_distance_backend_units=float(to_backend),
+        source_width=int(src_size[0]) if src_size else w0,
+        source_height=int(src_size[1]) if src_size else h0,
+        num_flying_pixels=int(np.count_nonzero(scene.depths[0] > 0) - np.count_nonzero(fused.depths[0] > 0)),
+    )
+    facts = {
+        "sfm": {
+            "registered": int(reg.registered.sum()),
+            "num_points3d": reg.num_points3d,
+            "reprojection_error_px": reg.reprojection_error_px,
+            "seconds": round(reg.seconds, 3),
+        },
+        "subject_distance_sfm_units": scene.subject_sfm,
+        "photos": [
+            {
+                "fov_source": src,
+                "depth_fit": {
+                    "scale": f.scale,
+                    "shift": f.shift,
+                    "sparse_points": f.num_points,
+                    "inliers": f.num_inliers,
+                    "median_relative_error": round(f.median_error, 5),
+                },
+                "points_added": added,
+            }
+            for src, f, added in zip(sources, scene.fits, fused.added, strict=True)
+        ],
+    }
+    cams = A.PhotoCameras(names, scene.world_from_camera, scene.intrinsics, sizes, facts)
+    outputs = A.write_cache(ws, info_json, fused.depths[0], rgbs[0], fused.points, fused.colors)
+    outputs += [A.write_cache_sources(ws, fused.source), A.write_photo_cameras(ws, cams)]
+    for line in notes:
+        note(line)
+    return W.StageResult(
+        outputs=outputs,
+        backend_version=info_json.backend_version,
+        extra={
+            "why": why,
+            "notes": notes,
+            "photos": len(names),
+            "num_points": int(len(fused.points)),
+            "points_added": fused.added,
+            "sparse_points": reg.num_points3d,
+            "reprojection_error_px": reg.reprojection_error_px,
+            "seconds_depth": round(t_depth, 3),
+            "seconds_sfm": round(reg.seconds, 3),
             "seconds_total": round(time.perf_counter() - t0, 3),
         },
     )
@@ -466,6 +673,8 @@ def _report(ws: W.Workspace, rec: W.StageRecord) -> str:
     cache = A.read_cache_info(ws)
     fx = cache.intrinsics[0]
     kind = f" x {cache.video.get('num_frames')} frames" if cache.is_4d else ""
+    if not cache.is_4d and rec.extra.get("photos"):
+        kind = f" from {rec.extra['photos']} photos"
     return (
         f"cache: {cache.num_points:,} points at {cache.width}x{cache.height}{kind}, fx {fx:.1f} px "
         f"({cache.fov_source}), subject at {cache.subject_distance_backend_units:.3g} {cache.backend_units} "
@@ -480,10 +689,19 @@ STAGE = Stage(
     prepare=_prepare,
     reads=_reads,
     requires=lambda ws, cfg: [],
-    writes=(W.CACHE_DEPTH, W.CACHE_IMAGE, W.CACHE_POINTS, W.CACHE_JSON, W.CACHE_FRAMES),
+    writes=(
+        W.CACHE_DEPTH,
+        W.CACHE_IMAGE,
+        W.CACHE_POINTS,
+        W.CACHE_JSON,
+        W.CACHE_FRAMES,
+        W.CACHE_SOURCES,
+        W.CACHE_PHOTOS,
+    ),
     summary="Estimate depth and lift the photo (or a video's frames) to points in scene units: cache/.",
     examples=(
         "shotsmith build-3d-cache -w shots/x --image photo.jpg --depth prior",
+        "shotsmith build-3d-cache -w shots/x --image a.jpg --image b.jpg --image c.jpg",
         "shotsmith build-3d-cache -w shots/x --video clip.mp4 --source-camera estimate",
     ),
     backend=_backend,
