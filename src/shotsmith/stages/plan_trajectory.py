@@ -37,6 +37,8 @@ DEFAULT_FRAMES = 81
 DEFAULT_FPS = 16.0
 DEFAULT_WIDTH = 832
 DEFAULT_HEIGHT = 480
+#: --cam value of the path that visits the cameras of a several-photo cache (`multiview.photo_path`).
+THROUGH_PHOTOS = "through-photos"
 
 
 def classify_cam(spec: str) -> tuple[str, str]:
@@ -61,7 +63,7 @@ class Config:
 
     cam: str | None = opt(None, flags=("--cam", "--preset"))
     """Camera preset spec (`shotsmith presets`: dolly_in, "static,dolly_in+pan_left:30"), a ReCamMaster number
-    1-10, a camera file, or words in quotes."""
+    1-10, a camera file, words in quotes, or through-photos (a cache from several photos: visit their cameras)."""
     camera: str | None = None
     """Director's words, planned by `shotsmith.textplan`: "slowly push in, then pan left"."""
     trajectory: str | None = opt(None, file=True)
@@ -182,6 +184,10 @@ def make_path(cfg: Config, intrinsics=None) -> CameraPath:
         return _from_file(replace(cfg, cam=None, trajectory=value))
     if kind == "text":
         return make_path(replace(cfg, cam=None, camera=value), intrinsics)
+    if kind == "preset" and value == THROUGH_PHOTOS:
+        # The photos' cameras live in a workspace (`photo_path_plan`); without one, a still placeholder of the
+        # asked length checks the other options (`run` does so before the cache exists).
+        return replace(make_path(replace(cfg, cam="static"), intrinsics), meta={"source": "photos"})
     if kind == "preset":
         from shotsmith.presets import path_from_spec
 
@@ -380,7 +386,37 @@ def plan_on_video(ws: W.Workspace, cfg: Config) -> CameraPath:
     return target
 
 
+def photo_path_plan(ws: W.Workspace, cfg: Config) -> CameraPath:
+    """`--cam through-photos`: a smooth path through the cameras of the workspace's several-photo cache, in their
+    order (`multiview.photo_path`), each frame through the first photo's intrinsics fitted to the shot size."""
+    from shotsmith.multiview import photo_path
+
+    if not ws.exists(W.CACHE_PHOTOS):
+        raise InputError(
+            f"--cam {THROUGH_PHOTOS}: the 3D cache of {ws.root} is not from several photos; build it from them "
+            "(--image a.jpg --image b.jpg ..., or --images DIR), or choose another --cam"
+        )
+    for flag, value in (("--amount", cfg.amount), ("--ease", cfg.ease)):
+        if value is not None:
+            raise InputError(
+                f"{flag} does not apply to --cam {THROUGH_PHOTOS} (it visits the photos evenly); drop it"
+            )
+    cams = A.read_photo_cameras(ws)
+    fps = DEFAULT_FPS if cfg.fps is None else float(cfg.fps)
+    width = DEFAULT_WIDTH if cfg.width is None else int(cfg.width)
+    height = DEFAULT_HEIGHT if cfg.height is None else int(cfg.height)
+    if cfg.fov is not None:
+        intr = default_intrinsics(width, height, cfg.fov)
+    else:
+        intr = fit_intrinsics(cams.intrinsics[0], cams.sizes[0], (width, height))
+    poses = photo_path(cams.world_from_camera, cfg.frame_count(fps))
+    meta = {"source": "photos", "cam": THROUGH_PHOTOS, "units": "scene", "photos": len(cams)}
+    return CameraPath(poses, intr, width, height, fps, meta=meta)
+
+
 def _reads(ws: W.Workspace, cfg: Config) -> list[str]:
+    if cfg.cam == THROUGH_PHOTOS and ws.exists(W.CACHE_PHOTOS):
+        return [W.CACHE_JSON, W.CACHE_PHOTOS, *([W.CACHE_POINTS] if ws.exists(W.CACHE_POINTS) else [])]
     cloud = [W.CACHE_POINTS] if ws.exists(W.CACHE_POINTS) else []  # drawn in trajectory.html
     if A.cache_is_4d(ws):
         return [W.CACHE_JSON, W.CACHE_FRAMES, *cloud]
@@ -394,6 +430,9 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     if A.cache_is_4d(ws):
         cam = plan_on_video(ws, cfg)
         note = cam.meta.get("import_note", "")
+    elif cfg.cam == THROUGH_PHOTOS:
+        cfg.validate()
+        cam, note = photo_path_plan(ws, cfg), ""
     else:
         info = A.read_cache_info(ws) if ws.exists(W.CACHE_JSON) else None
         cam, note = place_imported(make_path(cfg, intrinsics=_cache_intrinsics(ws, cfg)), cfg, info)
@@ -436,6 +475,7 @@ STAGE = Stage(
     examples=(
         "shotsmith plan-trajectory -w shots/demo --cam dolly_in+pan_left",
         'shotsmith plan-trajectory -w shots/demo --camera "crane up, then orbit left"',
+        "shotsmith plan-trajectory -w shots/scene --cam through-photos  # a cache built from several photos",
         "shotsmith plan-trajectory -w shots/demo --trajectory camera_extrinsics.json --frames 81",
     ),
     backend=_backend,
