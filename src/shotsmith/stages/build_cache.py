@@ -119,7 +119,14 @@ class Config:
 
         if self.image and self.video:
             raise InputError(f"--image {', '.join(self.photos)} and --video {self.video}: give one source")
+        from shotsmith.backends.depth import is_depth_file
         from shotsmith.backends.packages import DEVICE_HELP, valid_device
+
+        if len(self.photos) > 1 and is_depth_file(self.depth):
+            raise InputError(
+                f"--depth {self.depth}: a depth file is one photo's depth; for several photos choose a depth "
+                "backend (--depth auto, prior, depth-anything-v2, moge)"
+            )
 
         if self.device is not None and not valid_device(self.device):
             raise InputError(f"--device {self.device!r}: choose {DEVICE_HELP}")
