@@ -191,6 +191,7 @@ def register_photos(
     if reg.any():
         to_first = invert_rigid(poses[first])
         poses[reg] = to_first @ poses[reg]
+        poses[first] = np.eye(4)  # exactly, not up to round-off
         obs = [(uv, xyz @ to_first[:3, :3].T + to_first[:3, 3]) for uv, xyz in obs]
     error = "" if reg.sum() >= 2 else "fewer than 2 photos registered"
     return PhotoRegistration(
