@@ -371,3 +371,16 @@ def test_three_frames_of_a_real_shot_make_one_scene_whose_frame_0_is_the_first(t
     big = resize_image(first, round(first.shape[1] * s), round(first.shape[0] * s))
     y, x = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
     assert psnr(rgb[0], big[y : y + h, x : x + w]) > 30.0
+
+
+@pytest.mark.slow
+def test_two_real_photos_of_different_scenes_are_refused_not_fused(tmp_path):
+    photos = [REAL / "gen3c_000000.png", REAL / "pexels-steve-858076.jpg"]
+    if not all(p.exists() for p in photos):
+        pytest.skip("the real inputs are not here")
+    ws = W.Workspace(tmp_path / "ws")
+    with pytest.raises(
+        InputError, match=r"^gen3c_000000.png, pexels-steve-858076.jpg: pycolmap could not place"
+    ):
+        execute(ws, build_cache.STAGE, build_cache.Config(image=[str(p) for p in photos], depth="prior"))
+    assert not ws.exists(W.CACHE_POINTS)

@@ -63,7 +63,7 @@ class PhotoRegistration:
         missing = [n for n, r in zip(self.names, self.registered, strict=True) if not r]
         if not missing and self.registered.size >= 2:
             return
-        why = f" ({self.error})" if self.error else ""
+        why = f": {self.error}" if self.error else ""
         placed = int(self.registered.sum())
         raise InputError(
             f"{', '.join(missing)}: pycolmap could not place {'this photo' if len(missing) == 1 else 'these photos'} "
@@ -166,7 +166,7 @@ def register_photos(
             nan,
             intr,
             seconds=seconds,
-            error="no shared features between the photos",
+            error="no reconstruction: too few shared features, or too little parallax between the photos",
         )
     rec = max(recs.values(), key=lambda r: r.num_reg_images())
     index = {name: i for i, name in enumerate(files)}
