@@ -28,6 +28,9 @@ from shotsmith.errors import InputError
 
 #: Smallest triangulation angle of the mapper's first pair (COLMAP's default, 16, refuses short baselines).
 INIT_MIN_TRI_ANGLE_DEG = 2.0
+#: Photos are matched at up to this many pixels on their longer side (more than the cache keeps when it is small:
+#: SIFT finds too few features in a 700-pixel frame of a real shot), then the result is rescaled to the cache.
+SFM_MAX_SIDE = 1600
 #: Fewest sparse points a photo must see for its depth to be fitted with a scale and a shift.
 MIN_FIT_POINTS = 8
 #: A sparse point agrees with a fitted depth when their relative difference is below this (RANSAC inlier band).
@@ -57,6 +60,29 @@ class PhotoRegistration:
     """Features, matching and mapping wall time."""
     error: str = ""
     """Why the mapper failed, when it did."""
+
+    def rescaled(self, factors: list[tuple[float, float]]) -> PhotoRegistration:
+        """The registration of the same photos resized by (x, y) `factors` each (pixel centres kept at +0.5):
+        intrinsics and keypoints scale, poses and 3D points do not."""
+        intr = self.intrinsics.copy()
+        obs = []
+        for i, (sx, sy) in enumerate(factors):
+            intr[i] *= (sx, sy, sx, sy)
+            uv, xyz = (
+                self.observations[i] if i < len(self.observations) else (np.zeros((0, 2)), np.zeros((0, 3)))
+            )
+            obs.append((uv * (sx, sy), xyz))
+        return PhotoRegistration(
+            self.names,
+            self.registered,
+            self.world_from_camera,
+            intr,
+            obs,
+            self.reprojection_error_px,
+            self.num_points3d,
+            self.seconds,
+            self.error,
+        )
 
     def check(self) -> None:
         """InputError naming the photos that did not register (the first among them included), and what to try."""

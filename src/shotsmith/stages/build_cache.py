@@ -466,7 +466,10 @@ def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResu
     t0 = time.perf_counter()
     backend, why = _depth_backend(cfg)
     backend.load()
+    from shotsmith.multiview import SFM_MAX_SIDE
+
     rgbs, raws, intrs, sources, notes, kinds = [], [], [], [], [], []
+    sfm_rgbs: list[np.ndarray] = []
     sizes: list[tuple[int, int]] = []
     src_size: tuple[int, int] | None = None
     for name in names:
@@ -480,6 +483,9 @@ def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResu
         w, h = check_cache_size(path, full.shape[1], full.shape[0], cfg.max_pixels)
         rgb = resize_image(full, w, h)
         full_w, full_h = full.shape[1], full.shape[0]
+        k = min(1.0, max(SFM_MAX_SIDE, w, h) / max(full_w, full_h))  # SfM: at least the cache's resolution
+        sw, sh = max(1, round(full_w * k)), max(1, round(full_h * k))
+        sfm_rgbs.append(rgb if (sw, sh) == (w, h) else resize_image(full, sw, sh))
         del full
         depth, intr, fov_source, depth_notes, kind = _photo_depth(backend, rgb, path, cfg, focal_35)
         rgbs.append(rgb)
@@ -494,7 +500,12 @@ def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResu
     t_depth = time.perf_counter() - t0
     labels = [str(Path(n).name) for n in names]
     with tempfile.TemporaryDirectory(prefix="shotsmith-sfm-") as scratch:
-        reg = register_photos(rgbs, np.array(intrs), scratch, names=labels)
+        factors = [
+            (p.shape[1] / c.shape[1], p.shape[0] / c.shape[0]) for p, c in zip(sfm_rgbs, rgbs, strict=True)
+        ]
+        sfm_intr = np.array([k * (fx, fy, fx, fy) for k, (fx, fy) in zip(intrs, factors, strict=True)])
+        reg = register_photos(sfm_rgbs, sfm_intr, scratch, names=labels)
+        reg = reg.rescaled([(1.0 / fx, 1.0 / fy) for fx, fy in factors])
     scene = to_scene(raws, reg)
     fused = fuse_photos(scene, rgbs, cfg.filter_threshold, cfg.filter_mode)  # type: ignore[arg-type]
     fit0 = scene.fits[0]
