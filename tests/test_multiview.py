@@ -296,6 +296,15 @@ def test_build_3d_cache_from_three_photos_then_a_shot_through_them(tmp_path, pho
     path = A.read_trajectory(ws)
     assert np.abs(path.world_from_camera[8] - cams.world_from_camera[2]).max() < 1e-6
     assert np.abs(path.world_from_camera[4] - cams.world_from_camera[1]).max() < 1e-6
+    # Each point's footprint comes from its own photo's camera (what render-guidance can read).
+    from shotsmith.render import point_radius
+
+    radius = A.cache_point_radius(ws, points, factor=1.0)
+    one = sources == 2
+    own = point_radius(points[one], cams.world_from_camera[2], float(cams.intrinsics[2, 0]), factor=1.0)
+    assert np.allclose(radius[one], own) and not np.allclose(
+        radius[one], point_radius(points[one], np.eye(4), float(cams.intrinsics[0, 0]), factor=1.0)
+    )
     execute(ws, render_guidance.STAGE, render_guidance.Config())
     exact = A.read_guidance(ws).rgb  # the exact render (rgb.mp4 is its lossy encoding)
     assert psnr(exact[0], read_image(files[0])) > 35.0

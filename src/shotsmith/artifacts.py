@@ -354,6 +354,31 @@ def read_cache_sources(ws: W.Workspace) -> np.ndarray:
         ) from exc
 
 
+def cache_point_radius(ws: W.Workspace, points: np.ndarray, factor: float) -> np.ndarray:
+    """(P,) float32 footprint radii of points.ply's `points`: each from its own photo's camera when the cache is
+    from several photos (sources.npy, photos.json), else from the source camera (`render.point_radius`)."""
+    from shotsmith.render import point_radius
+
+    info = read_cache_info(ws)
+    if not (ws.exists(W.CACHE_SOURCES) and ws.exists(W.CACHE_PHOTOS)):
+        return point_radius(points, info.world_from_camera_array, float(info.intrinsics[0]), factor=factor)
+    source = read_cache_sources(ws)
+    cams = read_photo_cameras(ws)
+    if len(source) != len(points) or int(source.max(initial=0)) >= len(cams):
+        raise WorkspaceError(
+            f"{ws.path(W.CACHE_SOURCES)}: does not match points.ply ({len(source)} vs {len(points)} points, "
+            f"{len(cams)} photos); rerun build-3d-cache --force"
+        )
+    radius = np.empty(len(points), np.float32)
+    for i in range(len(cams)):
+        sel = source == i
+        if sel.any():
+            radius[sel] = point_radius(
+                points[sel], cams.world_from_camera[i], float(cams.intrinsics[i, 0]), factor=factor
+            )
+    return radius
+
+
 def _save_npz(
     path: Path, arrays: dict[str, np.ndarray], level: int = 1, stored: tuple[str, ...] = ()
 ) -> None:

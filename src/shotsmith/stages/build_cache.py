@@ -8,6 +8,13 @@ edges`: both sides of a depth step kept, the pixels in between moved onto the si
 `unproject(depth.npy)[depth > 0]` is exactly points.ply), cache/image.png, cache/points.ply (world = source
 camera) and cache/cache.json (`artifacts.CacheInfo`).
 
+Several photos (`--image` repeated, or `--images DIR`; `shotsmith.multiview`): pycolmap places them (each photo's
+camera from EXIF, --fov, the depth model or 60 degrees), each photo's depth is fitted to the sparse points it sees
+(robust scale and shift), and one fused cache holds photo 0's points plus what the others add; world = the first
+photo's camera, 1.0 = its subject. depth.npy and image.png are the first photo's, points.ply every photo's points,
+cache/sources.npy each point's photo and cache/photos.json the registered cameras (`plan-trajectory --cam
+through-photos` visits them). Photos that do not register are refused in one line, naming them.
+
 A video (`--video`, what `recapture` re-shoots; GEN3C's Cache4D): the shot's frames (`shotsmith.video`), depth per
 frame (a depth backend, or a per-frame depth file), the source cameras (static, a camera file, or pycolmap's
 estimate), depth made consistent over time (`recapture.align_depths`), flying pixels dropped; writes
