@@ -196,6 +196,45 @@ def test_a_photo_whose_depth_misses_the_sparse_points_is_refused(wall):
         mv.to_scene(holed, reg)
 
 
+def _rotation_registration(poses, intr, names) -> mv.PhotoRegistration:
+    n = len(poses)
+    rel = np.stack([invert_rigid(poses[0]) @ p for p in poses])
+    empty = [(np.zeros((0, 2)), np.zeros((0, 3)))] * n
+    return mv.PhotoRegistration(
+        list(names), np.ones(n, bool), rel, np.tile(intr, (n, 1)), empty, model="rotation-only"
+    )
+
+
+def test_photos_turning_in_place_are_aligned_densely():
+    """No parallax, no sparse points (evaluate.rotation's model): each later photo's depth scale comes from
+    recapture's robust alignment against the photos before it."""
+    w, h = 96, 64
+    intr = default_intrinsics(w, h)
+    poses = [_pose(0, yaw_deg=0.0), _pose(0, yaw_deg=6.0), _pose(0, yaw_deg=12.0)]
+    shots = [_wall_photo(p, intr, w, h) for p in poses]
+    rgbs, depths = [s[0] for s in shots], [s[1] for s in shots]
+    raws = [depths[0] * 2.0, depths[1] * 0.3, depths[2] * 5.0]  # each photo's own unknown scale
+    scene = mv.to_scene(raws, _rotation_registration(poses, intr, "abc"), rgbs)
+    unit = subject_depth(depths[0])
+    for i in range(3):
+        assert np.abs(scene.depths[i] / (depths[i] / unit) - 1.0).max() < 0.01
+        assert np.abs(scene.world_from_camera[i, :3, 3]).max() == 0.0
+    fused = mv.fuse_photos(scene, rgbs, filter_threshold=0.0)
+    assert (
+        fused.added[0] == w * h and 0 < fused.added[1] < w * h // 2
+    )  # only the wall right of photo 0's view
+
+
+def test_a_rotation_only_photo_that_overlaps_nothing_is_refused():
+    """(The rotation model itself chains only photos with matches; this guards the depth alignment.)"""
+    w, h = 96, 64
+    intr = default_intrinsics(w, h)
+    poses = [_pose(0, yaw_deg=0.0), _pose(0, yaw_deg=80.0)]  # 60-degree views 80 degrees apart
+    rgb0, d0 = _wall_photo(poses[0], intr, w, h)
+    with pytest.raises(InputError, match=r"^b.png: shares almost nothing with the photos before it \(0.0%"):
+        mv.to_scene([d0, d0], _rotation_registration(poses, intr, ["a.png", "b.png"]), [rgb0, rgb0])
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The path through the photos
 

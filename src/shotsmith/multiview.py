@@ -17,7 +17,7 @@ build-3d-cache stage does). The COLMAP plumbing (options, scratch images, log le
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +60,11 @@ class PhotoRegistration:
     """Features, matching and mapping wall time."""
     error: str = ""
     """Why the mapper failed, when it did."""
+    model: str = "sfm"
+    """"sfm" (the mapper's reconstruction) or "rotation-only" (photos taken turning in place: homographies
+    between them, translation 0, no sparse points; depths are then aligned densely, `to_scene`)."""
+    model_reason: str = ""
+    """Why the rotation-only model was used (`evaluate.rotation`'s line)."""
 
     def rescaled(self, factors: list[tuple[float, float]]) -> PhotoRegistration:
         """The registration of the same photos resized by (x, y) `factors` each (pixel centres kept at +0.5):
@@ -72,17 +77,7 @@ class PhotoRegistration:
                 self.observations[i] if i < len(self.observations) else (np.zeros((0, 2)), np.zeros((0, 3)))
             )
             obs.append((uv * (sx, sy), xyz))
-        return PhotoRegistration(
-            self.names,
-            self.registered,
-            self.world_from_camera,
-            intr,
-            obs,
-            self.reprojection_error_px,
-            self.num_points3d,
-            self.seconds,
-            self.error,
-        )
+        return replace(self, intrinsics=intr, observations=obs)
 
     def check(self) -> None:
         """InputError naming the photos that did not register (the first among them included), and what to try."""
@@ -123,7 +118,76 @@ def register_photos(
     seed: int = 0,
     refine_focal: bool = False,
 ) -> PhotoRegistration:
-    """Poses of `photos` ((H_i, W_i, 3) uint8 each) by pycolmap, in a scratch `folder`.
+    """Poses of `photos` ((H_i, W_i, 3) uint8 each) by pycolmap, in a scratch `folder` (`_sfm_registration`).
+
+    When the mapper cannot place every photo with enough sparse points, and the photos share one camera, the
+    rotation-only model of `evaluate.rotation` is tried on the same matches (photos taken turning in place have
+    no parallax for SfM); it is used when it explains them. Otherwise the mapper's result stands (`check` then
+    names the photos it could not place)."""
+    reg = _sfm_registration(
+        photos, intrinsics, folder, names, max_image_size, max_num_features, seed, refine_focal
+    )
+    if reg.registered.all() and reg.num_points3d >= MIN_FIT_POINTS:
+        return reg
+    rotation = _rotation_registration(reg, [p.shape[:2] for p in photos], Path(folder), max_image_size)
+    if rotation is not None:
+        return rotation
+    if reg.registered.any() and reg.num_points3d < MIN_FIT_POINTS:
+        n = len(reg.registered)
+        return replace(
+            reg,
+            registered=np.zeros(n, bool),
+            error=f"a degenerate model ({reg.num_points3d} sparse point(s)): too little parallax, or the matches "
+            "are on something that moves",
+        )
+    return reg
+
+
+def _rotation_registration(
+    reg: PhotoRegistration, shapes: list[tuple[int, ...]], folder: Path, max_image_size: int
+) -> PhotoRegistration | None:
+    """The rotation-only registration of the photos in `folder`'s database, or None (different cameras, or a
+    rotation does not explain them)."""
+    from shotsmith.evaluate.rotation import rotation_from_database
+    from shotsmith.evaluate.sfm import FeatureDatabase, SfmOptions
+
+    intr = reg.intrinsics
+    if len(set(shapes)) != 1 or np.abs(intr - intr[0]).max() > 1e-6 * max(1.0, float(intr[0, 0])):
+        return None
+    database = folder / "database.db"
+    if not database.exists():
+        return None
+    files = sorted(p.name for p in (folder / "images").iterdir())
+    features = FeatureDatabase(folder, database, folder / "images", files, 0.0, 0.0)
+    fit = rotation_from_database(features, intr, SfmOptions(max_image_size=max_image_size))
+    if not (fit.ok and fit.registered.all()):
+        return None
+    n = len(reg.names)
+    empty = [(np.zeros((0, 2)), np.zeros((0, 3))) for _ in range(n)]
+    return replace(
+        reg,
+        registered=np.ones(n, bool),
+        world_from_camera=np.asarray(fit.world_from_camera, np.float64),
+        observations=empty,
+        num_points3d=0,
+        reprojection_error_px=None,
+        error="",
+        model="rotation-only",
+        model_reason=fit.reason,
+    )
+
+
+def _sfm_registration(
+    photos: list[np.ndarray],
+    intrinsics: np.ndarray,
+    folder: str | Path,
+    names: list[str] | None = None,
+    max_image_size: int = 1024,
+    max_num_features: int = 8192,
+    seed: int = 0,
+    refine_focal: bool = False,
+) -> PhotoRegistration:
+    """The mapper's poses of `photos`, in a scratch `folder`.
 
     `intrinsics` (N, 4) is each photo's pinhole camera (EXIF, --fov, the depth model's or the 60-degree default),
     kept fixed unless `refine_focal`: with a handful of photos the focal is ill-conditioned (three frames of a
@@ -344,14 +408,61 @@ class PhotoScene:
     """The first photo's subject distance in SfM units (scene unit 1.0)."""
 
 
-def to_scene(raw_depths: list[np.ndarray], reg: PhotoRegistration) -> PhotoScene:
+#: Rotation-only photos: a photo must share at least this fraction of its sampled pixels with the photos before it
+#: (same colour where its rays land in them), or it is refused as showing something else.
+MIN_SHARED_FRACTION = 0.05
+
+
+def _dense_fits(
+    raw_depths: list[np.ndarray], photos: list[np.ndarray], reg: PhotoRegistration
+) -> list[DepthFit]:
+    """Depth scales of rotation-only photos (no sparse points): photo 0 at subject distance 1.0, each later one
+    by recapture's robust alignment against the photos before it, on the pixels whose colours agree."""
+    from shotsmith.geometry import subject_depth
+    from shotsmith.recapture import AlignOptions, _grey, _scale_against
+
+    opts = AlignOptions()
+    rng = np.random.default_rng(opts.seed)
+    intr = reg.intrinsics[0]
+    cam_from_world = invert_rigid(reg.world_from_camera)
+    fits = [DepthFit(1.0 / subject_depth(raw_depths[0]), 0.0, 0, 0, 0.0)]
+    aligned = [raw_depths[0] * np.float32(fits[0].scale)]
+    greys = [_grey(p) for p in photos]
+    for i in range(1, len(raw_depths)):
+        d = raw_depths[i]
+        rows, cols = np.nonzero(d > 0)
+        if len(rows) > opts.samples:
+            pick = rng.choice(len(rows), opts.samples, replace=False)
+            rows, cols = rows[pick], cols[pick]
+        refs = [(aligned[r], greys[r], cam_from_world[r] @ reg.world_from_camera[i]) for r in range(i)]
+        scale, shared = _scale_against(d, greys[i], rows, cols, refs, intr, 1.0 / subject_depth(d), opts)
+        if shared < MIN_SHARED_FRACTION:
+            raise InputError(
+                f"{reg.names[i]}: shares almost nothing with the photos before it ({shared:.1%} of its pixels); "
+                "give photos of the same scene with more overlap, or leave this one out"
+            )
+        fits.append(DepthFit(float(scale), 0.0, len(rows), int(round(shared * len(rows))), 0.0))
+        aligned.append(d * np.float32(scale))
+    return fits
+
+
+def to_scene(
+    raw_depths: list[np.ndarray], reg: PhotoRegistration, photos: list[np.ndarray] | None = None
+) -> PhotoScene:
     """Each registered photo's raw depth fitted to its sparse points, then everything in scene units.
 
     The world is the first photo's camera (it must be registered: `reg.check()` first); the unit is the first
-    photo's subject distance (`geometry.subject_depth` of its fitted depth)."""
+    photo's subject distance (`geometry.subject_depth` of its fitted depth). A rotation-only registration has no
+    sparse points: its depths are aligned densely (`photos` needed), each a scale only."""
     from shotsmith.geometry import subject_depth
 
     reg.check()
+    if reg.model == "rotation-only":
+        if photos is None:
+            raise ValueError("a rotation-only registration needs the photos to align their depths")
+        fits = _dense_fits(raw_depths, photos, reg)
+        depths = [apply_fit(d, f) for d, f in zip(raw_depths, fits, strict=True)]
+        return PhotoScene(depths, reg.world_from_camera.copy(), reg.intrinsics.copy(), fits, 1.0)
     fits, fitted = [], []
     for i, depth in enumerate(raw_depths):
         pred, target = sparse_depths(reg.observations[i], reg.world_from_camera[i], depth)
@@ -397,14 +508,16 @@ def fuse_photos(
     photos: list[np.ndarray],
     filter_threshold: float,
     filter_mode: Literal["edges", "range"] = "edges",
-    tolerance: float = 0.03,
+    tolerance: float = FIT_INLIER_BAND,
 ) -> FusedCache:
     """The fused cache: photo 0's points, then each later photo's points that the photos before it do not hold.
 
     Each photo is a one-frame `recapture.Cache4D` (flying pixels filtered as for a video frame); a later photo's
     point is dropped when an earlier photo has a point on the same surface there, or sees farther than it
     (it sees through where the point would be: it moved, or its depth disagrees), as `recapture.accept_points`
-    decides for a 4D cache's fill."""
+    decides for a 4D cache's fill. `tolerance` is the relative depth band of "the same surface": by default the
+    band within which the depth fits count a sparse point as agreeing (the fits are trusted to no better), so a
+    later photo's slightly different depth of the same wall is not kept as a second layer behind it."""
     from shotsmith.recapture import accept_points, build_cache4d
 
     parts, kept_depths, added = [], [], []

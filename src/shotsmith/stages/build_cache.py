@@ -513,7 +513,7 @@ def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResu
         sfm_intr = np.array([k * (fx, fy, fx, fy) for k, (fx, fy) in zip(intrs, factors, strict=True)])
         reg = register_photos(sfm_rgbs, sfm_intr, scratch, names=labels)
         reg = reg.rescaled([(1.0 / fx, 1.0 / fy) for fx, fy in factors])
-    scene = to_scene(raws, reg)
+    scene = to_scene(raws, reg, rgbs)
     fused = fuse_photos(scene, rgbs, cfg.filter_threshold, cfg.filter_mode)  # type: ignore[arg-type]
     fit0 = scene.fits[0]
     to_backend = scene.subject_sfm / fit0.scale  # photo 0: backend depth ~ this x scene depth (shift aside)
@@ -539,6 +539,8 @@ def _build_photos(ws: W.Workspace, cfg: Config, names: list[str]) -> W.StageResu
     )
     facts = {
         "sfm": {
+            "model": reg.model,
+            "model_reason": reg.model_reason,
             "registered": int(reg.registered.sum()),
             "num_points3d": reg.num_points3d,
             "reprojection_error_px": reg.reprojection_error_px,
