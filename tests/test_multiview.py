@@ -349,6 +349,37 @@ def test_build_3d_cache_from_three_photos_then_a_shot_through_them(tmp_path, pho
     assert psnr(exact[0], read_image(files[0])) > 35.0
 
 
+def test_each_photo_s_exif_focal_is_its_camera_for_sfm(tmp_path, wall, monkeypatch):
+    from PIL import Image
+
+    from shotsmith.geometry import focal_px_from_35mm
+
+    poses, intr, rgbs, _ = wall
+    files = []
+    for i, (rgb, f35) in enumerate(zip(rgbs, (24, 50, None), strict=True)):
+        files.append(str(tmp_path / f"p{i}.jpg"))
+        exif = Image.Exif()
+        if f35:
+            exif.get_ifd(0x8769)[0xA405] = f35
+        Image.fromarray(rgb).save(files[-1], exif=exif, quality=95)
+    seen = {}
+    fake = _fake_register(poses)
+
+    def spy(photos, intrinsics, folder, names=None, **kw):
+        seen["intrinsics"] = np.asarray(intrinsics)
+        return fake(photos, intrinsics, folder, names, **kw)
+
+    monkeypatch.setattr(mv, "register_photos", spy)
+    ws = W.Workspace(tmp_path / "ws")
+    execute(ws, build_cache.STAGE, build_cache.Config(image=files, depth="prior"))
+    fx = seen["intrinsics"][:, 0]
+    assert fx[0] == pytest.approx(focal_px_from_35mm(24, 96, 64))
+    assert fx[1] == pytest.approx(focal_px_from_35mm(50, 96, 64))
+    assert fx[2] == pytest.approx(default_intrinsics(96, 64)[0])  # no EXIF: 60 degrees
+    facts = A.read_photo_cameras(ws).facts["photos"]
+    assert [p["fov_source"] for p in facts] == ["exif", "exif", "default"]
+
+
 def test_a_photo_that_did_not_register_is_refused_and_named(tmp_path, photo_files, monkeypatch):
     poses, files = photo_files
     monkeypatch.setattr(mv, "register_photos", _fake_register(poses, registered=[True, False, True]))
