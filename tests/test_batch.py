@@ -85,7 +85,7 @@ def test_the_three_formats_give_the_same_jobs(photos):
         assert [j.name for j in jobs] == ["a", "b"] and {j.kind for j in jobs} == {"run"}
         assert jobs[0].values == loaded[0][0].values and jobs[1].values == loaded[0][1].values
     a, b = loaded[0]
-    assert a.values["image"] == str(photos / "wall.png")  # relative to the jobs file's folder
+    assert a.values["image"] == [str(photos / "wall.png")]  # relative to the jobs file's folder
     assert b.values["cam"] == "pan_left" and b.values["frames"] == 9 and b.values["size"] == "64x48"
     cfg = b.config(photos / "out")  # the same conversion as the long options
     assert cfg.plan.size == (64, 48) and cfg.workspace == str(photos / "out" / "b")

@@ -1349,7 +1349,7 @@ def write_dataset(
         if r is None or r.status != "ok":
             continue
         ws = W.Workspace(job.workspace(out))
-        source = Path(job.values["image" if job.kind == "run" else "video"])
+        source = Path(_as_list(job.values["image" if job.kind == "run" else "video"])[0])
         cams = _job_cameras(ws, job, A)
         if not cams:
             continue

@@ -39,8 +39,9 @@ class RunConfig:
 
     prompt: str | None = opt(None, argument=True)
     """What the shot shows; camera words in it are planned too (with -w of a shot: its recorded prompt)."""
-    image: str | None = opt(None, flags=("--image", "-i"))
-    """The source photo (with -w of a shot: its recorded photo)."""
+    image: list[str] | None = opt(None, flags=("--image", "-i", "--images"))
+    """The source photo (with -w of a shot: its recorded photo); repeat --image, or --images DIR, for one scene
+    from several photos."""
     workspace: str | None = opt(None, flags=("-w", "--workspace"))
     """Workspace folder (default shots/<slug-of-prompt>/)."""
     objects: list[str] = opt(factory=list, flags=("--object",), file=True)
@@ -245,7 +246,8 @@ def from_workspace(cfg: RunConfig) -> RunConfig:
     if cfg.image is None:
         if not request.get("image"):
             raise InputError(f"{ws.root}: no photo recorded; give --image IMAGE")
-        out = replace(out, image=str(ws.path(request["image"])))
+        names = request.get("images") or [request["image"]]
+        out = replace(out, image=[str(ws.path(n)) for n in names])
         rec = ws.record(cache_stage.NAME)
         if rec is not None and rec.status == "ok":  # the cache as it was built (its depth backend...)
             fields = cache_stage.Config.__dataclass_fields__

@@ -29,7 +29,7 @@ from shotsmith.console import track
 from shotsmith.errors import InputError
 from shotsmith.media import BackgroundWriter
 from shotsmith.options import opt
-from shotsmith.render import DEFAULT_RADIUS_FACTOR, RenderSettings, composite, point_radius, render_path
+from shotsmith.render import DEFAULT_RADIUS_FACTOR, RenderSettings, composite, render_path
 from shotsmith.stage import Stage
 
 NAME = "render-guidance"
@@ -108,11 +108,8 @@ def load_scene(ws: W.Workspace, radius_factor: float = DEFAULT_RADIUS_FACTOR) ->
     """The workspace's scene: the 4D cache of a video, or the photo's points with the placed objects."""
     if A.cache_is_4d(ws):
         return Scene(cache4d=A.read_cache4d(ws))
-    info = A.read_cache_info(ws)
     points, colors = A.read_cache_points(ws)
-    radius = point_radius(
-        points, info.world_from_camera_array, float(info.intrinsics[0]), factor=radius_factor
-    )
+    radius = A.cache_point_radius(ws, points, factor=radius_factor)
     scene = Scene(points, colors, radius)
     for obj in A.read_object_layers(ws):
         if obj.mode == "fused":
