@@ -99,6 +99,21 @@ def check_video_size(width: int, height: int) -> None:
         )
 
 
+#: Largest shot made, in bytes of its RGB frames (frames x width x height x 3): 16 GB is 1300 frames at 1920x1080.
+MAX_SHOT_BYTES = 16_000_000_000
+
+
+def check_shot_size(frames: int, width: int, height: int, limit: int = MAX_SHOT_BYTES) -> None:
+    """InputError before anything is allocated when a shot of `frames` frames at width x height would hold more
+    than `limit` bytes of RGB frames, saying how much it would take."""
+    need = int(frames) * int(width) * int(height) * 3
+    if need > limit:
+        raise InputError(
+            f"--frames {frames} at {width}x{height}: the shot's frames alone would take {need / 1e9:.3g} GB of "
+            f"memory; shotsmith makes shots up to {limit / 1e9:.0f} GB: use fewer frames or a smaller --size"
+        )
+
+
 #: x264 speed preset: "veryfast" encodes 2.5x faster than the default "medium" for ~4 % larger files (measured
 #: on 81 frames at 832x480: 0.8 s vs 2.0 s), which matters since every stage writes several videos.
 X264_PRESET = "veryfast"

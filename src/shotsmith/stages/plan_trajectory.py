@@ -110,6 +110,10 @@ class Config:
             raise InputError(
                 f"--frames {self.frames}: the frame count must be a whole number >= 1, e.g. --frames 81"
             )
+        if self.frames is not None or self.size is not None:  # absurd counts and sizes, before allocating
+            from shotsmith.media import check_shot_size
+
+            check_shot_size(int(self.frames or DEFAULT_FRAMES), *(self.size or (832, 480)))
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise InputError(f"--fps {self.fps}: frames per second must be positive, e.g. --fps 16")
         if self.duration is not None:
