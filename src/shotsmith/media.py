@@ -143,15 +143,35 @@ def write_video(
         quality=quality,
         macro_block_size=2,
         output_params=["-preset", X264_PRESET, "-movflags", "+faststart", "-f", "mp4"],
-        ffmpeg_log_level="error",
+        ffmpeg_log_level="quiet",  # a failure is reported below in one line, not as ffmpeg's log on stderr
     )
     writer.send(None)
+    # imageio-ffmpeg never checks ffmpeg's exit status (a full disk left a truncated mp4 that was trusted): its
+    # generator's process `p`, read while it is suspended, says how ffmpeg ended.
+    proc = writer.gi_frame.f_locals.get("p") if writer.gi_frame is not None else None
     try:
         writer.send(np.ascontiguousarray(first, dtype=np.uint8))
         for frame in it:
             writer.send(np.ascontiguousarray(np.asarray(frame, dtype=np.uint8)))
+    except OSError as exc:  # ffmpeg stopped reading: its multi-line message, made one line
+        writer.close()
+        raise OSError(_ffmpeg_failure(path, getattr(proc, "returncode", None))) from exc
     finally:
         writer.close()
+    code = getattr(proc, "returncode", 0)
+    if code or (proc is None and not os.path.getsize(path)):
+        raise OSError(_ffmpeg_failure(path, code))
+
+
+def _ffmpeg_failure(path, code) -> str:
+    import shutil
+
+    try:
+        full = shutil.disk_usage(Path(path).resolve().parent).free < 64 * 1024**2
+    except OSError:
+        full = False
+    why = "; the disk is full" if full else ""
+    return f"ffmpeg could not write the video (exit status {code}{why})"
 
 
 def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[np.ndarray, float]:

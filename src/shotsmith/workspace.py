@@ -393,6 +393,12 @@ def atomic_path(final: Path, error: type[ShotsmithError] = WorkspaceError) -> It
         yield tmp
         if not tmp.exists():
             raise error(f"{final}: the stage did not write it")
+        if tmp.is_file():  # on the disk before it replaces the old file (an I/O error shows up here)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         if final.is_dir() and tmp.is_dir():
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
             os.replace(final, old)
