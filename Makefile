@@ -41,7 +41,7 @@ fuzz: install
 # kill -9 in every stage, ENOSPC/EIO on every artifact write, read-only workspace, two writers, hand edits, links:
 # prints fault, stage, runs, recovered (~3 minutes on 2 cores).
 faults: install
-	$(BIN)/python tests/faults.py --kills 3
+	$(BIN)/python tests/faults.py --kills 2
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -6,9 +6,10 @@ The shot is every stage (build-3d-cache, plan-trajectory, caption, insert-object
 evaluate) on a 128x96 photo at --size 64x48, 9 frames, embedded backends, a fixed seed. "Recovered" means:
 
 - kill -9 at a random moment of a stage's body (a child process runs the CLI; the parent kills it a uniform
-  random fraction of that stage's measured duration after the stage starts), then the same command again: it
-  exits 0 and every file is byte-identical to a clean run's (shot.json's timings and eval/metrics.json's
-  seconds aside), no temporary file or lock is left: no stage trusted a partial artifact.
+  random fraction of that stage's measured duration after the stage starts), and inside one random write of
+  the stage (its temporary file complete but not renamed, or renamed but not recorded), then the same command
+  again: it exits 0 and every file is byte-identical to a clean run's (shot.json's timings and
+  eval/metrics.json's seconds aside), no temporary file or lock is left: no stage trusted a partial artifact.
 - ENOSPC on every artifact write (the temporary file is a link to /dev/full, so the real writer fails: numpy,
   Pillow, ffmpeg, json) and EIO on every commit (os.fsync fails): the command exits 1 with one `error:` line,
   the artifact being written keeps its previous bytes, every other file is its previous or its new version
@@ -158,7 +159,9 @@ def one_error_line(err: str) -> str:
 
 def child_main(argv: list[str]) -> int:
     """`faults.py --child [--snapshots DIR] -- ARGS`: run `shotsmith ARGS`, printing MARK lines when a stage's
-    body starts and ends (and copying the workspace to DIR/<stage> as it starts)."""
+    body starts and ends and at each artifact write (and copying the workspace to DIR/<stage> as its body
+    starts). With SHOTSMITH_FAULT_KILL="STAGE|NAME|before" (or after) it SIGKILLs itself inside that write:
+    the temporary file complete but not renamed yet (before), or renamed but not recorded (after)."""
     snapshots = None
     if argv[:1] == ["--snapshots"]:
         snapshots, argv = Path(argv[1]), argv[2:]
@@ -167,10 +170,14 @@ def child_main(argv: list[str]) -> int:
     from shotsmith import workspace as W
     from shotsmith.cli import main
 
-    real = W.run_stage
+    root = Path(args[args.index("-w") + 1]).resolve()
+    kill_at = os.environ.get("SHOTSMITH_FAULT_KILL", "")
+    real, real_atomic = W.run_stage, W.atomic_path
+    current = ["(request)"]
 
     def run_stage(ws, stage, fn, **kw):
         def body():
+            current[0] = stage
             if snapshots is not None:
                 shutil.copytree(ws.root, snapshots / stage, ignore=shutil.ignore_patterns(W.LOCK))
             print(f"{MARK}start {stage} {time.monotonic()}", flush=True)
@@ -181,7 +188,22 @@ def child_main(argv: list[str]) -> int:
 
         return real(ws, stage, body, **kw)
 
-    W.run_stage = run_stage
+    @contextlib.contextmanager
+    def atomic_path(final, error=W.WorkspaceError):
+        final = Path(final)
+        try:
+            name = str(final.resolve().relative_to(root))
+        except ValueError:
+            name = str(final)
+        print(f"{MARK}write {current[0]} {name}", flush=True)
+        with real_atomic(final, error) as tmp:
+            yield tmp
+            if kill_at == f"{current[0]}|{name}|before":
+                os.kill(os.getpid(), signal.SIGKILL)
+        if kill_at == f"{current[0]}|{name}|after":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    W.run_stage, W.atomic_path = run_stage, atomic_path
     print(f"{MARK}ready", flush=True)
     return main(args)
 
@@ -192,7 +214,11 @@ def child_cmd(args: list[str], snapshots: Path | None = None) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT / "src"), SHOTSMITH_QUIET="1")
+    import shotsmith
+
+    return dict(
+        os.environ, PYTHONPATH=str(Path(shotsmith.__file__).resolve().parents[1]), SHOTSMITH_QUIET="1"
+    )
 
 
 def run_child(args: list[str], snapshots: Path | None = None, prefix: list[str] | None = None, timeout=600):
@@ -201,6 +227,14 @@ def run_child(args: list[str], snapshots: Path | None = None, prefix: list[str] 
         timeout=timeout,
     )  # fmt: skip
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def kill_in_write(args: list[str], stage: str, name: str, when: str) -> bool:
+    """Run the CLI so that it SIGKILLs itself inside the write of `name` by `stage` (`when`: before or after
+    the rename); True when it died so."""
+    env = dict(child_env(), SHOTSMITH_FAULT_KILL=f"{stage}|{name}|{when}")
+    proc = subprocess.run(child_cmd(args), capture_output=True, text=True, env=env, timeout=600)
+    return proc.returncode == -signal.SIGKILL
 
 
 def kill_during(args: list[str], stage: str, delay: float) -> bool:
@@ -341,6 +375,10 @@ class Bench:
         marks = [ln.split() for ln in out.splitlines() if ln.startswith(MARK)]
         starts = {m[2]: float(m[3]) for m in marks if m[1] == "start"}
         self.durations = {m[2]: float(m[3]) - starts[m[2]] for m in marks if m[1] == "end"}
+        self.writes: dict[str, list[str]] = {}
+        for m in marks:
+            if m[1] == "write":
+                self.writes.setdefault(m[2], []).append(" ".join(m[3:]))
         missing = [s for s in STAGES if s not in self.durations]
         if missing:
             raise SystemExit(f"the clean run did not run {missing}")
@@ -369,9 +407,15 @@ def fault_kill(bench: Bench, table: Table, kills: int, rng: random.Random) -> No
             delay = rng.uniform(0.0, 1.1) * bench.durations[stage]
             killed = kill_during(bench.args(ws), stage, delay)
             why = check_recovered(bench, ws)
-            table.add("kill -9 mid-stage, then rerun", stage, not why, why or "")
+            table.add("kill -9 at a random moment, then rerun", stage, not why, why or "")
             if not killed:
                 table.notes.append(f"kill -9 / {stage}: trial {k} finished before the kill at {delay:.3f} s")
+        # And inside one of its writes (random): the temporary complete but not renamed, or renamed unrecorded.
+        ws = copy_ws(bench.snapshots / stage, bench.tmp / "kill")
+        name, when = rng.choice(bench.writes[stage]), rng.choice(["before", "after"])
+        killed = kill_in_write(bench.args(ws), stage, name, when)
+        why = check_recovered(bench, ws) if killed else f"did not die writing {name}"
+        table.add("kill -9 inside a write, then rerun", stage, not why, f"{name} ({when} the rename): {why}")
 
 
 def fault_writes(bench: Bench, table: Table, kind: str) -> None:
@@ -548,12 +592,19 @@ def fault_links(bench: Bench, table: Table) -> None:
     victim = outside / "precious.mp4"
     victim.write_bytes(b"not yours")
 
+    def fresh_outside() -> None:
+        for p in outside.iterdir():
+            if p != victim:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        victim.write_bytes(b"not yours")
+
     def untouched() -> list[str]:
         names = sorted(p.name for p in outside.iterdir())
         bad = [] if names == ["precious.mp4"] else [f"outside now holds {names}"]
         return bad + ([] if victim.read_bytes() == b"not yours" else ["precious.mp4 was overwritten"])
 
     # output/ is a link to a folder outside: refused.
+    fresh_outside()
     ws = copy_ws(bench.clean, bench.tmp / "links")
     shutil.rmtree(ws / "output")
     (ws / "output").symlink_to(outside, target_is_directory=True)
@@ -561,6 +612,7 @@ def fault_links(bench: Bench, table: Table) -> None:
     problems = ([f"exit {code}"] if code != 1 else []) + [p for p in [one_error_line(err)] if p] + untouched()
     table.add("output/ is a link out of the workspace", "generate", not problems, "; ".join(problems))
     # guidance/rgb.mp4 is a link to a file outside: replaced by the new file, the outside file untouched.
+    fresh_outside()
     ws = copy_ws(bench.clean, bench.tmp / "links")
     (ws / W.GUIDANCE_RGB).unlink()
     (ws / W.GUIDANCE_RGB).symlink_to(victim)
@@ -570,6 +622,7 @@ def fault_links(bench: Bench, table: Table) -> None:
         problems.append("the link is still there")
     table.add("an artifact is a link to a file outside", "render-guidance", not problems, "; ".join(problems))
     # objects.json names an object `../../evil`: --reapply refuses to write there.
+    fresh_outside()
     ws = copy_ws(bench.clean, bench.tmp / "links")
     data = json.loads((ws / W.OBJECTS_JSON).read_text())
     data["objects"][0]["name"] = "../../outside/evil"
@@ -578,6 +631,7 @@ def fault_links(bench: Bench, table: Table) -> None:
     problems = ([f"exit {code}"] if code != 1 else []) + [p for p in [one_error_line(err)] if p] + untouched()
     table.add("an object named ../../outside/evil", "insert-object", not problems, "; ".join(problems))
     # The lock file is a link to a file outside: refused, never truncated.
+    fresh_outside()
     ws = copy_ws(bench.clean, bench.tmp / "links")
     (ws / W.LOCK).symlink_to(victim)
     code, err = cli(["generate", "-w", str(ws), "--force"])
@@ -622,7 +676,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
+    import importlib.util
+
+    if importlib.util.find_spec("shotsmith") is None:  # not installed: this checkout's
+        sys.path.insert(0, str(ROOT / "src"))
     if sys.argv[1:2] == ["--child"]:
         sys.exit(child_main(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))
