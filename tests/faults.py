@@ -56,7 +56,7 @@ MARK = "@@fault "
 VOLATILE_KEYS = ("seconds", "finished")
 
 
-def tiny_photo(path: Path) -> Path:
+def tiny_photo(path: Path, flip: bool = False) -> Path:
     import numpy as np
 
     from shotsmith.media import write_image
@@ -66,7 +66,8 @@ def tiny_photo(path: Path) -> Path:
     img = np.clip(np.stack([x * 2, y * 2, x + y], -1) % 256 + rng.integers(0, 60, (96, 128, 3)), 0, 255)
     img = img.astype(np.uint8)
     img[50:90, 40:90] = [230, 60, 40]
-    write_image(path, img)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, np.ascontiguousarray(img[:, ::-1]) if flip else img)
     return path
 
 
@@ -365,6 +366,7 @@ class Bench:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.photo = tiny_photo(tmp / "photo.png")
+        self.other_photo = tiny_photo(tmp / "other" / "photo.png", flip=True)  # same name, other pixels
         self.clean = tmp / "clean"
         self.snapshots = tmp / "before"
         self.snapshots.mkdir()
@@ -420,11 +422,12 @@ def fault_kill(bench: Bench, table: Table, kills: int, rng: random.Random) -> No
 
 def fault_writes(bench: Bench, table: Table, kind: str) -> None:
     """Fail every artifact write of the shot once, in order, starting from a workspace holding another shot
-    (so each artifact has a previous version to keep)."""
+    (another photo of the same name, camera and seed: so every stage reruns and each artifact has a previous
+    version to keep)."""
     ws = bench.tmp / f"writes-{kind}"
     if ws.exists():
         shutil.rmtree(ws)
-    code, err = cli(shot_args(ws, bench.photo, cam="orbit_left", seed=1))
+    code, err = cli(shot_args(ws, bench.other_photo, cam="orbit_left", seed=1))
     assert code == 0, err
     done: set[tuple[str, str]] = set()
     label = {"ENOSPC": "ENOSPC on an artifact write (/dev/full)", "EIO": "EIO on an artifact commit (fsync)"}[
