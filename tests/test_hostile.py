@@ -101,3 +101,5 @@ def test_absurd_frame_counts_and_sizes_are_refused_before_allocating(cli, tmp_pa
     assert not (tmp_path / "ws").exists()
     with pytest.raises(InputError, match=r"9\.22e\+06 GB"):
         DecodeOptions(frames=999999999999, width=64, height=48).validate()
+    code, _out, err = cli("plan-trajectory", "-w", tmp_path / "ws", "--cam", "dolly_in", "--duration", "1e9")
+    assert code == 1 and "a shot of 16000000000 frames at 832x480" in err and "Traceback" not in err

@@ -109,8 +109,9 @@ def check_shot_size(frames: int, width: int, height: int, limit: int = MAX_SHOT_
     need = int(frames) * int(width) * int(height) * 3
     if need > limit:
         raise InputError(
-            f"--frames {frames} at {width}x{height}: the shot's frames alone would take {need / 1e9:.3g} GB of "
-            f"memory; shotsmith makes shots up to {limit / 1e9:.0f} GB: use fewer frames or a smaller --size"
+            f"a shot of {frames} frames at {width}x{height}: its frames alone would take {need / 1e9:.3g} GB of "
+            f"memory; shotsmith makes shots up to {limit / 1e9:.0f} GB: use fewer frames (--frames, --duration) "
+            "or a smaller --size"
         )
 
 

@@ -110,10 +110,6 @@ class Config:
             raise InputError(
                 f"--frames {self.frames}: the frame count must be a whole number >= 1, e.g. --frames 81"
             )
-        if self.frames is not None or self.size is not None:  # absurd counts and sizes, before allocating
-            from shotsmith.media import check_shot_size
-
-            check_shot_size(int(self.frames or DEFAULT_FRAMES), *(self.size or (832, 480)))
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise InputError(f"--fps {self.fps}: frames per second must be positive, e.g. --fps 16")
         if self.duration is not None:
@@ -121,6 +117,10 @@ class Config:
                 raise InputError(f"--duration {self.duration}: seconds must be positive, e.g. --duration 5")
             if self.frames is not None:
                 raise InputError(f"--duration {self.duration:g} and --frames {self.frames}: give one of them")
+        if self.frames is not None or self.size is not None or self.duration is not None:  # absurd counts and
+            from shotsmith.media import check_shot_size  # sizes: refused before anything is allocated
+
+            check_shot_size(self.frame_count(self.fps or 16.0), *(self.size or (832, 480)))
         for name, v in (("width", self.width), ("height", self.height)):
             if v is not None and (v <= 0 or v % 2):
                 raise InputError(
