@@ -20,7 +20,7 @@ evaluate) on a 128x96 photo at --size 64x48, 9 frames, embedded backends, a fixe
 - hand-edited trajectory.json: `status` says the stages that read it are stale, and they rerun (not skip).
 - links out of the workspace and `..` names: refused in one line or replaced, never written through.
 
-`python tests/faults.py [--kills N] [--seed S] [--only WORD]`; tests/test_faults.py runs the fast checks.
+`python tests/faults.py [--kills N] [--races N] [--seed S] [--only kill,enospc,...]`; tests/test_faults.py runs the fast checks.
 """
 
 from __future__ import annotations
@@ -649,7 +649,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--kills", type=int, default=3, help="kill -9 trials per stage")
     ap.add_argument("--races", type=int, default=2, help="two-writer races")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
-    ap.add_argument("--only", default="", help="run only the faults whose name contains this")
+    ap.add_argument("--only", default="", help="comma-separated: run only these faults (kill, enospc, eio, "
+                    "readonly, writers, edit, links)")  # fmt: skip
     args = ap.parse_args(argv)
     os.environ["SHOTSMITH_QUIET"] = "1"
     rng = random.Random(args.seed)
@@ -669,7 +670,7 @@ def main(argv: list[str]) -> int:
             "links": lambda: fault_links(bench, table),
         }
         for name, fn in faults.items():
-            if args.only in name:
+            if not args.only or name in args.only.split(","):
                 t = time.perf_counter()
                 fn()
                 print(f"  {name}: {time.perf_counter() - t:.1f} s", flush=True)

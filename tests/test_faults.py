@@ -173,9 +173,10 @@ def test_the_state_comparison_can_fail(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("only", ["kill", "writers", "edit", "links", "readonly"])
-def test_faults_script_recovers_from_every_fault(only, capsys):
-    """`make faults` in parts (the ENOSPC / EIO chains are in `make faults` only: ~25 s each)."""
-    code = faults.main(["--kills", "1", "--races", "1", "--only", only])
+def test_faults_script_recovers_from_kills_inside_writes_hand_edits_and_links(capsys):
+    """Part of `make faults` (~1 min): kill -9 inside one write of every stage (this found the lingering
+    temporaries), the hand-edited trajectory and the links; the whole table is `make faults`."""
+    code = faults.main(["--kills", "0", "--only", "kill,edit,links"])
     out = capsys.readouterr().out
     assert code == 0, out
+    assert "kill -9 inside a write, then rerun" in out and "hand-edited trajectory.json" in out
