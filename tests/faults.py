@@ -217,9 +217,8 @@ def child_cmd(args: list[str], snapshots: Path | None = None) -> list[str]:
 def child_env() -> dict[str, str]:
     import shotsmith
 
-    return dict(
-        os.environ, PYTHONPATH=str(Path(shotsmith.__file__).resolve().parents[1]), SHOTSMITH_QUIET="1"
-    )
+    src = str(Path(shotsmith.__file__).resolve().parents[1])
+    return dict(os.environ, PYTHONPATH=src, SHOTSMITH_QUIET="1", GLOG_minloglevel="3")
 
 
 def run_child(args: list[str], snapshots: Path | None = None, prefix: list[str] | None = None, timeout=600):
@@ -653,6 +652,9 @@ def main(argv: list[str]) -> int:
                     "readonly, writers, edit, links)")  # fmt: skip
     args = ap.parse_args(argv)
     os.environ["SHOTSMITH_QUIET"] = "1"
+    os.environ.setdefault(
+        "GLOG_minloglevel", "3"
+    )  # pycolmap's log of the tiny shot's failed mapping: noise here
     rng = random.Random(args.seed)
     table = Table()
     t0 = time.perf_counter()
