@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench fuzz gpu-check check clean
+.PHONY: install demo test test-slow bench fuzz faults gpu-check check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,11 @@ gpu-check: install
 
 fuzz: install
 	$(BIN)/python tests/fuzzing.py --examples 2000
+
+# kill -9 in every stage, ENOSPC/EIO on every artifact write, read-only workspace, two writers, hand edits, links:
+# prints fault, stage, runs, recovered (~3 minutes on 2 cores).
+faults: install
+	$(BIN)/python tests/faults.py --kills 2
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
+import numpy as np
 import pytest
 
 from shotsmith.errors import InputError
@@ -75,3 +76,30 @@ def test_a_numpy_file_claiming_a_huge_array_is_refused_before_loading(tmp_path):
 
     with pytest.raises(InputError, match="GB of arrays"):
         check_numpy_file(npz, limit=10_000_000)  # the default limit is 4 GB: the same rule, scaled down
+
+
+def test_absurd_frame_counts_and_sizes_are_refused_before_allocating(cli, tmp_path):
+    """Found by the jobs-file fuzzer: a 40-digit frame count reached numpy (ValueError: Maximum allowed size
+    exceeded) in `batch` and `run`, and `recapture --frames 999999999999` tried to allocate 8 PiB."""
+    import json
+
+    from shotsmith.batch import JobsFileError, load_jobs
+    from shotsmith.media import write_image
+    from shotsmith.video import DecodeOptions
+
+    photo = tmp_path / "p.png"
+    write_image(photo, np.zeros((48, 64, 3), np.uint8))
+    jobs = tmp_path / "jobs.jsonl"
+    job = {"name": "a", "prompt": "x", "image": str(photo), "cam": "dolly_in", "frames": int("9" * 40)}
+    jobs.write_text(json.dumps(job) + "\n")
+    with pytest.raises(JobsFileError) as exc:
+        load_jobs(jobs, check_backends=False)
+    assert len(exc.value.problems) == 1 and "GB of memory" in exc.value.problems[0]
+    code, _out, err = cli("run", "x", "--image", photo, "--cam", "dolly_in", "-w", tmp_path / "ws",
+                          "--size", "64000x48000")  # fmt: skip
+    assert code == 1 and "746 GB of memory" in err and "Traceback" not in err
+    assert not (tmp_path / "ws").exists()
+    with pytest.raises(InputError, match=r"9\.22e\+06 GB"):
+        DecodeOptions(frames=999999999999, width=64, height=48).validate()
+    code, _out, err = cli("plan-trajectory", "-w", tmp_path / "ws", "--cam", "dolly_in", "--duration", "1e9")
+    assert code == 1 and "a shot of 16000000000 frames at 832x480" in err and "Traceback" not in err

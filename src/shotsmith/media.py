@@ -99,6 +99,22 @@ def check_video_size(width: int, height: int) -> None:
         )
 
 
+#: Largest shot made, in bytes of its RGB frames (frames x width x height x 3): 16 GB is 1300 frames at 1920x1080.
+MAX_SHOT_BYTES = 16_000_000_000
+
+
+def check_shot_size(frames: int, width: int, height: int, limit: int = MAX_SHOT_BYTES) -> None:
+    """InputError before anything is allocated when a shot of `frames` frames at width x height would hold more
+    than `limit` bytes of RGB frames, saying how much it would take."""
+    need = int(frames) * int(width) * int(height) * 3
+    if need > limit:
+        raise InputError(
+            f"a shot of {frames} frames at {width}x{height}: its frames alone would take {need / 1e9:.3g} GB of "
+            f"memory; shotsmith makes shots up to {limit / 1e9:.0f} GB: use fewer frames (--frames, --duration) "
+            "or a smaller --size"
+        )
+
+
 #: x264 speed preset: "veryfast" encodes 2.5x faster than the default "medium" for ~4 % larger files (measured
 #: on 81 frames at 832x480: 0.8 s vs 2.0 s), which matters since every stage writes several videos.
 X264_PRESET = "veryfast"
@@ -128,15 +144,35 @@ def write_video(
         quality=quality,
         macro_block_size=2,
         output_params=["-preset", X264_PRESET, "-movflags", "+faststart", "-f", "mp4"],
-        ffmpeg_log_level="error",
+        ffmpeg_log_level="quiet",  # a failure is reported below in one line, not as ffmpeg's log on stderr
     )
     writer.send(None)
+    # imageio-ffmpeg never checks ffmpeg's exit status (a full disk left a truncated mp4 that was trusted): its
+    # generator's process `p`, read while it is suspended, says how ffmpeg ended.
+    proc = writer.gi_frame.f_locals.get("p") if writer.gi_frame is not None else None
     try:
         writer.send(np.ascontiguousarray(first, dtype=np.uint8))
         for frame in it:
             writer.send(np.ascontiguousarray(np.asarray(frame, dtype=np.uint8)))
+    except OSError as exc:  # ffmpeg stopped reading: its multi-line message, made one line
+        writer.close()
+        raise OSError(_ffmpeg_failure(path, getattr(proc, "returncode", None))) from exc
     finally:
         writer.close()
+    code = getattr(proc, "returncode", 0)
+    if code or (proc is None and not os.path.getsize(path)):
+        raise OSError(_ffmpeg_failure(path, code))
+
+
+def _ffmpeg_failure(path, code) -> str:
+    import shutil
+
+    try:
+        full = shutil.disk_usage(Path(path).resolve().parent).free < 64 * 1024**2
+    except OSError:
+        full = False
+    why = "; the disk is full" if full else ""
+    return f"ffmpeg could not write the video (exit status {code}{why})"
 
 
 def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[np.ndarray, float]:

@@ -330,7 +330,7 @@ class DecodeOptions:
     """Sources with more pixels than this are announced ("downscaled while decoding")."""
 
     def validate(self) -> None:
-        from shotsmith.media import check_video_size
+        from shotsmith.media import check_shot_size, check_video_size
 
         check_video_size(self.width, self.height)
         if self.frames is not None and (
@@ -339,6 +339,8 @@ class DecodeOptions:
             raise InputError(
                 f"--frames {self.frames}: a recaptured shot needs a whole number >= 2 of frames, e.g. 81"
             )
+        if self.frames is not None:
+            check_shot_size(int(self.frames), self.width, self.height)
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise InputError(f"--fps {self.fps}: frames per second must be positive, e.g. --fps 16")
         if self.fit not in FIT_MODES:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -227,8 +229,25 @@ class Workspace:
     # -- atomic writes ---------------------------------------------------------------------------------------
     def atomic(self, name: str) -> contextlib.AbstractContextManager[Path]:
         """Yield a temporary path beside `name`; on success it is renamed to `name` (file or folder), on any
-        error it is removed and the old artifact is left as it was."""
-        return atomic_path(self.path(name))
+        error it is removed and the old artifact is left as it was. A name that leaves the workspace (`..`, or
+        a folder on the way that is a link out of it) is refused: writes never follow links out."""
+        return atomic_path(self.writable(name))
+
+    def writable(self, name: str) -> Path:
+        """The path of `name` for writing, or a WorkspaceError when it would land outside the workspace (an
+        absolute name, `..`, or a folder of the path that is a symbolic link pointing out of it)."""
+        path = self.path(name)
+        root = self.root.resolve()
+        try:
+            inside = path.parent.resolve().is_relative_to(root) and ".." not in Path(name).parts
+        except (OSError, RuntimeError):  # a link loop
+            inside = False
+        if not inside or Path(name).is_absolute():
+            raise WorkspaceError(
+                f"{path}: leads out of the workspace {self.root} (a `..` in the name or a link on the way); "
+                "refusing to write there: remove the link or rename it"
+            )
+        return path
 
     def write_json(self, name: str, data: Any) -> Path:
         with self.atomic(name) as tmp:
@@ -273,35 +292,18 @@ class Workspace:
         created = not self.root.exists()
         self.create()
         lock = self.path(LOCK)
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                break
-            except FileExistsError:
-                try:
-                    pid = int(lock.read_text().split()[0])
-                except (OSError, ValueError, IndexError):
-                    pid = -1
-                if pid > 0 and pid != os.getpid() and _pid_alive(pid):
-                    raise WorkspaceError(
-                        f"{self.root}: in use by another shotsmith process (pid {pid}); wait for it to finish, "
-                        f"or delete {lock} if that process is gone"
-                    ) from None
-                _remove(lock)  # stale lock of a dead process
-        else:
-            raise WorkspaceError(f"{lock}: could not take the workspace lock")
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
+        fd = _take_lock(lock, self.root)
         self._lock_depth = 1
         failed = False
         try:
+            _sweep_temporaries(self.root)  # left by a process killed mid-write; only the lock holder writes
             yield self
         except ShotsmithError:
             failed = True
             raise
         finally:
             self._lock_depth = 0
-            _remove(lock)
+            _release_lock(lock, fd)
             if created and failed:  # a user error leaves no workspace behind where there was none
                 shutil.rmtree(self.root, ignore_errors=True)
             elif created:  # a run that failed before writing anything leaves no empty folder behind
@@ -393,6 +395,12 @@ def atomic_path(final: Path, error: type[ShotsmithError] = WorkspaceError) -> It
         yield tmp
         if not tmp.exists():
             raise error(f"{final}: the stage did not write it")
+        if tmp.is_file():  # on the disk before it replaces the old file (an I/O error shows up here)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         if final.is_dir() and tmp.is_dir():
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
             os.replace(final, old)
@@ -406,6 +414,81 @@ def atomic_path(final: Path, error: type[ShotsmithError] = WorkspaceError) -> It
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _take_lock(lock: Path, root: Path) -> int:
+    """An open descriptor of `lock` holding an exclusive flock (released by the kernel when the process dies,
+    so a lock left by kill -9 is free), with our pid written in it; a WorkspaceError in one line when another
+    process holds it, the workspace is read-only, or the lock is a link."""
+    import fcntl
+
+    for _ in range(5):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WorkspaceError(
+                    f"{lock}: is a symbolic link; remove it (the lock is never followed)"
+                ) from exc
+            raise WorkspaceError(
+                f"{root}: cannot write in the workspace ({exc.strerror or exc}); a read-only folder cannot hold a "
+                "shot: choose a -w folder you can write to, or copy it (`cp -r`)"
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = ""
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                holder = f" (pid {int(os.pread(fd, 32, 0).split()[0])})"
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise WorkspaceError(
+                    f"{root}: in use by another shotsmith process{holder}; wait for it to finish (one writer at "
+                    "a time)"
+                ) from None
+            raise WorkspaceError(
+                f"{lock}: could not take the workspace lock ({exc.strerror or exc})"
+            ) from exc
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock, follow_symlinks=False).st_ino
+        except FileNotFoundError:  # its previous holder removed it between our open and flock: take a new one
+            same = False
+        if same:
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError as exc:
+                _release_lock(lock, fd)
+                raise WorkspaceError(
+                    f"{lock}: cannot write the workspace lock ({exc.strerror or exc}); free some disk space"
+                ) from exc
+            return fd
+        os.close(fd)
+    raise WorkspaceError(f"{lock}: could not take the workspace lock; try again")
+
+
+def _release_lock(lock: Path, fd: int) -> None:
+    """Remove the lock file while still holding it, then let it go."""
+    with contextlib.suppress(OSError):
+        lock.unlink()
+    os.close(fd)
+
+
+_TEMPORARY = re.compile(r"^\..+\.(?:tmp|old)-(\d+)")
+
+
+def _sweep_temporaries(root: Path) -> None:
+    """Remove the temporary files and folders of `atomic_path` (`.NAME.tmp-PID...`, `.NAME.old-PID`) that a
+    process no longer alive left in the workspace (kill -9 mid-write), so nothing half written lingers or counts
+    in a folder's hash. Called by the lock holder; links are not followed."""
+    for folder, dirs, files in os.walk(root):
+        for entry in [*dirs, *files]:
+            m = _TEMPORARY.match(entry)
+            pid = int(m.group(1)) if m else 0
+            if m and pid != os.getpid() and (pid > 1 << 22 or not _pid_alive(pid)):  # pids stay below 2**22
+                with contextlib.suppress(OSError):
+                    _remove(Path(folder) / entry)
+        dirs[:] = [d for d in dirs if not _TEMPORARY.match(d)]
 
 
 def _producer_of_folder(name: str) -> str:

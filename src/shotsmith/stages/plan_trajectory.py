@@ -119,6 +119,10 @@ class Config:
                 raise InputError(f"--duration {self.duration}: seconds must be positive, e.g. --duration 5")
             if self.frames is not None:
                 raise InputError(f"--duration {self.duration:g} and --frames {self.frames}: give one of them")
+        if self.frames is not None or self.size is not None or self.duration is not None:  # absurd counts and
+            from shotsmith.media import check_shot_size  # sizes: refused before anything is allocated
+
+            check_shot_size(self.frame_count(self.fps or 16.0), *(self.size or (832, 480)))
         for name, v in (("width", self.width), ("height", self.height)):
             if v is not None and (v <= 0 or v % 2):
                 raise InputError(
