@@ -61,7 +61,7 @@ def _weight(px, py, u, v, r, sigma_scale):
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _render_kernel(
     points, colors, radius, has_radius, m, fx, fy, cx, cy, focal, width, height,
-    near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks,
+    near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks, rgb, mask, depth,
 ):  # fmt: skip
     n_points = points.shape[0]
     n_pix = width * height
@@ -186,10 +186,7 @@ def _render_kernel(
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
 
-    # Normalise, one image row per task.
-    rgb = np.zeros((height, width, 3), np.uint8)
-    mask = np.zeros((height, width), np.bool_)
-    depth = np.zeros((height, width), np.float32)
+    # Normalise into the caller's arrays, one image row per task (every pixel is written).
     half = np.float32(0.5)
     for py in prange(height):
         for px in range(width):
@@ -201,18 +198,34 @@ def _render_kernel(
                 rgb[py, px, 1] = np.uint8(min(max(math.floor(acc[k + 1] / sw + half), 0.0), 255.0))
                 rgb[py, px, 2] = np.uint8(min(max(math.floor(acc[k + 2] / sw + half), 0.0), 255.0))
                 depth[py, px] = acc[k + 4] / sw
-    return rgb, mask, depth
+            else:
+                mask[py, px] = False
+                rgb[py, px, 0] = 0
+                rgb[py, px, 1] = 0
+                rgb[py, px, 2] = 0
+                depth[py, px] = 0.0
 
 
 def render(
-    points: np.ndarray, colors: np.ndarray, radius: np.ndarray | None, frame: Frame, settings: RenderSettings
+    points: np.ndarray,
+    colors: np.ndarray,
+    radius: np.ndarray | None,
+    frame: Frame,
+    settings: RenderSettings,
+    out: RenderOutput | None = None,
 ) -> RenderOutput:
-    """Render prepared inputs (see `shotsmith.render.render_points`) with the compiled kernel."""
+    """Render prepared inputs (see `shotsmith.render.render_points`) with the compiled kernel; into `out`'s
+    C-contiguous arrays when given (e.g. one frame of a `RenderedVideo`: no copy), else into new ones."""
+    h, w = frame.height, frame.width
+    if out is None:
+        out = RenderOutput(
+            rgb=np.empty((h, w, 3), np.uint8), mask=np.empty((h, w), bool), depth=np.empty((h, w), np.float32)
+        )
     lo, hi = settings.radius_range
     has_radius = radius is not None
     rad = radius if has_radius else np.zeros(1, np.float32)
     n_chunks = max(1, min(numba.get_num_threads(), len(points) // 4096 + 1))
-    rgb, mask, depth = _render_kernel(
+    _render_kernel(
         points,
         colors,
         rad,
@@ -233,5 +246,8 @@ def render(
         float(settings.kernel_sigma),
         np.float32(1.0 + settings.depth_tolerance),
         n_chunks,
+        out.rgb,
+        out.mask,
+        out.depth,
     )
-    return RenderOutput(rgb=rgb, mask=mask, depth=depth)
+    return out
