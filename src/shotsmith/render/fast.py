@@ -2,10 +2,10 @@
 
 Owns one numba kernel that implements the rule of `shotsmith.render.types` in two passes without atomics. Pass 1
 splits the points into one contiguous chunk per thread, each with its own z-buffer, merged by a per-pixel minimum
-into the visible-surface threshold. Pass 2 splits the image into one band of rows per thread: each thread walks
-every point and adds only into its own rows of one shared accumulator (so there is nothing to merge, and a pixel
-sums its points in index order whatever the number of threads); the Gaussian weight is separable, one exp per
-footprint row and column. Memory is (threads x pixels x 4 bytes) + pixels x 20 bytes, plus 12 bytes per point:
+into the visible-surface threshold. Pass 2 splits the image into one band of rows per thread: each thread merges
+its rows' threshold, walks every point adding only into its own rows of one shared accumulator (so there is
+nothing to merge, and a pixel sums its points in index order whatever the number of threads) and normalises its
+rows; the Gaussian weight is separable, one exp per footprint row and column. Two parallel regions per frame. Memory is (threads x pixels x 4 bytes) + pixels x 20 bytes, plus 12 bytes per point:
 pass 1 keeps the pixel, weight and depth of every single-pixel footprint (most points when the cache is denser
 than the target) so pass 2 only re-projects the larger ones. The kernel releases the GIL (`nogil`), so a caller
 can overlap it with encoding or filling on other threads. Compiled once per machine (`cache=True`, a few
@@ -111,17 +111,16 @@ def _render_kernel(
                             continue
                     if z32 < zc[row + px]:
                         zc[row + px] = z32
-    threshold = np.empty(n_pix, np.float32)
-    for p in prange(n_pix):
-        zmin = zbufs[0, p]
-        for c in range(1, n_chunks):
-            zmin = min(zmin, zbufs[c, p])
-        threshold[p] = zmin * tol1
 
-    # Pass 2: one accumulator (r, g, b, weight, weight * z) of the visible surface, split into bands of image
-    # rows: each task walks every point but adds only into its own rows (no atomics, no per-chunk copies to
-    # merge, and each pixel sums its points in index order whatever the number of threads).
+    # Pass 2, split into bands of image rows, one task each (one parallel region: on a busy machine every
+    # region waits for its slowest thread): the band's visible-surface threshold (the chunks' z-buffers
+    # merged), then one accumulator (r, g, b, weight, weight * z) of the visible surface, each task walking
+    # every point but adding only into its own rows (no atomics, no per-chunk copies to merge, and each pixel
+    # sums its points in index order whatever the number of threads), then the band normalised into the
+    # caller's arrays (every pixel is written).
+    threshold = np.empty(n_pix, np.float32)
     acc = np.empty(n_pix * 5, np.float32)
+    half = np.float32(0.5)
     band = (height + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         row0 = min(height, c * band)
@@ -129,6 +128,11 @@ def _render_kernel(
         acc[5 * row0 * width : 5 * row1 * width] = 0.0
         p0 = row0 * width
         p1 = row1 * width
+        for p in range(p0, p1):
+            zmin = zbufs[0, p]
+            for c2 in range(1, n_chunks):
+                zmin = min(zmin, zbufs[c2, p])
+            threshold[p] = zmin * tol1
         wx = np.empty(width, np.float64)
         for i in range(n_points):
             p = single[i]
@@ -185,25 +189,22 @@ def _render_kernel(
                     acc[k + 2] += w * cb
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
-
-    # Normalise into the caller's arrays, one image row per task (every pixel is written).
-    half = np.float32(0.5)
-    for py in prange(height):
-        for px in range(width):
-            k = 5 * (py * width + px)
-            sw = acc[k + 3]
-            if sw > 0:
-                mask[py, px] = True
-                rgb[py, px, 0] = np.uint8(min(max(math.floor(acc[k] / sw + half), 0.0), 255.0))
-                rgb[py, px, 1] = np.uint8(min(max(math.floor(acc[k + 1] / sw + half), 0.0), 255.0))
-                rgb[py, px, 2] = np.uint8(min(max(math.floor(acc[k + 2] / sw + half), 0.0), 255.0))
-                depth[py, px] = acc[k + 4] / sw
-            else:
-                mask[py, px] = False
-                rgb[py, px, 0] = 0
-                rgb[py, px, 1] = 0
-                rgb[py, px, 2] = 0
-                depth[py, px] = 0.0
+        for py in range(row0, row1):
+            for px in range(width):
+                k = 5 * (py * width + px)
+                sw = acc[k + 3]
+                if sw > 0:
+                    mask[py, px] = True
+                    rgb[py, px, 0] = np.uint8(min(max(math.floor(acc[k] / sw + half), 0.0), 255.0))
+                    rgb[py, px, 1] = np.uint8(min(max(math.floor(acc[k + 1] / sw + half), 0.0), 255.0))
+                    rgb[py, px, 2] = np.uint8(min(max(math.floor(acc[k + 2] / sw + half), 0.0), 255.0))
+                    depth[py, px] = acc[k + 4] / sw
+                else:
+                    mask[py, px] = False
+                    rgb[py, px, 0] = 0
+                    rgb[py, px, 1] = 0
+                    rgb[py, px, 2] = 0
+                    depth[py, px] = 0.0
 
 
 def render(
