@@ -65,8 +65,15 @@ def facts(workspace: Path) -> dict:
     stages = json.loads((workspace / "shot.json").read_text())["stages"]
     gen = stages["generate"]["extra"]
     inpaint = gen.get("inpaint") or {}
+    guide = stages["render-guidance"]["extra"]
+    parts = {
+        "render-guidance": f"render {guide.get('render_seconds', 0):.2f} + write {guide.get('write_seconds', 0):.2f}",
+        "generate": f"read {gen.get('seconds_read', 0):.2f} + fill {gen.get('seconds_generate', 0):.2f} + write "
+        f"{gen.get('seconds_write', 0):.2f}",
+    }
     return {
         "seconds": {name: stages[name]["seconds"] for name in STAGES if name in stages},
+        "parts": parts,
         "frames": gen["frames"],
         "fps": gen["fps"],
         "coverage": stages["render-guidance"]["extra"]["coverage"],
@@ -107,7 +114,7 @@ def main(argv: list[str]) -> int:
         print(f"\n[{name}] {trees[name]}")
         print(f"{'stage':<18} {'seconds':>8}   (the best run's shot.json)")
         for stage, sec in f["seconds"].items():
-            print(f"{stage:<18} {sec:8.2f}")
+            print(f"{stage:<18} {sec:8.2f}   {f['parts'].get(stage, '')}")
         rest = wall - sum(f["seconds"].values())
         print(f"{'start + imports':<18} {rest:8.2f}")
         print(f"{'wall':<18} {wall:8.2f}   runs: {', '.join(f'{w:.2f}' for w in walls[name])}")
