@@ -330,7 +330,7 @@ class InpaintGenerator(Generator):
                 if t + _PREFETCH < t_:
                     ahead.append(pool.submit(render_layers, t + _PREFETCH))
                 frame = rgb[t].copy()
-                dep = np.where(known[t], gdepth[t], 0.0).astype(np.float32)
+                dep = np.where(known[t], gdepth[t], np.float32(0))
                 hole = ~known[t]
                 n_hole = int(hole.sum())
                 holes += n_hole
@@ -338,13 +338,15 @@ class InpaintGenerator(Generator):
                 if rendered is not None:
                     crop, r = rendered
                     use = hole[crop] & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
-                    frame[crop][use] = np.asarray(r.rgb)[use]
-                    dep[crop][use] = np.asarray(r.depth)[use]
+                    np.copyto(frame[crop], np.asarray(r.rgb), where=use[..., None])
+                    np.copyto(dep[crop], np.asarray(r.depth, dtype=np.float32), where=use)
                     have[crop] |= use
                     layer_px += int(use.sum())
                 rest = ~have
                 if rest.any():
-                    stack = np.concatenate([frame.astype(np.float32), dep[..., None]], axis=2)
+                    stack = np.empty((h_, w_, 4), np.float32)
+                    stack[..., :3] = frame
+                    stack[..., 3] = dep
                     filled = push_pull_fill(stack, have)
                     rows, cols = np.nonzero(rest)
                     vals = filled[rows, cols]
