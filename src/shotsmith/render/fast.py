@@ -67,7 +67,9 @@ def _render_kernel(
     n_pix = width * height
     step = (n_points + n_chunks - 1) // n_chunks
     # Pass 1 keeps, per point, its pixel when the footprint is a single pixel (the common case when the cache is
-    # denser than the target): pass 2 then needs no projection. -1 = not drawn, -2 = several pixels.
+    # denser than the target): pass 2 then needs no projection. -1 = not drawn; a larger footprint stores
+    # -2 - (its first row) and, in single_w, its last row, so that pass 2 re-projects it only in the row bands
+    # it reaches.
     single = np.empty(n_points, np.int32)
     single_w = np.empty(n_points, np.float32)
     single_z = np.empty(n_points, np.float32)
@@ -100,7 +102,8 @@ def _render_kernel(
                 if z32 < zc[p]:
                     zc[p] = z32
                 continue
-            single[i] = -2
+            single[i] = -2 - y0
+            single_w[i] = np.float32(y1)
             for py in range(y0, y1 + 1):
                 dy = (py + 0.5) - v
                 row = py * width
@@ -151,13 +154,13 @@ def _render_kernel(
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
                 continue
+            if -2 - p >= row1 or np.int64(single_w[i]) < row0:
+                continue
             ok, u, v, z, r, e = _project_one(
                 points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
             y0 = max(math.ceil(v - e - 0.5), row0)
             y1 = min(math.floor(v + e - 0.5), row1 - 1)
-            if y0 > y1:
-                continue
             z32 = np.float32(z)
             cr = np.float32(colors[i, 0])
             cg = np.float32(colors[i, 1])
