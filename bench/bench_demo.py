@@ -44,7 +44,9 @@ def run_once(src: str, workspace: Path, force: bool) -> float:
     cmd += ["--cam", "dolly_in,pan_left", "-w", str(workspace), *(["--force"] if force else [])]
     env = dict(os.environ, PYTHONPATH=src, SHOTSMITH_QUIET="1")
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=ROOT)
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode:
+        raise SystemExit(f"{src}: `shotsmith run` failed: {(res.stderr or res.stdout).strip()[-400:]}")
     return time.perf_counter() - start
 
 
