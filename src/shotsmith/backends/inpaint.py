@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,6 +37,8 @@ from shotsmith.fill import (
 )
 
 VERSION = "layered-fill-1"
+#: Frames whose layer renders run ahead of the fill on the background thread.
+_PREFETCH = 2
 
 
 @dataclass
@@ -298,59 +302,76 @@ class InpaintGenerator(Generator):
         prev_depth: np.ndarray | None = None
         holes = layer_px = 0
         diff_sum, diff_n = 0.0, 0
-        for t in track(range(t_), "inpaint: filling holes", total=t_):
-            frame = rgb[t].copy()
-            dep = np.where(known[t], gdepth[t], 0.0).astype(np.float32)
+
+        def render_layers(t: int):
+            """(crop, render) of the layers over frame t's hole box, or None (no hole or no layers)."""
             hole = ~known[t]
-            n_hole = int(hole.sum())
-            holes += n_hole
-            have = known[t].copy()
-            if n_hole and layers is not None and len(layers.points):
-                y0, y1, x0, x1 = _bbox(hole)
-                intr = cams.intrinsics[t] - np.array([0.0, 0.0, x0, y0])
-                r = _render_points(
-                    layers.points,
-                    layers.colors,
-                    cams.world_from_camera[t],
-                    intr,
-                    x1 - x0,
-                    y1 - y0,
-                    radius=layers.radius,
-                )
-                crop = (slice(y0, y1), slice(x0, x1))
-                use = hole[crop] & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
-                frame[crop][use] = np.asarray(r.rgb)[use]
-                dep[crop][use] = np.asarray(r.depth)[use]
-                have[crop] |= use
-                layer_px += int(use.sum())
-            rest = ~have
-            if rest.any():
-                stack = np.concatenate([frame.astype(np.float32), dep[..., None]], axis=2)
-                filled = push_pull_fill(stack, have)
-                rows, cols = np.nonzero(rest)
-                vals = filled[rows, cols]
-                dep[rows, cols] = vals[:, 3]
-                colour = vals[:, :3]
-                if prev_rgb is not None and s.temporal_blend > 0:
+            if layers is None or not len(layers.points) or not hole.any():
+                return None
+            y0, y1, x0, x1 = _bbox(hole)
+            intr = cams.intrinsics[t] - np.array([0.0, 0.0, x0, y0])
+            r = _render_points(
+                layers.points,
+                layers.colors,
+                cams.world_from_camera[t],
+                intr,
+                x1 - x0,
+                y1 - y0,
+                radius=layers.radius,
+            )
+            return (slice(y0, y1), slice(x0, x1)), r
+
+        # The layer renders do not depend on the previous output frame: a background thread renders the next
+        # frames (the compiled kernel releases the GIL) while this one fills the current frame.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-layers") as pool:
+            ahead = deque(pool.submit(render_layers, t) for t in range(min(t_, _PREFETCH)))
+            for t in track(range(t_), "inpaint: filling holes", total=t_):
+                rendered = ahead.popleft().result()
+                if t + _PREFETCH < t_:
+                    ahead.append(pool.submit(render_layers, t + _PREFETCH))
+                frame = rgb[t].copy()
+                dep = np.where(known[t], gdepth[t], np.float32(0))
+                hole = ~known[t]
+                n_hole = int(hole.sum())
+                holes += n_hole
+                have = known[t].copy()
+                if rendered is not None:
+                    crop, r = rendered
+                    use = hole[crop] & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
+                    np.copyto(frame[crop], np.asarray(r.rgb), where=use[..., None])
+                    np.copyto(dep[crop], np.asarray(r.depth, dtype=np.float32), where=use)
+                    have[crop] |= use
+                    layer_px += int(use.sum())
+                rest = ~have
+                if rest.any():
+                    stack = np.empty((h_, w_, 4), np.float32)
+                    stack[..., :3] = frame
+                    stack[..., 3] = dep
+                    filled = push_pull_fill(stack, have)
+                    rows, cols = np.nonzero(rest)
+                    vals = filled[rows, cols]
+                    dep[rows, cols] = vals[:, 3]
+                    colour = vals[:, :3]
+                    if prev_rgb is not None and s.temporal_blend > 0:
+                        warped, ok = warp_sample(
+                            prev_rgb, rows, cols, vals[:, 3], *self._cams(cams, t), prev_depth=prev_depth
+                        )
+                        a = s.temporal_blend * ok[:, None]
+                        colour = a * warped + (1.0 - a) * colour
+                    frame[rows, cols] = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+                if s.measure and prev_rgb is not None and n_hole:
+                    rows, cols = np.nonzero(hole & (dep > 0))
                     warped, ok = warp_sample(
-                        prev_rgb, rows, cols, vals[:, 3], *self._cams(cams, t), prev_depth=prev_depth
+                        prev_rgb, rows, cols, dep[rows, cols], *self._cams(cams, t), prev_depth=prev_depth
                     )
-                    a = s.temporal_blend * ok[:, None]
-                    colour = a * warped + (1.0 - a) * colour
-                frame[rows, cols] = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
-            if s.measure and prev_rgb is not None and n_hole:
-                rows, cols = np.nonzero(hole & (dep > 0))
-                warped, ok = warp_sample(
-                    prev_rgb, rows, cols, dep[rows, cols], *self._cams(cams, t), prev_depth=prev_depth
-                )
-                if ok.any():
-                    cur = frame[rows[ok], cols[ok]].astype(np.float32)
-                    diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())
-                    diff_n += int(ok.sum())
-            out[t] = frame
-            if depth_out is not None:
-                depth_out[t] = dep
-            prev_rgb, prev_depth = frame, dep
+                    if ok.any():
+                        cur = frame[rows[ok], cols[ok]].astype(np.float32)
+                        diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())
+                        diff_n += int(ok.sum())
+                out[t] = frame
+                if depth_out is not None:
+                    depth_out[t] = dep
+                prev_rgb, prev_depth = frame, dep
         report.seconds_frames = time.perf_counter() - t0
         report.hole_fraction = holes / float(t_ * h_ * w_)
         report.layer_fraction = layer_px / holes if holes else 1.0

@@ -181,7 +181,8 @@ def render_path(
     Returns rgb (T, H, W, 3) uint8, mask (T, H, W) bool, depth (T, H, W) float32."""
     settings = settings or RenderSettings()
     points, colors, radius = _prepare(points, colors, radius)
-    fn = _backend_fn(resolve_backend(settings.backend))
+    name = resolve_backend(settings.backend)
+    fn = _backend_fn(name)
     n, h, w = len(cam), cam.height, cam.width
     video = RenderedVideo(
         rgb=np.zeros((n, h, w, 3), np.uint8),
@@ -197,6 +198,16 @@ def render_path(
         if len(points) == 0:
             continue
         frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
+        if name == "numba":  # renders straight into the video's frame
+            fn(
+                points,
+                colors,
+                radius,
+                frame,
+                settings,
+                RenderOutput(video.rgb[i], video.mask[i], video.depth[i]),
+            )
+            continue
         out = fn(points, colors, radius, frame, settings)
         video.rgb[i], video.mask[i], video.depth[i] = out.rgb, out.mask, out.depth
     return video
