@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -189,11 +190,12 @@ def synthetic(out: Path) -> bool:
     return ok
 
 
-def real(out: Path, frames: int) -> None:
+def real(out: Path, frames: int, names=("recammaster_4.mp4", "recammaster_7.mp4")) -> None:
+    from shotsmith.errors import InputError
     from shotsmith.media import read_video
 
     cams = ["pan_right", *(str(i) for i in range(1, 11))]
-    for name in ("recammaster_4.mp4", "recammaster_7.mp4"):
+    for name in names:
         video = REAL / name
         if not video.is_file():
             print(f"{video}: missing, skipped")
@@ -201,10 +203,21 @@ def real(out: Path, frames: int) -> None:
         ws = out / f"ws-{video.stem}"
         rows = []
         print(f"{name}: {frames} frames at {WIDTH}x{HEIGHT}, --source-camera estimate, prior depth")
+        given = None
+        opts = dict(frames=frames, size=(WIDTH, HEIGHT), depth="prior", source_camera="estimate")
         for cam in cams:
-            workspace, seconds = recapture(
-                video, ws, cam, frames=frames, size=(WIDTH, HEIGHT), depth="prior", source_camera="estimate"
-            )
+            try:
+                workspace, seconds = recapture(video, ws, cam, **opts, source_scale=given)
+            except InputError as exc:
+                match = re.search(r"best guess ([0-9.eE+-]+)", str(exc))
+                print(f"  refused: {exc}")
+                if match is not None:  # a flat scale objective: give its best guess, as a user would
+                    given = float(match.group(1))
+                elif "pycolmap could not" in str(exc):  # no reconstruction: re-shoot it as a tripod shot
+                    opts["source_camera"] = "static"
+                else:
+                    raise
+                workspace, seconds = recapture(video, ws, cam, **opts, source_scale=given)
             rec = workspace.record("build-3d-cache").extra
             shot, _ = read_video(ws / "output" / "shot.mp4")
             guidance, _ = read_video(ws / "guidance" / "rgb.mp4")

@@ -642,7 +642,8 @@ def source_cameras(
     """(T, 4, 4) source poses in scene units (frame 0 = identity) and facts: `source_camera` is "static", "estimate"
     (pycolmap) or a camera file. A file that says its units is used as it says (`declared_pose_scale`); `scale`
     (the user's) is used as given; otherwise the scale is measured (`measure_pose_scale`) and refused when the
-    measure is flat. Poses that fit the frames worse than a still camera are refused with the measured error."""
+    measure is flat. A camera file whose poses fit the frames worse than a still camera is refused with the
+    measured error (for pycolmap's own poses it is the depth that does not fit: a note)."""
     from shotsmith.camera import relative_to_first, resample
 
     t_ = len(clip.frames)
@@ -680,15 +681,21 @@ def source_cameras(
         if chosen.method in ("photometric", "sparse points") and chosen.confidence < MIN_SCALE_CONFIDENCE:
             raise InputError(
                 f"--source-camera {source_camera}: the scale of its poses cannot be measured ({chosen.detail}; "
-                f"confidence {chosen.confidence:.2f}); give it with --source-scale S (translations x S = scene "
-                "units, 1.0 = frame 0's subject distance)"
+                f"confidence {chosen.confidence:.2f}, best guess {chosen.scale:.4g}); give it with --source-scale S "
+                "(translations x S = scene units, 1.0 = frame 0's subject distance)"
             )
     poses = raw.copy()
     poses[:, :3, 3] *= chosen.scale
     facts.update(chosen.facts())
     fit, still = pose_consistency(clip.frames, depth0, poses, intrinsics)
     facts["pose_fit_error"], facts["still_fit_error"] = round(fit, 3), round(still, 3)
-    if fit > MAX_POSE_ERROR and fit > still:
+    if fit > MAX_POSE_ERROR and fit > still and source_camera == "estimate":
+        notes.append(
+            f"the depth does not fit pycolmap's poses: frame 0 warped into the other frames with them leaves a grey "
+            f"error of {fit:.1f} (of 40), {still:.1f} for a camera that does not move; expect seams where frames "
+            "lend to each other (a neural --depth backend fits better)"
+        )
+    elif fit > MAX_POSE_ERROR and fit > still:
         raise InputError(
             f"--source-camera {source_camera}: its poses do not fit the video: frame 0 warped into the other "
             f"frames with them (scale {chosen.scale:.4g}, {chosen.method}) leaves a grey error of {fit:.1f} "
@@ -782,6 +789,9 @@ class StaticOptions:
     """Pixels (plus 15 % of the predicted flow) by which the measured flow may differ from the predicted one."""
     grow: int = 2
     """Pixels by which the moving regions are grown (their mixed edge pixels do not lend either)."""
+    need_agreement: bool = True
+    """A point lends only when at least one other frame agrees with it; False: also when no frame says anything
+    (hidden or out of view in every reference)."""
 
 
 def _evidence_votes(
@@ -855,10 +865,10 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
     Each frame's points (on a `stride` grid) are reprojected into `references` other frames spread over the clip:
     a frame that sees the same depth and colour there agrees; one that sees farther (through where the point was)
     or the same depth in another colour disagrees; a frame where it is hidden or out of view says nothing. A point
-    is static when no frame disagrees more often than half the frames that agree, and (with `flow`) DIS optical
+    is static when some frame agrees and no more than half as many disagree, and (with `flow`) DIS optical
     flow to the next frame matches the flow the camera and the depth predict. The moving regions are cleaned of
-    single pixels and grown by `grow` pixels. Points without any evidence count as static (nothing says they
-    moved)."""
+    single pixels and grown by `grow` pixels. A point that no other frame agrees with does not lend
+    (`need_agreement`)."""
     import cv2
 
     opts = options or StaticOptions()
@@ -894,7 +904,7 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
             disagree += b
         moving = np.zeros((h, w), bool)
         grid = np.zeros((h, w), bool)
-        grid[r_, c_] = 2 * disagree > agree
+        grid[r_, c_] = (2 * disagree > agree) | ((agree == 0) if opts.need_agreement else False)
         if step > 1:
             moving = cv2.dilate(grid.astype(np.uint8), np.ones((step, step), np.uint8), anchor=(0, 0)) > 0
         else:
