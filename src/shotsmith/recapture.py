@@ -978,15 +978,32 @@ class FillOptions:
     static_only: bool = True
     """Only points with evidence that they are static lend themselves to other frames (`static_evidence`);
     False lends every point that passes the depth test (the moving ones too: ghosts)."""
+    surface_band: float = 1.0
+    """Moving cameras: relative depth band (behind frame t's surface) within which a point of frame s that has
+    the colour frame t sees there is taken as frame t's own surface, and skipped: per-frame depth that disagrees
+    would otherwise leave a copy behind the surface that peeks out under parallax (a double). 0 turns the colour
+    test off. (With the same camera, a point behind frame t's static surface is skipped whatever its colour.)"""
+    colour_tolerance: float = 12.0
+    """Largest difference of any colour channel (0-255) within which a point has the colour frame t sees."""
 
 
-def _accept(z: np.ndarray, seen: np.ndarray, have: np.ndarray, tolerance: float) -> np.ndarray:
+def _accept(
+    z: np.ndarray,
+    seen: np.ndarray,
+    have: np.ndarray,
+    tolerance: float,
+    same_colour: np.ndarray | None = None,
+    surface_band: float = 0.0,
+) -> np.ndarray:
     """The depth test on matched samples: point depth `z`, frame t's `seen` depth and its own point's depth
     `have` there (0 = none). Reject when frame t sees farther than the point (it sees through where the point
-    was: the point moved); skip when frame t has its own point on the same surface; accept the rest (hidden at
-    t, or not seen by frame t at all)."""
+    was: the point moved); skip when frame t has its own point on the same surface (within `tolerance`, or
+    within `surface_band` where `same_colour` says the colours agree); accept the rest (hidden at t, or not
+    seen by frame t at all)."""
     sees_through = (seen > 0) & (seen > z * (1.0 + tolerance))
     redundant = (have > 0) & (np.abs(have - z) <= tolerance * z)
+    if same_colour is not None and surface_band > 0:
+        redundant |= same_colour & (have > 0) & (np.abs(have - z) <= surface_band * z)
     return ~sees_through & ~redundant
 
 
@@ -997,6 +1014,10 @@ def accept_points(
     world_from_camera_t: np.ndarray,
     intrinsics: np.ndarray,
     tolerance: float,
+    colours: np.ndarray | None = None,
+    rgb_t: np.ndarray | None = None,
+    surface_band: float = 0.0,
+    colour_tolerance: float = 12.0,
 ) -> np.ndarray:
     """(P,) bool: which of frame s's (P, 3) world points may fill frame t.
 
@@ -1004,14 +1025,19 @@ def accept_points(
     invalid) and `depth_t` (H, W) frame t's own points (0 = none). A point outside frame t's view is kept; inside,
     it is kept when frame t's depth is not farther than it (within `tolerance`, relative): hidden at t, so frame t
     cannot say it moved. Where frame t sees farther, it sees through where the point was: the point moved,
-    rejected. A point on frame t's own surface is skipped (frame t has it)."""
+    rejected. A point on frame t's own surface is skipped (frame t has it); with the points' (P, 3) `colours`
+    and frame t's (H, W, 3) `rgb_t`, one within `surface_band` of it in frame t's colour is too."""
     h, w = depth_t.shape
     cam = _transform(invert_rigid(world_from_camera_t), np.asarray(world_points, np.float64))
     u, v, z = _project(cam, intrinsics)
     inside = (z > 1e-6) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     keep = ~inside
     iu, iv = u[inside], v[inside]
-    keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance)
+    same = None
+    if colours is not None and rgb_t is not None and surface_band > 0:
+        diff = np.abs(rgb_t[iv, iu].astype(np.int16) - np.asarray(colours)[inside].astype(np.int16))
+        same = diff.max(axis=1) <= colour_tolerance
+    keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance, same, surface_band)
     return keep
 
 
@@ -1039,6 +1065,13 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
         lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
             mask = lend & _accept(cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance)
+            if static is not None:
+                # The same camera: a point hidden at t behind a static surface was hidden from frame s too, so
+                # it is that surface seen at another depth (per-frame depth disagrees), not what lies behind it.
+                behind = (cache.depth[t] > 0) & (
+                    cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance)
+                )
+                mask &= ~(behind & static[t])
             if not mask.any():
                 continue
             p, c, r = cache.points(s, mask)
@@ -1053,6 +1086,10 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
                 cache.world_from_camera[t],
                 cache.intrinsics,
                 fill.depth_tolerance,
+                c,
+                cache.rgb[t],
+                fill.surface_band,
+                fill.colour_tolerance,
             )
             p, c, r = p[keep], c[keep], r[keep]
         if len(p):

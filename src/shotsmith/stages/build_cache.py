@@ -437,8 +437,14 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         cfg.filter_threshold,
         valid=content,
         filter_mode=cfg.filter_mode,
+        static=False,
     )
     timings["align_s"] = round(time.perf_counter() - t2, 3)
+    t_static = time.perf_counter()
+    valid_points = cache.depth > 0
+    static = cache.static_mask()
+    timings["static_s"] = round(time.perf_counter() - t_static, 3)
+    cam_facts["static_fraction"] = round(float(static[valid_points].mean()) if valid_points.any() else 0.0, 4)
 
     t3 = time.perf_counter()
     outputs = [A.write_cache4d(ws, cache, clip.fps)]
