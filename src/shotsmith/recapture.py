@@ -780,8 +780,11 @@ class StaticOptions:
     """Relative depth band within which a point agrees with another frame's depth."""
     colour_tolerance: float = 30.0
     """Grey-level difference (0-255, on lightly blurred frames) within which a point agrees in colour."""
-    stride: int = 2
-    """Evidence is gathered on every stride-th pixel of each axis and spread to its neighbours."""
+    stride: int = 1
+    """Evidence is gathered on every stride-th pixel of each axis (or coarser: `max_width`) and spread to its
+    neighbours."""
+    max_width: int = 320
+    """At most this many points a row: wider frames are sampled more sparsely (and their flow computed smaller)."""
     flow: bool = True
     """Also compare the optical flow to the next frame (OpenCV DIS) with the flow the camera motion and the depth
     predict: where they differ by more than `flow_tolerance`, the point moved."""
@@ -790,8 +793,9 @@ class StaticOptions:
     grow: int = 2
     """Pixels by which the moving regions are grown (their mixed edge pixels do not lend either)."""
     need_agreement: bool = True
-    """A point lends only when at least one other frame agrees with it; False: also when no frame says anything
-    (hidden or out of view in every reference)."""
+    """A point inside another frame's view lends only when at least one other frame agrees with it (one hidden
+    wherever it is in view says nothing for it); False: also then. A point out of every other frame's view
+    lends (nothing can say it moved)."""
 
 
 def _evidence_votes(
@@ -803,8 +807,8 @@ def _evidence_votes(
     grey_r: np.ndarray,
     intrinsics: np.ndarray,
     opts: StaticOptions,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(agree, disagree) bool per point of frame s (camera points (P, 3), grey (P,)) against frame r: agree when
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(agree, disagree, in view) bool per point of frame s (camera points (P, 3), grey (P,)) against frame r: agree when
     frame r sees the same depth and colour there; disagree when frame r sees farther (it sees through where the
     point was) or the same depth in another colour. Hidden or unseen points give no evidence."""
     h, w = seen_r.shape
@@ -821,76 +825,81 @@ def _evidence_votes(
     same_colour = np.abs(grey_r[iv, iu] - grey_s[inside]) <= opts.colour_tolerance
     agree[inside] = same_depth & same_colour
     disagree[inside] = ((d > 0) & (d > iz + tol)) | (same_depth & ~same_colour)
-    return agree, disagree
+    return agree, disagree, inside
 
 
 def _flow_disagrees(
-    depth_s: np.ndarray,
-    grey_s: np.ndarray,
-    grey_r: np.ndarray,
+    cam_points: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    small_s: np.ndarray,
+    small_r: np.ndarray,
+    step: int,
     world_from_s: np.ndarray,
     world_from_r: np.ndarray,
     intrinsics: np.ndarray,
     opts: StaticOptions,
 ) -> np.ndarray:
-    """(H, W) bool: where OpenCV's DIS optical flow from frame s to frame r differs from the flow that the camera
-    motion and frame s's depth predict for a static point (False where there is no depth)."""
+    """(P,) bool per point of frame s (camera points (P, 3) at full-resolution pixels (rows, cols)): where OpenCV's
+    DIS optical flow from frame s to frame r, computed on the `step`-times smaller grey images `small_s`,
+    `small_r`, differs from the flow that the camera motion and the depth predict for a static point."""
     import cv2
 
-    h, w = depth_s.shape
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    flow = dis.calc(np.clip(grey_s, 0, 255).astype(np.uint8), np.clip(grey_r, 0, 255).astype(np.uint8), None)
-    from shotsmith.geometry import unproject_depth
-
-    cam = unproject_depth(depth_s, intrinsics).reshape(-1, 3)
+    gh, gw = small_s.shape
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    flow = dis.calc(small_s, small_r, None)
     m = invert_rigid(world_from_r) @ world_from_s
-    p = cam @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
+    p = cam_points @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
     fx, fy, cx, cy = (float(x) for x in intrinsics)
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = fx * p[:, 0] / p[:, 2] + cx
-        v = fy * p[:, 1] / p[:, 2] + cy
-    vv, uu = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    pred = np.stack([u.reshape(h, w) - uu, v.reshape(h, w) - vv], axis=-1)
-    err = np.linalg.norm(flow - pred, axis=-1)
-    limit = opts.flow_tolerance + 0.15 * np.linalg.norm(pred, axis=-1)
-    ok = (depth_s > 0) & np.isfinite(err) & (p[:, 2].reshape(h, w) > 1e-6)
-    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    return ok & inside.reshape(h, w) & (err > limit)
+        du = fx * p[:, 0] / p[:, 2] + cx - (cols + 0.5)
+        dv = fy * p[:, 1] / p[:, 2] + cy - (rows + 0.5)
+    gr, gc = np.minimum(rows // step, gh - 1), np.minimum(cols // step, gw - 1)
+    measured = flow[gr, gc] * np.float32(step)
+    err = np.hypot(measured[:, 0] - du, measured[:, 1] - dv)
+    limit = opts.flow_tolerance + 0.15 * np.hypot(du, dv)
+    return (p[:, 2] > 1e-6) & np.isfinite(err) & (err > limit)
 
 
 def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.ndarray:
     """(T, H, W) bool: which points of each frame are static, so that they may stand in for the scene at other
     moments.
 
-    Each frame's points (on a `stride` grid) are reprojected into `references` other frames spread over the clip:
-    a frame that sees the same depth and colour there agrees; one that sees farther (through where the point was)
-    or the same depth in another colour disagrees; a frame where it is hidden or out of view says nothing. A point
-    is static when some frame agrees and no more than half as many disagree, and (with `flow`) DIS optical
-    flow to the next frame matches the flow the camera and the depth predict. The moving regions are cleaned of
-    single pixels and grown by `grow` pixels. A point that no other frame agrees with does not lend
-    (`need_agreement`)."""
+    Each frame's points (on a grid of every `stride`-th pixel, at most `max_width` points a row) are reprojected
+    into `references` other frames spread over the clip: a frame that sees the same depth and colour there
+    agrees; one that sees farther (through where the point was) or the same depth in another colour disagrees; a
+    frame where it is hidden or out of view says nothing. A point is static when some frame agrees and no more
+    than half as many disagree (`need_agreement`; a point out of every other view counts as static), and (with `flow`) DIS optical flow to the next frame matches
+    the flow the camera and the depth predict. The moving regions are cleaned of single grid points and grown by
+    `grow` pixels."""
     import cv2
 
     opts = options or StaticOptions()
     t_, h, w = cache.depth.shape
     if t_ < 2:
         return cache.depth > 0
+    step = max(1, int(opts.stride), int(math.ceil(w / max(1, opts.max_width))))
+    gh, gw = -(-h // step), -(-w // step)
     greys = [cv2.GaussianBlur(_grey(f), (0, 0), 1.0) for f in cache.rgb]
-    step = max(1, int(opts.stride))
+    small = (
+        [cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8) for g in greys]
+        if opts.flow
+        else []
+    )
     rows, cols = np.mgrid[0:h:step, 0:w:step]
     rows, cols = rows.ravel(), cols.ravel()
     out = np.zeros((t_, h, w), bool)
-    kernel = np.ones((2 * opts.grow + 1, 2 * opts.grow + 1), np.uint8) if opts.grow > 0 else None
+    grow = max(1, int(math.ceil(opts.grow / step))) if opts.grow > 0 else 0
     for s in range(t_):
-        d = cache.depth[s][rows, cols]
-        have = d > 0
+        have = cache.depth[s][rows, cols] > 0
         r_, c_ = rows[have], cols[have]
         cam = _unproject_pixels(cache.depth[s], r_, c_, cache.intrinsics).astype(np.float32)
         g = greys[s][r_, c_]
         agree = np.zeros(len(r_), np.int32)
         disagree = np.zeros(len(r_), np.int32)
+        in_view = np.zeros(len(r_), bool)
         for r in fill_frames(s, t_, opts.references):
-            a, b = _evidence_votes(
+            a, b, v = _evidence_votes(
                 cam,
                 g,
                 cache.world_from_camera[s],
@@ -902,27 +911,30 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
             )
             agree += a
             disagree += b
-        moving = np.zeros((h, w), bool)
-        grid = np.zeros((h, w), bool)
-        grid[r_, c_] = (2 * disagree > agree) | ((agree == 0) if opts.need_agreement else False)
-        if step > 1:
-            moving = cv2.dilate(grid.astype(np.uint8), np.ones((step, step), np.uint8), anchor=(0, 0)) > 0
-        else:
-            moving = grid
+            in_view |= v
+        moving_pts = 2 * disagree > agree
+        if opts.need_agreement:
+            moving_pts |= (agree == 0) & in_view
         if opts.flow:
             r = s + 1 if s + 1 < t_ else s - 1
-            moving |= _flow_disagrees(
-                cache.depth[s],
-                greys[s],
-                greys[r],
+            moving_pts |= _flow_disagrees(
+                cam,
+                r_,
+                c_,
+                small[s],
+                small[r],
+                step,
                 cache.world_from_camera[s],
                 cache.world_from_camera[r],
                 cache.intrinsics,
                 opts,
             )
-        if kernel is not None:
-            clean = cv2.morphologyEx(moving.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-            moving = cv2.dilate(clean, kernel) > 0
+        grid = np.zeros((gh, gw), np.uint8)
+        grid[r_ // step, c_ // step] = moving_pts
+        if grow:
+            grid = cv2.morphologyEx(grid, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+            grid = cv2.dilate(grid, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        moving = np.repeat(np.repeat(grid, step, axis=0), step, axis=1)[:h, :w] > 0
         out[s] = (cache.depth[s] > 0) & ~moving
     return out
 
