@@ -334,3 +334,24 @@ def test_poses_that_do_not_fit_the_video_are_refused_with_the_error(tmp_path):
     depths = np.load(depth)["depth"]
     with pytest.raises(InputError, match=r"do not fit the video: .* grey error of [0-9.]+ \(of 40\)"):
         source_cameras(str(cams), clip, depths[0] / med, tracking_camera().intrinsics[0], [])
+
+
+def test_per_frame_depth_that_disagrees_leaves_no_double_on_a_tripod():
+    """A still red box whose per-frame depth says 40 % farther in every other frame (monocular depth does that):
+    seen from a camera moved to the side, the farther copies would stand apart from the box as a double."""
+    n = 8
+    src = static_path(n, W, H)
+    still = [Box(z=3.0), Box(z=1.6, x0=-0.2, x1=0.15, y0=-0.2, y1=0.2, red=True)]
+    frame, depth, red = raycast(still, src.world_from_camera[0], src.intrinsics[0])
+    frames = np.repeat(frame[None], n, axis=0)
+    depths = np.repeat(depth[None], n, axis=0)
+    depths[1::2][:, red] *= 1.4
+    med = subject_depth(depth)
+    cache = build_cache4d(depths / med, frames, src.world_from_camera, src.intrinsics[0], 0.05)
+    target = static_path(n, W, H)
+    target.world_from_camera[:, 0, 3] = 0.25 / med
+    truth = raycast(still, _scene_units(target, med).world_from_camera[0], target.intrinsics[0])[2]
+    video, _ = render_cache4d(cache, target, FillOptions(other_frames=6))
+    assert max(ghost_fraction(video.rgb[t], truth) for t in range(0, n, 2)) < 0.02
+    loose, _ = render_cache4d(cache, target, FillOptions(other_frames=6, static_only=False, surface_band=0))
+    assert max(ghost_fraction(loose.rgb[t], truth) for t in range(0, n, 2)) > 0.05

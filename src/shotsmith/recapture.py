@@ -74,6 +74,13 @@ def _bilinear(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return top * (1 - b) + bottom * b
 
 
+def _box5(image: np.ndarray) -> np.ndarray:
+    """The 5x5 mean of an image (same dtype), OpenCV's box filter."""
+    import cv2
+
+    return cv2.blur(image, (5, 5))
+
+
 def _grey(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -991,12 +998,13 @@ class FillOptions:
     """Only points with evidence that they are static lend themselves to other frames (`static_evidence`);
     False lends every point that passes the depth test (the moving ones too: ghosts)."""
     surface_band: float = 1.0
-    """Moving cameras: relative depth band (behind frame t's surface) within which a point of frame s that has
-    the colour frame t sees there is taken as frame t's own surface, and skipped: per-frame depth that disagrees
-    would otherwise leave a copy behind the surface that peeks out under parallax (a double). 0 turns the colour
-    test off. (With the same camera, a point behind frame t's static surface is skipped whatever its colour.)"""
-    colour_tolerance: float = 12.0
-    """Largest difference of any colour channel (0-255) within which a point has the colour frame t sees."""
+    """Relative depth band (behind frame t's surface) within which a point of frame s that has the colour frame t
+    sees there is taken as frame t's own surface, and skipped: per-frame depth that disagrees would otherwise
+    leave a copy behind the surface that peeks out under parallax (a double). 0 turns the colour test off.
+    (With the same camera, a point behind frame t's static surface is skipped whatever its colour.)"""
+    colour_tolerance: float = 6.0
+    """Largest difference of any colour channel (0-255, on 5x5 means with the same camera) within which a point has
+    the colour frame t sees."""
 
 
 def _accept(
@@ -1029,7 +1037,8 @@ def accept_points(
     colours: np.ndarray | None = None,
     rgb_t: np.ndarray | None = None,
     surface_band: float = 0.0,
-    colour_tolerance: float = 12.0,
+    colour_tolerance: float = 6.0,
+    local: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """(P,) bool: which of frame s's (P, 3) world points may fill frame t.
 
@@ -1038,7 +1047,8 @@ def accept_points(
     it is kept when frame t's depth is not farther than it (within `tolerance`, relative): hidden at t, so frame t
     cannot say it moved. Where frame t sees farther, it sees through where the point was: the point moved,
     rejected. A point on frame t's own surface is skipped (frame t has it); with the points' (P, 3) `colours`
-    and frame t's (H, W, 3) `rgb_t`, one within `surface_band` of it in frame t's colour is too."""
+    and frame t's (H, W, 3) `rgb_t`, one within `surface_band` behind it in frame t's colour is too (and in its
+    local colour: `local` = the points' (P, 3) and frame t's (H, W, 3) 5x5 mean colours, when given)."""
     h, w = depth_t.shape
     cam = _transform(invert_rigid(world_from_camera_t), np.asarray(world_points, np.float64))
     u, v, z = _project(cam, intrinsics)
@@ -1049,6 +1059,9 @@ def accept_points(
     if colours is not None and rgb_t is not None and surface_band > 0:
         diff = np.abs(rgb_t[iv, iu].astype(np.int16) - np.asarray(colours)[inside].astype(np.int16))
         same = diff.max(axis=1) <= colour_tolerance
+        if local is not None:
+            near = np.abs(local[1][iv, iu].astype(np.int16) - local[0][inside].astype(np.int16))
+            same &= near.max(axis=1) <= colour_tolerance
     keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance, same, surface_band)
     return keep
 
@@ -1073,10 +1086,19 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
     borrowed = 0
     others = fill_frames(t, len(cache), fill.other_frames)
     static = cache.static_mask() if others and fill.static_only else None
+    local_t = None
     for s in others:
         lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
-            mask = lend & _accept(cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance)
+            same = None
+            if (
+                fill.surface_band > 0
+            ):  # the same pixel: compare 5x5 patches (a lone pixel can match by chance)
+                diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
+                same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+            mask = lend & _accept(
+                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+            )
             if static is not None:
                 # The same camera: a point hidden at t behind a static surface was hidden from frame s too, so
                 # it is that surface seen at another depth (per-frame depth disagrees), not what lies behind it.
@@ -1091,6 +1113,11 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
             if not lend.any():
                 continue
             p, c, r = cache.points(s, lend)
+            local = None
+            if fill.surface_band > 0:
+                if local_t is None:
+                    local_t = _box5(cache.rgb[t])
+                local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], local_t)
             keep = accept_points(
                 p,
                 cache.seen[t],
@@ -1102,6 +1129,7 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
                 cache.rgb[t],
                 fill.surface_band,
                 fill.colour_tolerance,
+                local,
             )
             p, c, r = p[keep], c[keep], r[keep]
         if len(p):
