@@ -104,7 +104,8 @@ class Config:
     short: Literal["pad", "loop", "error"] = "error"
     """Video shorter than --frames: pad (hold the last frame), loop, or error."""
     source_camera: str = opt("static", file=True)
-    """Video: static (tripod), estimate (pycolmap, scale matched to the depth), or a camera file."""
+    """Video: static (tripod), estimate (pycolmap, its scale measured against the depth), or a camera file (its
+    declared units used as given, else its scale measured)."""
     align: Literal["median", "none"] = "median"
     """Video: depth-scale alignment over time: median, or none."""
     source_scale: float | None = None
