@@ -2,11 +2,15 @@
 
 Owns: per-frame depth made consistent over time (each frame's depth scale aligned to its already aligned
 neighbours and to frame 0 on the pixels they share, by a robust median, so a static wall does not breathe);
-the source cameras (static, a camera file, or pycolmap's estimate with its scale matched to the depth by a
-photometric search); the 4D point sets (one coloured point set per source frame, in world = source camera at
-frame 0, 1.0 = median depth of frame 0); the target path relative to the source camera (ReCamMaster: relative
-to the source's first frame); and rendering target frame t from source frame t's points, filled where frame t
-does not see from the other frames' points that a depth test accepts (REFERENCE 5.3 Cache4D, plus the fill).
+the source cameras (static, a camera file whose declared units are used as given, or up-to-scale poses whose
+scale is measured: SfM's own sparse points against frame 0's depth, else a photometric search, each with a
+confidence, refused when flat; poses that do not fit the frames are refused with the measured error); the 4D
+point sets (one coloured point set per source frame, in world = source camera at frame 0, 1.0 = median depth of
+frame 0) and which of their points are static (`static_evidence`: reprojection into other frames agrees in depth
+and colour, DIS optical flow agrees with the camera's); the target path relative to the source camera
+(ReCamMaster: relative to the source's first frame); and rendering target frame t from source frame t's points,
+filled where frame t does not see from the other frames' static points that a depth test accepts (REFERENCE 5.3
+Cache4D, plus the fill): moving things live at their own moment only.
 
 Also: per-frame depth of a decoded clip from a depth backend or a user's depth file fitted to the shot
 (`depth_for_frames`, `load_depth_video`) and the source cameras of a clip (`source_cameras`).
