@@ -153,11 +153,15 @@ def test_static_evidence_separates_the_moving_object(tracking_shot):
     background = background.astype(bool) & (cache.depth > 0)
     assert static[obj].mean() < 0.02, static[obj].mean()  # the object is (almost) never called static
     assert static[background].mean() > 0.9, static[background].mean()  # the scene around it is
-    # no flow and no reference frames: the depth-and-colour votes alone still find it
+    # no flow: the depth-and-colour votes alone still find it
     from shotsmith.recapture import StaticOptions
 
     votes_only = static_evidence(cache, StaticOptions(flow=False))
     assert votes_only[obj].mean() < 0.05
+    # no reference frames: DIS optical flow against the flow the camera predicts still flags most of it
+    flow_only = static_evidence(cache, StaticOptions(references=0))
+    assert flow_only[obj].mean() < 0.4 and flow_only[background].mean() > 0.95
+    assert static_evidence(cache, StaticOptions(references=0, flow=False))[obj].all()  # no evidence: static
 
 
 def test_locked_off_reshoot_has_no_ghosts_and_matches_a_direct_render(tracking_shot):
