@@ -396,7 +396,8 @@ def _save_npz(
 def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
     """cache/frames.npz of a `recapture.Cache4D`: "depth" (T, h, w) float32 scene-unit z-depth (0 = no point),
     "seen" the same before the flying-pixel filter (float16), "rgb" (T, h, w, 3) uint8, "world_from_camera"
-    (T, 4, 4), "intrinsics" (4,), "fps"."""
+    (T, 4, 4), "intrinsics" (4,), "fps", and "static" (T, h, ceil(w / 8)) the points that may lend themselves to
+    other frames (bits packed along the rows), when computed."""
     with ws.atomic(W.CACHE_FRAMES) as tmp:
         _save_npz(
             tmp,
@@ -407,6 +408,7 @@ def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
                 "world_from_camera": cache.world_from_camera,
                 "intrinsics": cache.intrinsics,
                 "fps": np.float64(fps),
+                **({} if cache.static is None else {"static": np.packbits(cache.static, axis=-1)}),
             },
         )
     return W.CACHE_FRAMES
@@ -425,6 +427,11 @@ def read_cache4d(ws: W.Workspace):
                 world_from_camera=data["world_from_camera"],
                 intrinsics=data["intrinsics"],
                 seen=data["seen"].astype(np.float32) if "seen" in data else None,
+                static=(
+                    np.unpackbits(data["static"], axis=-1, count=data["depth"].shape[-1]).astype(bool)
+                    if "static" in data
+                    else None
+                ),
             )
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise FormatError(

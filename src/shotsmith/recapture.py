@@ -2,11 +2,15 @@
 
 Owns: per-frame depth made consistent over time (each frame's depth scale aligned to its already aligned
 neighbours and to frame 0 on the pixels they share, by a robust median, so a static wall does not breathe);
-the source cameras (static, a camera file, or pycolmap's estimate with its scale matched to the depth by a
-photometric search); the 4D point sets (one coloured point set per source frame, in world = source camera at
-frame 0, 1.0 = median depth of frame 0); the target path relative to the source camera (ReCamMaster: relative
-to the source's first frame); and rendering target frame t from source frame t's points, filled where frame t
-does not see from the other frames' points that a depth test accepts (REFERENCE 5.3 Cache4D, plus the fill).
+the source cameras (static, a camera file whose declared units are used as given, or up-to-scale poses whose
+scale is measured: SfM's own sparse points against frame 0's depth, else a photometric search, each with a
+confidence, refused when flat; poses that do not fit the frames are refused with the measured error); the 4D
+point sets (one coloured point set per source frame, in world = source camera at frame 0, 1.0 = median depth of
+frame 0) and which of their points are static (`static_evidence`: reprojection into other frames agrees in depth
+and colour, DIS optical flow agrees with the camera's); the target path relative to the source camera
+(ReCamMaster: relative to the source's first frame); and rendering target frame t from source frame t's points,
+filled where frame t does not see from the other frames' static points that a depth test accepts (REFERENCE 5.3
+Cache4D, plus the fill): moving things live at their own moment only.
 
 Also: per-frame depth of a decoded clip from a depth backend or a user's depth file fitted to the shot
 (`depth_for_frames`, `load_depth_video`) and the source cameras of a clip (`source_cameras`).
@@ -72,6 +76,13 @@ def _bilinear(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     top = image[v0, u0] * (1 - a) + image[v0, u0 + 1] * a
     bottom = image[v0 + 1, u0] * (1 - a) + image[v0 + 1, u0 + 1] * a
     return top * (1 - b) + bottom * b
+
+
+def _box5(image: np.ndarray) -> np.ndarray:
+    """The 5x5 mean of an image (same dtype), OpenCV's box filter."""
+    import cv2
+
+    return cv2.blur(image, (5, 5))
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
@@ -265,6 +276,98 @@ def photometric_cost(
     return total / max(1, count)
 
 
+@dataclass
+class PoseScale:
+    """How up-to-scale source poses were brought to scene units (recorded in cache.json and printed)."""
+
+    scale: float
+    """Multiply the poses' translations by this to get scene units (1.0 = subject distance of frame 0)."""
+    method: str
+    """"declared" (the file says its units), "given" (--source-scale), "sparse points" (SfM's own points
+    against frame 0's depth), "photometric" (warps of frame 0 matched to other frames) or "no translation"."""
+    confidence: float
+    """0..1: how sure the measure is (1.0 for declared or given scales); see the functions that set it."""
+    detail: str = ""
+    """One human line: what was measured."""
+
+    def facts(self) -> dict:
+        return {
+            "pose_scale": float(self.scale),
+            "pose_scale_method": self.method,
+            "pose_scale_confidence": round(float(self.confidence), 4),
+            "pose_scale_detail": self.detail,
+        }
+
+
+#: Below this confidence a measured scale is refused (the objective is flat: no scale explains the frames
+#: clearly better than the others); the user then gives one with --source-scale.
+MIN_SCALE_CONFIDENCE = 0.15
+
+
+def _far_frames(m: np.ndarray, max_frames: int) -> list[int]:
+    dist = np.linalg.norm(m[:, :3, 3], axis=1)
+    extent = float(dist.max())
+    return [int(i) for i in np.argsort(-dist)[:max_frames] if dist[i] > 0.05 * extent]
+
+
+def _sample_pixels(depth0: np.ndarray, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.nonzero(depth0 > 0)
+    rng = np.random.default_rng(seed)
+    if len(rows) > samples:
+        pick = rng.choice(len(rows), samples, replace=False)
+        rows, cols = rows[pick], cols[pick]
+    return rows, cols
+
+
+def photometric_scale(
+    frames: np.ndarray,
+    depth0: np.ndarray,
+    world_from_camera: np.ndarray,
+    intrinsics: np.ndarray,
+    samples: int = 4000,
+    max_frames: int = 6,
+    seed: int = 0,
+) -> PoseScale:
+    """The factor that brings an up-to-scale pose estimate (T, 4, 4) (frame 0 = identity) into the scene units of
+    frame 0's depth (H, W): the scale whose warps of frame 0 into the frames farthest from it match their colours
+    best (a log grid of baselines from 0.2 % to 300 % of the subject distance, then a finer one).
+
+    Confidence: how far the best cost lies below the costs of scales a factor of 2 away on either side, relative
+    to the spread of the whole grid (0 = flat: a factor of 2 changes nothing; 1 = a sharp, isolated minimum). A
+    minimum at the grid's smallest baseline (the motion collapsed to nothing) has confidence 0."""
+    import cv2
+
+    m = np.asarray(world_from_camera, dtype=np.float64)
+    extent = float(np.linalg.norm(m[:, :3, 3], axis=1).max())
+    if extent < 1e-9:
+        return PoseScale(1.0, "no translation", 1.0, "the cameras do not translate")
+    order = _far_frames(m, max_frames)
+    blur = [cv2.GaussianBlur(_grey(frames[i]), (0, 0), 1.0) for i in [0, *order]]
+    cfw = [invert_rigid(m[i]) for i in order]
+    rows, cols = _sample_pixels(depth0, samples, seed)
+
+    def cost(s: float) -> float:
+        return photometric_cost(s, blur[0], depth0, blur[1:], cfw, intrinsics, rows, cols)
+
+    grid = np.geomspace(0.002, 3.0, 48) / extent
+    costs = np.array([cost(float(s)) for s in grid])
+    best = int(np.argmin(costs))
+    lo, hi = grid[max(0, best - 1)], grid[min(len(grid) - 1, best + 1)]
+    fine = np.geomspace(lo, hi, 21)
+    fine_costs = [cost(float(s)) for s in fine]
+    k = int(np.argmin(fine_costs))
+    scale, c_best = float(fine[k]), float(fine_costs[k])
+    spread = float(costs.max() - c_best)
+    side = [cost(scale / 2.0), cost(scale * 2.0)]
+    rise = min(side) - c_best
+    confidence = 0.0 if spread <= 1e-9 or best == 0 else float(np.clip(rise / spread, 0.0, 1.0))
+    detail = (
+        f"photometric match over {len(order)} frames: grey error {c_best:.1f} at the best scale, "
+        f"{min(side):.1f} at half or double it, {float(costs.max()):.1f} at worst"
+    )
+    return PoseScale(scale, "photometric", confidence, detail)
+
+
 def match_pose_scale(
     frames: np.ndarray,
     depth0: np.ndarray,
@@ -274,41 +377,75 @@ def match_pose_scale(
     max_frames: int = 6,
     seed: int = 0,
 ) -> float:
-    """The factor that brings an up-to-scale pose estimate (T, 4, 4) (frame 0 = identity) into the scene units of
-    frame 0's depth (H, W): the scale whose warps of frame 0 into the frames farthest from it match their colours
-    best (a log-grid search, then a finer one). 1.0 when the cameras do not translate."""
+    """`photometric_scale`'s factor alone (1.0 when the cameras do not translate)."""
+    return photometric_scale(frames, depth0, world_from_camera, intrinsics, samples, max_frames, seed).scale
+
+
+def sparse_point_scale(
+    points_world: np.ndarray, depth0: np.ndarray, intrinsics: np.ndarray, min_points: int = 30
+) -> PoseScale | None:
+    """The scale of an SfM reconstruction from its own sparse points: each (P, 3) point (world of the poses,
+    frame 0 = identity) seen in frame 0's view votes depth0(pixel) / z_sfm; the scale is the median of the log
+    votes, refined over the votes within 10 % of it. Confidence: the fraction of votes within 10 % of the
+    scale, times min(1, votes / 200). None when fewer than `min_points` points land on valid depth."""
+    pts = np.asarray(points_world, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1) & (pts[:, 2] > 1e-9)]
+    if len(pts) < min_points:
+        return None
+    h, w = depth0.shape
+    u, v, z = _project(pts, intrinsics)
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    d = np.zeros(len(pts))
+    d[inside] = depth0[v[inside], u[inside]]
+    ok = inside & (d > 0)
+    if ok.sum() < min_points:
+        return None
+    votes = d[ok] / z[ok]
+    med = float(np.exp(np.median(np.log(votes))))
+    close = votes[np.abs(np.log(votes / med)) < 0.1]
+    scale = float(np.exp(np.median(np.log(close)))) if len(close) >= min_points else med
+    frac = float(np.mean(np.abs(np.log(votes / scale)) < 0.1))
+    confidence = frac * min(1.0, len(votes) / 200.0)
+    detail = f"{len(votes)} SfM points on frame 0's depth, {100 * frac:.0f} % within 10 % of the scale"
+    return PoseScale(scale, "sparse points", confidence, detail)
+
+
+def pose_consistency(
+    frames: np.ndarray,
+    depth0: np.ndarray,
+    world_from_camera: np.ndarray,
+    intrinsics: np.ndarray,
+    samples: int = 4000,
+    max_frames: int = 6,
+    seed: int = 1,
+) -> tuple[float, float]:
+    """(error with the poses, error of a camera that does not move): the mean capped grey error (0-40) of frame 0
+    warped with its depth (H, W, scene units) into the frames farthest from it by the (T, 4, 4) poses in scene
+    units, and of the same frames compared in place. Poses that fit the video make the first much lower."""
     import cv2
 
     m = np.asarray(world_from_camera, dtype=np.float64)
-    dist = np.linalg.norm(m[:, :3, 3], axis=1)
-    extent = float(dist.max())
-    if extent < 1e-9:
-        return 1.0
-    order = [int(i) for i in np.argsort(-dist)[:max_frames] if dist[i] > 0.05 * extent]
+    order = _far_frames(m, max_frames) if np.abs(m[:, :3, 3]).max() > 1e-9 else []
+    if not order:
+        rot = [float(np.abs(x[:3, :3] - np.eye(3)).max()) for x in m]
+        order = [int(i) for i in np.argsort(rot)[::-1][:max_frames] if rot[i] > 1e-6]
+    if not order:
+        return 0.0, 0.0
     blur = [cv2.GaussianBlur(_grey(frames[i]), (0, 0), 1.0) for i in [0, *order]]
-    cfw = [invert_rigid(m[i]) for i in order]
-    rows, cols = np.nonzero(depth0 > 0)
-    rng = np.random.default_rng(seed)
-    if len(rows) > samples:
-        pick = rng.choice(len(rows), samples, replace=False)
-        rows, cols = rows[pick], cols[pick]
-
-    def cost(s: float) -> float:
-        return photometric_cost(s, blur[0], depth0, blur[1:], cfw, intrinsics, rows, cols)
-
-    # Baselines (largest camera distance) from 0.2% to 300% of the subject distance.
-    grid = np.geomspace(0.002, 3.0, 48) / extent
-    costs = [cost(float(s)) for s in grid]
-    best = int(np.argmin(costs))
-    lo, hi = grid[max(0, best - 1)], grid[min(len(grid) - 1, best + 1)]
-    fine = np.geomspace(lo, hi, 21)
-    fine_costs = [cost(float(s)) for s in fine]
-    return float(fine[int(np.argmin(fine_costs))])
+    rows, cols = _sample_pixels(depth0, samples, seed)
+    with_poses = photometric_cost(
+        1.0, blur[0], depth0, blur[1:], [invert_rigid(m[i]) for i in order], intrinsics, rows, cols
+    )
+    still = photometric_cost(1.0, blur[0], depth0, blur[1:], [np.eye(4)] * len(order), intrinsics, rows, cols)
+    return with_poses, still
 
 
-def estimate_cameras(frames: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, dict]:
+def estimate_cameras(
+    frames: np.ndarray, intrinsics: np.ndarray
+) -> tuple[np.ndarray, dict, np.ndarray | None]:
     """(T, 4, 4) up-to-scale source poses relative to frame 0, estimated by pycolmap (through
-    `shotsmith.evaluate.estimate_poses`), and facts for the record. Unregistered frames hold the nearest pose."""
+    `shotsmith.evaluate.estimate_poses`), facts for the record, and the reconstruction's (P, 3) sparse points in
+    the same world (None when the trial has none). Unregistered frames hold the nearest pose."""
     from shotsmith.evaluate import estimate_poses
 
     trials, timings = estimate_poses(frames, np.asarray(intrinsics, dtype=np.float64))
@@ -318,13 +455,22 @@ def estimate_cameras(frames: np.ndarray, intrinsics: np.ndarray) -> tuple[np.nda
             f"pycolmap could not estimate the source camera ({trial.error or 'too few frames registered'}); "
             "use --source-camera static for a tripod shot, or give a camera file"
         )
-    poses = hold_unregistered(np.nan_to_num(trial.world_from_camera), trial.registered)
+    raw = np.nan_to_num(trial.world_from_camera)
+    poses = hold_unregistered(raw, trial.registered)
+    points = getattr(trial, "points3d", None)
+    if points is not None and len(points):
+        # hold_unregistered re-expresses the poses relative to frame 0 (held from the first registered frame)
+        first = int(np.flatnonzero(trial.registered)[0])
+        points = _transform(invert_rigid(raw[first]), np.asarray(points, np.float64))
+    else:
+        points = None
     facts = {
         "registered_fraction": round(trial.registered_fraction, 4),
         "reprojection_error_px": trial.reprojection_error_px,
+        "sfm_model": getattr(trial, "model", "sfm"),
         **timings,
     }
-    return poses, facts
+    return poses, facts, points
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -412,9 +558,11 @@ def load_depth_video(path: str | Path, clip) -> np.ndarray:
     return out
 
 
-def depth_for_frames(frames: np.ndarray, backend) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+def depth_for_frames(
+    frames: np.ndarray, backend, kinds: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """(T, H, W) float32 raw depth of each frame from a depth backend, the median of the intrinsics it estimated
-    ((4,) or None) and its notes."""
+    ((4,) or None) and its notes; `kinds`, when given, receives each frame's depth kind ("metric"...)."""
     from shotsmith.console import track
     from shotsmith.geometry import sanitize_depth
 
@@ -430,6 +578,8 @@ def depth_for_frames(frames: np.ndarray, backend) -> tuple[np.ndarray, np.ndarra
         if res.mask is not None:
             d = np.where(res.mask, d, np.float32(0))
         out[t] = d
+        if kinds is not None:
+            kinds.append(str(res.kind))
         if res.intrinsics is not None:
             intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
         for n in res.notes:
@@ -438,34 +588,131 @@ def depth_for_frames(frames: np.ndarray, backend) -> tuple[np.ndarray, np.ndarra
     return out, (np.median(np.stack(intr), axis=0) if intr else None), notes
 
 
+#: Poses are refused when frame 0 warped with them fits the other frames worse than a camera that does not move
+#: and the grey error (blurred, capped at 40) is above this.
+MAX_POSE_ERROR = 6.0
+
+
+def declared_pose_scale(declared: str | None, depth_units: str, depth_scale: float) -> PoseScale | None:
+    """The scale of a camera file that says its units (`formats.file_units`: "scene", "metres" or None), for depth
+    in `depth_units` ("metres": a metric model; "file": the user's depth file; "relative") of which 1.0 scene unit
+    is `depth_scale` (frame 0's subject depth in the depth's units). None: measure it."""
+    if declared == "scene":
+        return PoseScale(1.0, "declared", 1.0, "the file says its units are the subject distance")
+    if declared == "metres" and depth_units in ("metres", "file"):
+        whose = (
+            "the depth model's metres"
+            if depth_units == "metres"
+            else "the depth file's units (taken as metres)"
+        )
+        return PoseScale(1.0 / depth_scale, "declared", 1.0, f"the file says metres, used as {whose}")
+    return None
+
+
+def measure_pose_scale(
+    frames: np.ndarray,
+    depth0: np.ndarray,
+    world_from_camera: np.ndarray,
+    intrinsics: np.ndarray,
+    points: np.ndarray | None = None,
+) -> PoseScale:
+    """The scale of up-to-scale poses: SfM's own sparse points against frame 0's depth when there are enough
+    that agree (`sparse_point_scale`), else the photometric match (`photometric_scale`)."""
+    if points is not None:
+        sparse = sparse_point_scale(points, depth0, intrinsics)
+        if sparse is not None and sparse.confidence >= MIN_SCALE_CONFIDENCE:
+            return sparse
+    return photometric_scale(frames, depth0, world_from_camera, intrinsics)
+
+
+def match_poses_to_frames(num_poses: int, clip) -> tuple[np.ndarray | None, str]:
+    """Which pose of a camera file each shot frame takes: (indices, "") when the file has a pose per video frame
+    used (pose i = video frame i at the shot's frame rate), else (None, how they are matched: resampled)."""
+    t_ = len(clip.frames)
+    need = int(clip.source_index.max()) + 1
+    if num_poses >= need:
+        return np.asarray(clip.source_index, int), ""
+    return None, (
+        f"{num_poses} poses for the {need} video frames the shot uses: matched by time over the whole shot "
+        f"(its first pose at frame 0, its last at frame {t_ - 1}, interpolated between); give one pose per frame "
+        "at the shot's frame rate to match them one to one"
+    )
+
+
 def source_cameras(
-    source_camera: str, clip, depth0: np.ndarray, intrinsics, notes: list[str]
+    source_camera: str,
+    clip,
+    depth0: np.ndarray,
+    intrinsics,
+    notes: list[str],
+    *,
+    scale: float | None = None,
+    depth_units: str = "relative",
+    depth_scale: float = 1.0,
 ) -> tuple[np.ndarray, dict]:
     """(T, 4, 4) source poses in scene units (frame 0 = identity) and facts: `source_camera` is "static", "estimate"
-    (pycolmap) or a camera file; up-to-scale poses are brought to frame 0's depth (`depth0`, scene units) by
-    `match_pose_scale`."""
+    (pycolmap) or a camera file. A file that says its units is used as it says (`declared_pose_scale`); `scale`
+    (the user's) is used as given; otherwise the scale is measured (`measure_pose_scale`) and refused when the
+    measure is flat. A camera file whose poses fit the frames worse than a still camera is refused with the
+    measured error (for pycolmap's own poses it is the depth that does not fit: a note)."""
     from shotsmith.camera import relative_to_first, resample
 
     t_ = len(clip.frames)
     if source_camera == "static":
         return static_cameras(t_), {"source_camera": "static"}
+    points = None
+    declared = None
     if source_camera == "estimate":
-        raw, facts = estimate_cameras(clip.frames, intrinsics)
+        raw, facts, points = estimate_cameras(clip.frames, intrinsics)
+        facts = {"source_camera": "estimate", **facts}
     else:
-        from shotsmith.formats import read_camera_file
+        from shotsmith.formats import file_units, read_camera_file
 
         cam = relative_to_first(read_camera_file(source_camera))
-        need = int(clip.source_index.max()) + 1
-        if len(cam) >= need:
-            raw = cam.world_from_camera[clip.source_index]
+        declared = file_units(source_camera)
+        idx, how = match_poses_to_frames(len(cam), clip)
+        if idx is not None:
+            raw = cam.world_from_camera[idx]
         else:
-            notes.append(f"--source-camera {source_camera}: {len(cam)} poses resampled to {t_} frames")
+            notes.append(f"--source-camera {source_camera}: {how}")
             raw = resample(cam, t_).world_from_camera
-        facts = {"source_camera": "file", "file": source_camera}
-    scale = match_pose_scale(clip.frames, depth0, raw, intrinsics)
+        raw = invert_rigid(raw[0]) @ raw
+        facts = {"source_camera": "file", "file": source_camera, "declared_units": declared or "none"}
+    if scale is not None:
+        chosen = PoseScale(float(scale), "given", 1.0, "--source-scale")
+    else:
+        chosen = declared_pose_scale(declared, depth_units, depth_scale) or measure_pose_scale(
+            clip.frames, depth0, raw, intrinsics, points
+        )
+        if declared == "metres" and chosen.method != "declared":
+            notes.append(
+                f"--source-camera {source_camera}: the file is in metres but the depth is relative; its scale "
+                "was measured instead"
+            )
+        if chosen.method in ("photometric", "sparse points") and chosen.confidence < MIN_SCALE_CONFIDENCE:
+            raise InputError(
+                f"--source-camera {source_camera}: the scale of its poses cannot be measured ({chosen.detail}; "
+                f"confidence {chosen.confidence:.2f}, best guess {chosen.scale:.4g}); give it with --source-scale S "
+                "(translations x S = scene units, 1.0 = frame 0's subject distance)"
+            )
     poses = raw.copy()
-    poses[:, :3, 3] *= scale
-    facts["pose_scale"] = scale
+    poses[:, :3, 3] *= chosen.scale
+    facts.update(chosen.facts())
+    fit, still = pose_consistency(clip.frames, depth0, poses, intrinsics)
+    facts["pose_fit_error"], facts["still_fit_error"] = round(fit, 3), round(still, 3)
+    if fit > MAX_POSE_ERROR and fit > still and source_camera == "estimate":
+        notes.append(
+            f"the depth does not fit pycolmap's poses: frame 0 warped into the other frames with them leaves a grey "
+            f"error of {fit:.1f} (of 40), {still:.1f} for a camera that does not move; expect seams where frames "
+            "lend to each other (a neural --depth backend fits better)"
+        )
+    elif fit > MAX_POSE_ERROR and fit > still:
+        raise InputError(
+            f"--source-camera {source_camera}: its poses do not fit the video: frame 0 warped into the other "
+            f"frames with them (scale {chosen.scale:.4g}, {chosen.method}) leaves a grey error of {fit:.1f} "
+            f"(of 40), {still:.1f} for a camera that does not move; check that the file belongs to this clip "
+            "(and its frame rate), or give the scale with --source-scale"
+        )
     return poses, facts
 
 
@@ -488,6 +735,9 @@ class Cache4D:
     seen: np.ndarray | None = None
     """(T, H, W) float32 what each frame sees: the aligned depth before the flying-pixel filter (0 = invalid or
     off the content); the depth test of the fill uses it. None = `depth`."""
+    static: np.ndarray | None = None
+    """(T, H, W) bool: the points with evidence that they are static (`static_evidence`); only these lend
+    themselves to other frames. None = computed when first needed (`static_mask`)."""
 
     def __post_init__(self) -> None:
         t_, h, w = self.depth.shape
@@ -497,6 +747,15 @@ class Cache4D:
         if self.seen is None:
             self.seen = self.depth
         check_shape("seen", self.seen, (t_, h, w))
+        if self.static is not None:
+            check_shape("static", self.static, (t_, h, w))
+            self.static = np.asarray(self.static, bool)
+
+    def static_mask(self) -> np.ndarray:
+        """(T, H, W) bool `static`, computed (`static_evidence`, default options) and kept on first use."""
+        if self.static is None:
+            self.static = static_evidence(self)
+        return self.static
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -522,6 +781,175 @@ class Cache4D:
         return world, self.rgb[t][keep], radius
 
 
+@dataclass
+class StaticOptions:
+    """How the cache decides which points are static (and may lend themselves to other frames)."""
+
+    references: int = 6
+    """Other frames each frame's points are checked against (spread evenly over the clip)."""
+    depth_tolerance: float = 0.05
+    """Relative depth band within which a point agrees with another frame's depth."""
+    colour_tolerance: float = 30.0
+    """Grey-level difference (0-255, on lightly blurred frames) within which a point agrees in colour."""
+    stride: int = 1
+    """Evidence is gathered on every stride-th pixel of each axis (or coarser: `max_width`) and spread to its
+    neighbours."""
+    max_width: int = 320
+    """At most this many points a row: wider frames are sampled more sparsely (and their flow computed smaller)."""
+    flow: bool = True
+    """Also compare the optical flow to the next frame (OpenCV DIS) with the flow the camera motion and the depth
+    predict: where they differ by more than `flow_tolerance`, the point moved."""
+    flow_tolerance: float = 2.0
+    """Pixels (plus 15 % of the predicted flow) by which the measured flow may differ from the predicted one."""
+    grow: int = 2
+    """Pixels by which the moving regions are grown (their mixed edge pixels do not lend either)."""
+    need_agreement: bool = True
+    """A point inside another frame's view lends only when at least one other frame agrees with it (one hidden
+    wherever it is in view says nothing for it); False: also then. A point out of every other frame's view
+    lends (nothing can say it moved)."""
+
+
+def _evidence_votes(
+    cam_points: np.ndarray,
+    grey_s: np.ndarray,
+    world_from_s: np.ndarray,
+    world_from_r: np.ndarray,
+    seen_r: np.ndarray,
+    grey_r: np.ndarray,
+    intrinsics: np.ndarray,
+    opts: StaticOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(agree, disagree, in view) bool per point of frame s (camera points (P, 3), grey (P,)) against frame r: agree when
+    frame r sees the same depth and colour there; disagree when frame r sees farther (it sees through where the
+    point was) or the same depth in another colour. Hidden or unseen points give no evidence."""
+    h, w = seen_r.shape
+    m = invert_rigid(world_from_r) @ world_from_s
+    p = cam_points @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
+    u, v, z = _project(p, intrinsics)
+    inside = (z > 1e-6) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    agree = np.zeros(len(p), bool)
+    disagree = np.zeros(len(p), bool)
+    iu, iv, iz = u[inside], v[inside], z[inside]
+    d = seen_r[iv, iu]
+    tol = opts.depth_tolerance * iz
+    same_depth = (d > 0) & (np.abs(d - iz) <= tol)
+    same_colour = np.abs(grey_r[iv, iu] - grey_s[inside]) <= opts.colour_tolerance
+    agree[inside] = same_depth & same_colour
+    disagree[inside] = ((d > 0) & (d > iz + tol)) | (same_depth & ~same_colour)
+    return agree, disagree, inside
+
+
+def _flow_disagrees(
+    cam_points: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    small_s: np.ndarray,
+    small_r: np.ndarray,
+    step: int,
+    world_from_s: np.ndarray,
+    world_from_r: np.ndarray,
+    intrinsics: np.ndarray,
+    opts: StaticOptions,
+) -> np.ndarray:
+    """(P,) bool per point of frame s (camera points (P, 3) at full-resolution pixels (rows, cols)): where OpenCV's
+    DIS optical flow from frame s to frame r, computed on the `step`-times smaller grey images `small_s`,
+    `small_r`, differs from the flow that the camera motion and the depth predict for a static point."""
+    import cv2
+
+    gh, gw = small_s.shape
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    flow = dis.calc(small_s, small_r, None)
+    m = invert_rigid(world_from_r) @ world_from_s
+    p = cam_points @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
+    fx, fy, cx, cy = (float(x) for x in intrinsics)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        du = fx * p[:, 0] / p[:, 2] + cx - (cols + 0.5)
+        dv = fy * p[:, 1] / p[:, 2] + cy - (rows + 0.5)
+    gr, gc = np.minimum(rows // step, gh - 1), np.minimum(cols // step, gw - 1)
+    measured = flow[gr, gc] * np.float32(step)
+    err = np.hypot(measured[:, 0] - du, measured[:, 1] - dv)
+    limit = opts.flow_tolerance + 0.15 * np.hypot(du, dv)
+    return (p[:, 2] > 1e-6) & np.isfinite(err) & (err > limit)
+
+
+def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.ndarray:
+    """(T, H, W) bool: which points of each frame are static, so that they may stand in for the scene at other
+    moments.
+
+    Each frame's points (on a grid of every `stride`-th pixel, at most `max_width` points a row) are reprojected
+    into `references` other frames spread over the clip: a frame that sees the same depth and colour there
+    agrees; one that sees farther (through where the point was) or the same depth in another colour disagrees; a
+    frame where it is hidden or out of view says nothing. A point is static when some frame agrees and no more
+    than half as many disagree (`need_agreement`; a point out of every other view counts as static), and (with `flow`) DIS optical flow to the next frame matches
+    the flow the camera and the depth predict. The moving regions are cleaned of single grid points and grown by
+    `grow` pixels."""
+    import cv2
+
+    opts = options or StaticOptions()
+    t_, h, w = cache.depth.shape
+    if t_ < 2:
+        return cache.depth > 0
+    step = max(1, int(opts.stride), int(math.ceil(w / max(1, opts.max_width))))
+    gh, gw = -(-h // step), -(-w // step)
+    greys = [cv2.GaussianBlur(_grey(f), (0, 0), 1.0) for f in cache.rgb]
+    small = (
+        [cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8) for g in greys]
+        if opts.flow
+        else []
+    )
+    rows, cols = np.mgrid[0:h:step, 0:w:step]
+    rows, cols = rows.ravel(), cols.ravel()
+    out = np.zeros((t_, h, w), bool)
+    grow = max(1, int(math.ceil(opts.grow / step))) if opts.grow > 0 else 0
+    for s in range(t_):
+        have = cache.depth[s][rows, cols] > 0
+        r_, c_ = rows[have], cols[have]
+        cam = _unproject_pixels(cache.depth[s], r_, c_, cache.intrinsics).astype(np.float32)
+        g = greys[s][r_, c_]
+        agree = np.zeros(len(r_), np.int32)
+        disagree = np.zeros(len(r_), np.int32)
+        in_view = np.zeros(len(r_), bool)
+        for r in fill_frames(s, t_, opts.references):
+            a, b, v = _evidence_votes(
+                cam,
+                g,
+                cache.world_from_camera[s],
+                cache.world_from_camera[r],
+                cache.seen[r],
+                greys[r],
+                cache.intrinsics,
+                opts,
+            )
+            agree += a
+            disagree += b
+            in_view |= v
+        moving_pts = 2 * disagree > agree
+        if opts.need_agreement:
+            moving_pts |= (agree == 0) & in_view
+        if opts.flow:
+            r = s + 1 if s + 1 < t_ else s - 1
+            moving_pts |= _flow_disagrees(
+                cam,
+                r_,
+                c_,
+                small[s],
+                small[r],
+                step,
+                cache.world_from_camera[s],
+                cache.world_from_camera[r],
+                cache.intrinsics,
+                opts,
+            )
+        grid = np.zeros((gh, gw), np.uint8)
+        grid[r_ // step, c_ // step] = moving_pts
+        if grow:
+            grid = cv2.morphologyEx(grid, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+            grid = cv2.dilate(grid, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        moving = np.repeat(np.repeat(grid, step, axis=0), step, axis=1)[:h, :w] > 0
+        out[s] = (cache.depth[s] > 0) & ~moving
+    return out
+
+
 def build_cache4d(
     depths: np.ndarray,
     frames: np.ndarray,
@@ -530,11 +958,13 @@ def build_cache4d(
     filter_threshold: float,
     valid: np.ndarray | None = None,
     filter_mode: Literal["edges", "range"] = "edges",
+    static: StaticOptions | bool = True,
 ) -> Cache4D:
     """The 4D cache of aligned (T, H, W) depths: flying pixels and pixels off the (H, W) `valid` content mask get
     depth 0. `filter_mode` "edges" keeps both sides of a depth step and snaps the pixels between them onto the
     side whose colour they continue (`geometry.snap_flying_pixels`, as for a photo); "range" is GEN3C's rule
-    (`geometry.flying_pixel_mask`)."""
+    (`geometry.flying_pixel_mask`). `static`: the options of `static_evidence` (True: its defaults; False: leave
+    it to be computed when first needed)."""
     from shotsmith.geometry import flying_pixel_mask, snap_flying_pixels
 
     depths = np.asarray(depths, dtype=np.float32)
@@ -546,9 +976,12 @@ def build_cache4d(
         else:
             depth, keep = seen[t], flying_pixel_mask(seen[t], filter_threshold)
         out[t] = np.where(keep, depth, 0)
-    return Cache4D(
+    cache = Cache4D(
         out, np.asarray(frames, np.uint8), np.asarray(world_from_camera, np.float64), intrinsics, seen=seen
     )
+    if static is not False:
+        cache.static = static_evidence(cache, static if isinstance(static, StaticOptions) else None)
+    return cache
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -565,15 +998,36 @@ class FillOptions:
     """Relative depth band within which a point of frame s lies on frame t's own surface (then it is redundant
     and skipped); a point farther than frame t's depth by more than this is occluded at t (accepted), nearer by
     more than this means frame t sees through where it was (rejected: it moved)."""
+    static_only: bool = True
+    """Only points with evidence that they are static lend themselves to other frames (`static_evidence`);
+    False lends every point that passes the depth test (the moving ones too: ghosts)."""
+    surface_band: float = 1.0
+    """Relative depth band (behind frame t's surface) within which a point of frame s that has the colour frame t
+    sees there is taken as frame t's own surface, and skipped: per-frame depth that disagrees would otherwise
+    leave a copy behind the surface that peeks out under parallax (a double). 0 turns the colour test off.
+    (With the same camera, a point behind frame t's static surface is skipped whatever its colour.)"""
+    colour_tolerance: float = 6.0
+    """Largest difference of any colour channel (0-255, on 5x5 means with the same camera) within which a point has
+    the colour frame t sees."""
 
 
-def _accept(z: np.ndarray, seen: np.ndarray, have: np.ndarray, tolerance: float) -> np.ndarray:
+def _accept(
+    z: np.ndarray,
+    seen: np.ndarray,
+    have: np.ndarray,
+    tolerance: float,
+    same_colour: np.ndarray | None = None,
+    surface_band: float = 0.0,
+) -> np.ndarray:
     """The depth test on matched samples: point depth `z`, frame t's `seen` depth and its own point's depth
     `have` there (0 = none). Reject when frame t sees farther than the point (it sees through where the point
-    was: the point moved); skip when frame t has its own point on the same surface; accept the rest (hidden at
-    t, or not seen by frame t at all)."""
+    was: the point moved); skip when frame t has its own point on the same surface (within `tolerance`, or
+    within `surface_band` where `same_colour` says the colours agree); accept the rest (hidden at t, or not
+    seen by frame t at all)."""
     sees_through = (seen > 0) & (seen > z * (1.0 + tolerance))
     redundant = (have > 0) & (np.abs(have - z) <= tolerance * z)
+    if same_colour is not None and surface_band > 0:
+        redundant |= same_colour & (have > 0) & (np.abs(have - z) <= surface_band * z)
     return ~sees_through & ~redundant
 
 
@@ -584,6 +1038,11 @@ def accept_points(
     world_from_camera_t: np.ndarray,
     intrinsics: np.ndarray,
     tolerance: float,
+    colours: np.ndarray | None = None,
+    rgb_t: np.ndarray | None = None,
+    surface_band: float = 0.0,
+    colour_tolerance: float = 6.0,
+    local: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """(P,) bool: which of frame s's (P, 3) world points may fill frame t.
 
@@ -591,14 +1050,23 @@ def accept_points(
     invalid) and `depth_t` (H, W) frame t's own points (0 = none). A point outside frame t's view is kept; inside,
     it is kept when frame t's depth is not farther than it (within `tolerance`, relative): hidden at t, so frame t
     cannot say it moved. Where frame t sees farther, it sees through where the point was: the point moved,
-    rejected. A point on frame t's own surface is skipped (frame t has it)."""
+    rejected. A point on frame t's own surface is skipped (frame t has it); with the points' (P, 3) `colours`
+    and frame t's (H, W, 3) `rgb_t`, one within `surface_band` behind it in frame t's colour is too (and in its
+    local colour: `local` = the points' (P, 3) and frame t's (H, W, 3) 5x5 mean colours, when given)."""
     h, w = depth_t.shape
     cam = _transform(invert_rigid(world_from_camera_t), np.asarray(world_points, np.float64))
     u, v, z = _project(cam, intrinsics)
     inside = (z > 1e-6) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     keep = ~inside
     iu, iv = u[inside], v[inside]
-    keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance)
+    same = None
+    if colours is not None and rgb_t is not None and surface_band > 0:
+        diff = np.abs(rgb_t[iv, iu].astype(np.int16) - np.asarray(colours)[inside].astype(np.int16))
+        same = diff.max(axis=1) <= colour_tolerance
+        if local is not None:
+            near = np.abs(local[1][iv, iu].astype(np.int16) - local[0][inside].astype(np.int16))
+            same &= near.max(axis=1) <= colour_tolerance
+    keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance, same, surface_band)
     return keep
 
 
@@ -620,16 +1088,40 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
     pts, cols, rad = cache.points(t)
     parts = [(pts, cols, rad)]
     borrowed = 0
-    for s in fill_frames(t, len(cache), fill.other_frames):
+    others = fill_frames(t, len(cache), fill.other_frames)
+    static = cache.static_mask() if others and fill.static_only else None
+    local_t = None
+    for s in others:
+        lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
-            mask = (cache.depth[s] > 0) & _accept(
-                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance
+            same = None
+            if (
+                fill.surface_band > 0
+            ):  # the same pixel: compare 5x5 patches (a lone pixel can match by chance)
+                diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
+                same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+            mask = lend & _accept(
+                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
             )
+            if static is not None:
+                # The same camera: a point hidden at t behind a static surface was hidden from frame s too, so
+                # it is that surface seen at another depth (per-frame depth disagrees), not what lies behind it.
+                behind = (cache.depth[t] > 0) & (
+                    cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance)
+                )
+                mask &= ~(behind & static[t])
             if not mask.any():
                 continue
             p, c, r = cache.points(s, mask)
         else:
-            p, c, r = cache.points(s)
+            if not lend.any():
+                continue
+            p, c, r = cache.points(s, lend)
+            local = None
+            if fill.surface_band > 0:
+                if local_t is None:
+                    local_t = _box5(cache.rgb[t])
+                local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], local_t)
             keep = accept_points(
                 p,
                 cache.seen[t],
@@ -637,6 +1129,11 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
                 cache.world_from_camera[t],
                 cache.intrinsics,
                 fill.depth_tolerance,
+                c,
+                cache.rgb[t],
+                fill.surface_band,
+                fill.colour_tolerance,
+                local,
             )
             p, c, r = p[keep], c[keep], r[keep]
         if len(p):
@@ -724,7 +1221,9 @@ __all__ = [
     "AlignReport",
     "Cache4D",
     "FillOptions",
+    "PoseScale",
     "RenderReport",
+    "StaticOptions",
     "accept_points",
     "align_depths",
     "build_cache4d",
@@ -737,5 +1236,9 @@ __all__ = [
     "psnr",
     "render_cache4d",
     "static_cameras",
+    "static_evidence",
+    "photometric_scale",
+    "sparse_point_scale",
+    "source_cameras",
     "target_path",
 ]

@@ -82,6 +82,8 @@ class SfmTrial:
     """For a rotation-only trial: what the mapper produced with this seed (ok, registered frames, error)."""
     rotation_fit: dict | None = None
     """The rotation model's checks (`RotationFit.summary`) when it was computed."""
+    points3d: np.ndarray | None = None
+    """(P, 3) the reconstruction's sparse points in the world of `world_from_camera` (SfM scale)."""
 
     @property
     def registered_fraction(self) -> float:
@@ -271,7 +273,9 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
             error="fewer than 2 frames registered",
         )
     first = int(np.argmax(reg))
-    poses[reg] = invert_rigid(poses[first]) @ poses[reg]
+    first_from_world = invert_rigid(poses[first])
+    poses[reg] = first_from_world @ poses[reg]
+    xyz = np.array([p.xyz for p in rec.points3D.values()], np.float64).reshape(-1, 3)
     return SfmTrial(
         seed=seed,
         ok=True,
@@ -281,6 +285,7 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
         num_points3d=int(rec.num_points3D()),
         num_models=len(recs),
         seconds=seconds,
+        points3d=xyz @ first_from_world[:3, :3].T + first_from_world[:3, 3],
     )
 
 

@@ -112,9 +112,14 @@ class Config:
     short: Literal["pad", "loop", "error"] = "error"
     """Video shorter than --frames: pad (hold the last frame), loop, or error."""
     source_camera: str = opt("static", file=True)
-    """Video: static (tripod), estimate (pycolmap, scale matched to the depth), or a camera file."""
+    """Video: static (tripod), estimate (pycolmap, its scale measured against the depth), or a camera file (its
+    declared units used as given, else its scale measured)."""
     align: Literal["median", "none"] = "median"
     """Video: depth-scale alignment over time: median, or none."""
+    source_scale: float | None = None
+    """Video: scale of the source camera's translations (x S = scene units, 1.0 = frame 0's subject distance),
+    for a camera file without units or when the measured scale is refused; default: the file's declared units,
+    else measured (SfM's points against the depth, else a photometric match)."""
 
     @property
     def photos(self) -> list[str]:
@@ -159,6 +164,10 @@ class Config:
             raise InputError(f"--short {self.short!r}: choose one of {', '.join(SHORT_POLICIES)}")
         if self.align not in ("median", "none"):
             raise InputError(f"--align {self.align!r}: choose median or none")
+        if self.source_scale is not None and not (self.source_scale > 0 and np.isfinite(self.source_scale)):
+            raise InputError(
+                f"--source-scale {self.source_scale}: must be a positive number (1.0 = as the file says)"
+            )
         from pathlib import Path
 
         sc = self.source_camera
@@ -311,7 +320,7 @@ def _options(ws: W.Workspace, cfg: Config) -> dict:
 
     d = {k: v for k, v in asdict(cfg).items() if k not in ("image", "video")}
     if not cfg.video:
-        for k in ("frames", "fps", "size", "fit", "short", "source_camera", "align"):
+        for k in ("frames", "fps", "size", "fit", "short", "source_camera", "align", "source_scale"):
             d.pop(k)
     return d
 
@@ -615,7 +624,8 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
     if backend is None:
         raw, model_intr = load_depth_video(cfg.depth, clip), None
     else:
-        raw, model_intr, depth_notes = depth_for_frames(clip.frames, backend)
+        kinds: list[str] = []
+        raw, model_intr, depth_notes = depth_for_frames(clip.frames, backend, kinds=kinds)
         notes += depth_notes
     timings["depth_s"] = round(time.perf_counter() - t0, 3)
     w, h = clip.fit.target_size
@@ -630,9 +640,25 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
     if not (d0 > 0).any():
         raise InputError(f"{ws.path(video_name)}: no valid depth in frame 0; try another --depth")
     scale0 = subject_depth(d0)
+    if backend is None:
+        depth_units = "file"
+    else:
+        depth_units = "metres" if kinds and all(k == "metric" for k in kinds) else "relative"
     poses, cam_facts = source_cameras(
-        cfg.source_camera, clip, (d0 / scale0).astype(np.float32), intrinsics, notes
+        cfg.source_camera,
+        clip,
+        (d0 / scale0).astype(np.float32),
+        intrinsics,
+        notes,
+        scale=cfg.source_scale,
+        depth_units=depth_units,
+        depth_scale=float(scale0),
     )
+    if "pose_scale" in cam_facts:
+        info(
+            f"source camera: scale {cam_facts['pose_scale']:.4g} ({cam_facts['pose_scale_method']}, confidence "
+            f"{cam_facts['pose_scale_confidence']:.2f}: {cam_facts['pose_scale_detail']})"
+        )
     timings["cameras_s"] = round(time.perf_counter() - t1, 3)
     t2 = time.perf_counter()
     aligned, report = align_depths(
@@ -646,8 +672,14 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         cfg.filter_threshold,
         valid=content,
         filter_mode=cfg.filter_mode,
+        static=False,
     )
     timings["align_s"] = round(time.perf_counter() - t2, 3)
+    t_static = time.perf_counter()
+    valid_points = cache.depth > 0
+    static = cache.static_mask()
+    timings["static_s"] = round(time.perf_counter() - t_static, 3)
+    cam_facts["static_fraction"] = round(float(static[valid_points].mean()) if valid_points.any() else 0.0, 4)
 
     t3 = time.perf_counter()
     outputs = [A.write_cache4d(ws, cache, clip.fps)]
@@ -658,7 +690,7 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         height=h,
         intrinsics=[float(x) for x in intrinsics],
         scale_to_backend_units=float(scale0),
-        backend_units="relative",
+        backend_units="metres" if depth_units == "metres" else "relative",
         backend=backend.name if backend is not None else "file",
         backend_version=backend.version() if backend is not None else "",
         model=getattr(backend, "model", "") if backend is not None else str(cfg.depth),
