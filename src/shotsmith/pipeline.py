@@ -30,7 +30,7 @@ from shotsmith.stages import insert_object as object_stage
 from shotsmith.stages import plan_trajectory as plan_stage
 from shotsmith.stages import render_guidance as render_stage
 
-_VIDEO_ONLY = ("frames", "fps", "size", "fit", "short", "source_camera", "align")
+_VIDEO_ONLY = ("frames", "fps", "size", "fit", "short", "source_camera", "align", "source_scale")
 
 
 @dataclass
