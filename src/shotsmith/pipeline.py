@@ -197,13 +197,17 @@ class _Steps:
         return rec
 
 
-def fit_plan_to_generator(plan: plan_stage.Config, gen_cfg: generate_stage.Config) -> plan_stage.Config:
-    """The plan's frames and size adjusted to the generator's constraints (with a note), or unchanged."""
+def fit_plan_to_generator(
+    plan: plan_stage.Config, gen_cfg: generate_stage.Config, rig: str | None = None
+) -> plan_stage.Config:
+    """The plan's frames and size adjusted to the generator's constraints (with a note), or unchanged. A plan
+    longer than the generator's chunk keeps its frames (generate makes it in chunks; not for rigs)."""
     gen, _ = gen_cfg.resolve()
     c = gen.constraints
-    n = plan.frames or plan_stage.DEFAULT_FRAMES
+    n = plan.frame_count(plan_stage.DEFAULT_FPS if plan.fps is None else float(plan.fps))
     fitted = c.fit_frames(n)
-    if fitted != n:
+    chunked = not rig and generate_stage.chunk_frames(gen_cfg, gen, n) is not None
+    if fitted != n and not chunked:
         note(f"generator {gen.name} needs {c.frame_rule} frames: planning {fitted} frames instead of {n}")
         plan = replace(plan, frames=fitted, duration=None)
     if c.size is not None:
@@ -274,7 +278,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
     image_cache.validate()
     cache_stage.check_source(image_cache)  # a bad image fails before anything is written
     resolve_depth(cfg.cache.depth, model=cfg.cache.model, depth_kind=cfg.cache.depth_kind, announce=False)
-    plan = fit_plan_to_generator(camera_plan(cfg), cfg.generate)
+    plan = fit_plan_to_generator(camera_plan(cfg), cfg.generate, cfg.rig)
     try:  # a bad camera option fails before anything is written (the real plan needs the cache's intrinsics)
         plan_stage.make_path(plan)
     except PlanError as exc:

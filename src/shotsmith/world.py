@@ -1,0 +1,322 @@
+"""The growing world cache of long shots: chunk planning and lifting generated frames into the cache.
+
+A shot longer than the generator's chunk is made in overlapping chunks (`plan_chunks`); each chunk is guided by
+the source cache plus the points lifted from the frames generated before it (`WorldPoints`), and continues from
+the previous chunk's frames, which are tied in its guidance (`tie_overlap`). After a chunk, some of its new frames
+are lifted into the world (`lift_frame`): their depth from the shot's depth backend, aligned by a robust scale
+and shift (`align_depth`) to the depth the cache rendered on the pixels it already covered, and unprojected only
+where the cache had holes. `merge` keeps one point per voxel (the older point wins: what was invented once is
+seen again unchanged) and caps the number of points (coarser voxels until it fits), so memory stays bounded.
+docs/WORLD.md says why. Pure functions, arrays in and out; no files, no backends (the depth is a callable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from shotsmith.camera import CameraPath
+from shotsmith.errors import InputError
+
+#: Native chunk length of the generators whose frame rule does not fix one (Wan is trained at 81 frames).
+NATIVE_FRAMES: dict[str, int] = {"wan": 81}
+#: Fewest covered pixels a generated frame needs for its depth to be aligned to the cache (else it is not lifted).
+MIN_ALIGN_PIXELS = 64
+#: Default cap on the world's points (about 15 bytes each: xyz float32, rgb uint8, radius float16).
+DEFAULT_MAX_POINTS = 2_000_000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chunks
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames [start, stop) of the shot generated together; frames [start, new) repeat earlier chunks' frames
+    (tied in the guidance, their outputs dropped) and [new, stop) are this chunk's own."""
+
+    index: int
+    start: int
+    stop: int
+    new: int
+
+    @property
+    def overlap(self) -> int:
+        return self.new - self.start
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def native_chunk(name: str, frame_rule: str, fixed_frames: int | None) -> int | None:
+    """The generator's native chunk length: its fixed frame count, its trained length (`NATIVE_FRAMES`), or
+    None (any length in one go: the embedded inpaint)."""
+    if frame_rule == "fixed" and fixed_frames:
+        return int(fixed_frames)
+    return NATIVE_FRAMES.get(name)
+
+
+def chunk_length(
+    frames: int, requested: int | None, native: int | None, fit: Callable[[int], int], overlap: int
+) -> int | None:
+    """The chunk length for a shot of `frames` frames, or None when the shot is made in one go (it fits one
+    chunk, or the generator has no native length and no `--chunk` was given). `fit` is the generator's frame
+    rule (`Constraints.fit_frames`); a requested length it would change is refused with the nearest one."""
+    if requested is not None:
+        if requested < 2:
+            raise InputError(f"--chunk {requested}: a chunk needs at least 2 frames")
+        if fit(requested) != requested:
+            raise InputError(
+                f"--chunk {requested}: this generator makes {fit(requested)} frames per chunk, not {requested}; "
+                f"use --chunk {fit(requested)}"
+            )
+        if overlap >= requested:
+            raise InputError(
+                f"--chunk-overlap {overlap}: must be smaller than --chunk {requested} (default 1)"
+            )
+        size = requested
+    elif native is None:
+        return None
+    else:
+        size = native
+    return size if frames > size else None
+
+
+def plan_chunks(frames: int, chunk: int, overlap: int = 1) -> list[Chunk]:
+    """Overlapping chunks of exactly `chunk` frames covering frames [0, frames): each starts `chunk - overlap`
+    after the previous one; the last one ends at the last frame (it may overlap more). Every frame is the own
+    frame of exactly one chunk."""
+    if frames <= chunk:
+        return [Chunk(0, 0, frames, 0)]
+    if not 0 <= overlap < chunk:
+        raise InputError(f"chunk overlap {overlap}: must be in [0, {chunk - 1}]")
+    step = chunk - overlap
+    out: list[Chunk] = []
+    start, prev_stop = 0, 0
+    while prev_stop < frames:
+        start = min(start, frames - chunk)
+        stop = start + chunk
+        out.append(Chunk(len(out), start, stop, prev_stop))
+        prev_stop = stop
+        start += step
+    return out
+
+
+def tie_overlap(rgb, mask, depth, chunk: Chunk, previous: np.ndarray):
+    """Copies of a chunk's guidance whose overlap frames show the frames already generated (`previous`, the
+    shot's output so far), marked covered, so the chunk continues from them."""
+    rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
+    k = chunk.overlap
+    if k:
+        rgb[:k] = previous[chunk.start : chunk.new]
+        mask[:k] = True
+    return rgb, mask, depth
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The world's added points
+
+
+@dataclass
+class WorldPoints:
+    """Points added to the cache from generated frames (world coordinates, scene units)."""
+
+    points: np.ndarray
+    """(P, 3) float32."""
+    colors: np.ndarray
+    """(P, 3) uint8."""
+    radius: np.ndarray
+    """(P,) float32 world-space footprint radius (one source pixel of the frame it came from, times a factor)."""
+    voxel: float
+    """Edge of the merge voxel in scene units (grows when the cap is reached)."""
+
+    @classmethod
+    def empty(cls, voxel: float) -> WorldPoints:
+        return cls(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.zeros(0, np.float32), voxel)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def digest(self) -> str:
+        """A content hash (chunk keys include the world they started from)."""
+        h = hashlib.blake2b(digest_size=16)
+        for a in (self.points, self.colors, self.radius, np.float64(self.voxel)):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+
+def default_voxel(fx: float, voxel_px: float = 1.0) -> float:
+    """Merge voxel in scene units: `voxel_px` source pixels at the subject distance (1.0)."""
+    return float(voxel_px) / float(fx)
+
+
+def _voxel_keys(points: np.ndarray, voxel: float) -> np.ndarray:
+    q = np.floor(points.astype(np.float64) / voxel).astype(np.int64)
+    return np.ascontiguousarray(q).view(np.dtype((np.void, 24))).ravel()
+
+
+def _first_per_voxel(keys: np.ndarray) -> np.ndarray:
+    """Indices of the first point of each voxel, in their original order."""
+    _, first = np.unique(keys, return_index=True)
+    return np.sort(first)
+
+
+def merge(world: WorldPoints, points, colors, radius, max_points: int = DEFAULT_MAX_POINTS) -> WorldPoints:
+    """The world with new points added: one point per voxel, the existing point winning over new ones (what was
+    invented once stays as it was), new points in one voxel reduced to the first; when the total passes
+    `max_points`, the voxel doubles and the whole set is merged again (oldest first) until it fits."""
+    points = np.asarray(points, np.float32).reshape(-1, 3)
+    colors = np.asarray(colors, np.uint8).reshape(-1, 3)
+    radius = np.asarray(radius, np.float32).reshape(-1)
+    finite = np.isfinite(points).all(axis=1)
+    points, colors, radius = points[finite], colors[finite], radius[finite]
+    all_p = np.concatenate([world.points, points])
+    all_c = np.concatenate([world.colors, colors])
+    all_r = np.concatenate([world.radius, radius])
+    voxel = world.voxel
+    while True:
+        keep = _first_per_voxel(_voxel_keys(all_p, voxel)) if len(all_p) else np.zeros(0, int)
+        if len(keep) <= max_points:
+            break
+        voxel *= 2.0
+    grow = voxel / world.voxel  # coarser voxels: each kept point stands for a larger area
+    r = all_r[keep] * np.float32(grow) if grow > 1 else all_r[keep]
+    return WorldPoints(all_p[keep], all_c[keep], r.astype(np.float32), voxel)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lifting generated frames
+
+
+def align_depth(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray, iters: int = 10) -> tuple[float, float]:
+    """(scale, shift) with scale * pred + shift ~ ref on `mask`, robust to outliers (Huber-weighted least squares
+    from a median/MAD start). Raises ValueError when fewer than `MIN_ALIGN_PIXELS` pixels are usable."""
+    m = mask & (pred > 0) & (ref > 0) & np.isfinite(pred) & np.isfinite(ref)
+    x, y = pred[m].astype(np.float64), ref[m].astype(np.float64)
+    if len(x) < MIN_ALIGN_PIXELS:
+        raise ValueError(f"only {len(x)} covered pixels to align on")
+    mx, my = np.median(x), np.median(y)
+    sx, sy = np.median(np.abs(x - mx)), np.median(np.abs(y - my))
+    s = sy / sx if sx > 1e-12 else my / max(mx, 1e-12)
+    t = my - s * mx
+    for _ in range(iters):
+        res = s * x + t - y
+        delta = 1.345 * max(1.4826 * np.median(np.abs(res)), 1e-6)
+        w = np.minimum(1.0, delta / np.maximum(np.abs(res), 1e-12))
+        a = np.stack([x, np.ones_like(x)], axis=1) * np.sqrt(w)[:, None]
+        sol, *_ = np.linalg.lstsq(a, y * np.sqrt(w), rcond=None)
+        s, t = float(sol[0]), float(sol[1])
+    return float(s), float(t)
+
+
+@dataclass
+class Lifted:
+    """What lifting one frame added (before the merge)."""
+
+    points: np.ndarray
+    colors: np.ndarray
+    radius: np.ndarray
+    scale: float
+    shift: float
+    align_error: float
+    """Median relative error of the aligned depth on the covered pixels."""
+
+
+def lift_frame(
+    rgb: np.ndarray,
+    depth_pred: np.ndarray,
+    covered: np.ndarray,
+    depth_ref: np.ndarray,
+    cameras: CameraPath,
+    frame: int,
+    radius_factor: float = 0.7,
+) -> Lifted | None:
+    """Points of a generated frame where the cache had a hole (`~covered`), at the frame's predicted depth
+    aligned to the cache's rendered depth `depth_ref` on the covered pixels. None when it cannot be aligned
+    (too few covered pixels) or has no hole. `depth_pred` may be at another size (it is resized)."""
+    import cv2
+
+    h, w = covered.shape
+    if depth_pred.shape != (h, w):
+        depth_pred = cv2.resize(depth_pred.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    holes = ~covered & (depth_pred > 0)
+    if not holes.any():
+        return None
+    try:
+        s, t = align_depth(depth_pred, depth_ref, covered)
+    except ValueError:
+        return None
+    aligned = (s * depth_pred + t).astype(np.float32)
+    cov = covered & (depth_ref > 0) & (depth_pred > 0)
+    err = float(np.median(np.abs(aligned[cov] - depth_ref[cov]) / depth_ref[cov]))
+    holes &= aligned > 0
+    # a hole pixel nearer than the cache's nearest covered depth by far is an outlier of the depth fit
+    lo = 0.25 * float(np.percentile(depth_ref[cov], 1))
+    holes &= aligned > lo
+    if not holes.any():
+        return None
+    fx, fy, cx, cy = (float(v) for v in cameras.intrinsics[frame])
+    v, u = np.nonzero(holes)
+    z = aligned[v, u].astype(np.float64)
+    cam = np.stack([(u + 0.5 - cx) / fx * z, (v + 0.5 - cy) / fy * z, z], axis=1)
+    pose = cameras.world_from_camera[frame]
+    world = cam @ pose[:3, :3].T + pose[:3, 3]
+    radius = (radius_factor * z / fx).astype(np.float32)
+    return Lifted(world.astype(np.float32), rgb[v, u].astype(np.uint8), radius, s, t, err)
+
+
+def lift_frames(
+    video: np.ndarray,
+    covered: np.ndarray,
+    depth_ref: np.ndarray,
+    cameras: CameraPath,
+    frames: list[int],
+    depth_of: Callable[[np.ndarray], np.ndarray],
+    world: WorldPoints,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> tuple[WorldPoints, list[dict]]:
+    """The world with the hole pixels of `frames` (indices into `video`) added; per frame a report (points
+    added, alignment). `depth_of(rgb) -> depth` is the shot's depth backend."""
+    reports = []
+    for f in frames:
+        lifted = lift_frame(video[f], depth_of(video[f]), covered[f], depth_ref[f], cameras, f)
+        if lifted is None:
+            reports.append({"frame": int(f), "added": 0})
+            continue
+        before = len(world)
+        world = merge(world, lifted.points, lifted.colors, lifted.radius, max_points)
+        reports.append(
+            {
+                "frame": int(f),
+                "added": len(world) - before,
+                "scale": round(lifted.scale, 6),
+                "shift": round(lifted.shift, 6),
+                "align_error": round(lifted.align_error, 6),
+            }
+        )
+    return world, reports
+
+
+def lift_indices(chunk: Chunk, every: int) -> list[int]:
+    """Frames of a chunk (indices within it) lifted into the world: every `every`-th own frame and its last."""
+    own = list(range(chunk.new - chunk.start, len(chunk)))
+    picked = own[every - 1 :: every] if every > 0 else []
+    if own and own[-1] not in picked:
+        picked.append(own[-1])
+    return picked
+
+
+def chunk_key(*parts) -> str:
+    """A hash of a chunk's inputs (arrays by their bytes and shape, everything else by its repr)."""
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(str((p.shape, p.dtype.str)).encode())
+            h.update(np.ascontiguousarray(p).tobytes())
+        else:
+            h.update(repr(p).encode())
+        h.update(b"|")
+    return h.hexdigest()
