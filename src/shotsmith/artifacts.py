@@ -700,7 +700,9 @@ def read_chunk(ws: W.Workspace, index: int) -> StoredChunk | None:
         return None
     try:
         with np.load(p, allow_pickle=False) as d:
-            world = WorldPoints(d["points"], d["colors"], d["radius"], float(d["voxel"]))
-            return StoredChunk(str(d["key"]), d["frames"], world, json.loads(str(d["report"])))
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
+            # scalars come back as 1-element arrays (the npz writer stores contiguous arrays)
+            world = WorldPoints(d["points"], d["colors"], d["radius"], float(d["voxel"].reshape(-1)[0]))
+            key, report = str(d["key"].reshape(-1)[0]), json.loads(str(d["report"].reshape(-1)[0]))
+            return StoredChunk(key, d["frames"], world, report)
+    except (KeyError, ValueError, TypeError, IndexError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
         return None
