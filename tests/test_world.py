@@ -32,7 +32,12 @@ def test_every_frame_is_the_own_frame_of_exactly_one_chunk(frames, chunk, overla
 
 def test_161_frames_in_chunks_of_41():
     chunks = WD.plan_chunks(161, 41, 1)
-    assert [(c.start, c.new, c.stop) for c in chunks] == [(0, 0, 41), (40, 41, 81), (80, 81, 121), (120, 121, 161)]
+    assert [(c.start, c.new, c.stop) for c in chunks] == [
+        (0, 0, 41),
+        (40, 41, 81),
+        (80, 81, 121),
+        (120, 121, 161),
+    ]
 
 
 def test_chunk_length_rules():

@@ -218,7 +218,8 @@ def align_depth(
     s_c, t_c = s_c[s_c > 0], t_c[s_c > 0]  # depth grows with depth
     if not len(s_c):
         raise ValueError("no increasing fit of the predicted depth to the cache's")
-    xe, ye = xs[:2000], ys[:2000]  # scored on a sample (256 x 2000 residuals)
+    e = rng.choice(len(xs), min(2000, len(xs)), replace=False)  # scored on a sample (256 x 2000 residuals)
+    xe, ye = xs[e], ys[e]
     med = np.median(np.abs(s_c[:, None] * xe[None, :] + t_c[:, None] - ye[None, :]), axis=1)
     best = int(np.argmin(med))
     s, t = float(s_c[best]), float(t_c[best])
