@@ -209,13 +209,19 @@ def _steps(video: np.ndarray) -> np.ndarray:
 
 
 def assert_seams_continuous(video: np.ndarray, chunks: list[dict]) -> None:
-    """At each seam the picture moves as much as it does inside the chunks: not a cut (a step far larger
-    than any inside a chunk), not a repeated frame (a step near zero while the camera moves)."""
+    """At each seam the picture moves about as much as it does inside the chunks. The camera moves smoothly, so
+    the mean change from one frame to the next is about the same all along; a seam may change up to 3 x the
+    median step (+2 levels of H.264 noise): a cut or a jump of colour changes far more, a repeated frame (a step
+    under 0.2 x the median) far less."""
     steps = _steps(video)
     seams = [c["own_from"] - 1 for c in chunks[1:]]
     inner = np.delete(steps, seams)
     for k in seams:
-        assert 0.2 * np.median(inner) < steps[k] < 1.5 * inner.max() + 2.0, (k, steps[k], np.median(inner))
+        assert 0.2 * np.median(inner) < steps[k] < 3.0 * np.median(inner) + 2.0, (
+            k,
+            steps[k],
+            np.median(inner),
+        )
 
 
 def test_long_shot_in_chunks_has_every_frame_once_and_grows_the_world(make_ws, long_scene, monkeypatch):
@@ -345,3 +351,51 @@ def test_bad_chunk_options_are_refused(make_ws, long_scene, monkeypatch):
     with pytest.raises(InputError, match="use --chunk 5"):
         execute(ws, stage.STAGE, stage.Config(chunk=9))
     assert not ws.exists(W.OUTPUT_VIDEO) and not ws.exists(W.OUTPUT_CHUNKS)
+
+
+def _run_chunked(cli, tmp_path, monkeypatch, gen, frames: int, chunk: int):
+    from shotsmith.media import write_image as write_photo
+
+    rng = np.random.default_rng(3)
+    img = np.clip(rng.normal(120, 40, (96, 128, 3)), 0, 255).astype(np.uint8)
+    img[40:80, 40:90] = [230, 60, 40]
+    write_photo(tmp_path / "photo.png", img)
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "tiny test model"))
+    ws = tmp_path / "ws"
+    code, _, err = cli(
+        "run", "a red box on a wall", "--image", tmp_path / "photo.png", "-w", ws, "--cam", "orbit_left",
+        "--frames", str(frames), "--chunk", str(chunk), "--size", "64x48", "--depth", "prior",
+        "--generator", "wan",
+    )  # fmt: skip
+    assert code == 0, err
+    return W.Workspace(ws)
+
+
+def _check_chunked_run(ws: W.Workspace, frames: int, chunks: int) -> None:
+    video, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    assert video.shape == (frames, 48, 64, 3)  # not squeezed into the generator's length
+    extra = ws.record("generate").extra
+    assert len(extra["chunks"]) == chunks
+    own = np.concatenate([np.arange(c["own_from"], c["stop"]) for c in extra["chunks"]])
+    assert np.array_equal(own, np.arange(frames))  # no repeated or dropped frame
+    assert extra["cache_points_after"] > extra["cache_points_before"]
+    assert_seams_continuous(video, extra["chunks"])
+
+
+@pytest.mark.slow
+@pytest.mark.neural
+def test_run_with_a_video_model_makes_every_frame_in_chunks(cli, tmp_path, monkeypatch, tiny_video_generator):
+    gen = tiny_video_generator("wan", True, steps=2)
+    ws = _run_chunked(cli, tmp_path, monkeypatch, gen, frames=25, chunk=9)
+    _check_chunked_run(ws, 25, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.neural
+def test_run_161_frames_in_chunks_of_41(cli, tmp_path, monkeypatch, tiny_video_generator):
+    """The issue's check: `run --frames 161 --chunk 41` with a video model makes 161 frames, in 4 chunks."""
+    gen = tiny_video_generator("wan", True, steps=2)
+    ws = _run_chunked(cli, tmp_path, monkeypatch, gen, frames=161, chunk=41)
+    _check_chunked_run(ws, 161, 4)
+    video, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    np.save("/tmp/h16a_161.npy", video)

@@ -80,11 +80,12 @@ class Config:
     """Frame 0 is the photo: the photo is blended into the first frames until the picture has moved this many
     pixels from the source view (0: only frames exactly at the source camera)."""
     chunk: int | None = None
-    """Long shots: frames per chunk (None: the generator's native length, Wan 81, CogVideoX 49; the embedded
-    inpaint makes any length in one go unless given). A longer plan is made in overlapping chunks that grow the
-    world cache from their frames (docs/WORLD.md)."""
-    chunk_overlap: int = 1
-    """Long shots: frames each chunk repeats from the previous one (tied in its guidance, so it continues)."""
+    """Long shots: frames per chunk; a longer plan is made in overlapping chunks that grow the world cache from
+    their frames (docs/WORLD.md). None: in one go, fitted to the generator; `run` picks the generator's native
+    length (Wan 81, CogVideoX 49) for a plan longer than it."""
+    chunk_overlap: int | None = None
+    """Long shots: frames each chunk repeats from the previous one (tied in its guidance, so it continues);
+    None: 5 for video models with chunks of 17+ frames (one latent group past the first frame), else 1."""
     lift_every: int = 8
     """Long shots: lift every N-th generated frame (and each chunk's last) into the world cache."""
     world_max_points: int = 2_000_000
@@ -119,7 +120,9 @@ class Config:
             raise InputError(f"--grid-max-width {self.grid_max_width}: use at least 16 pixels (default 1280)")
         if self.chunk is not None and self.chunk < 2:
             raise InputError(f"--chunk {self.chunk}: a chunk needs at least 2 frames")
-        if self.chunk_overlap < 0 or (self.chunk is not None and self.chunk_overlap >= self.chunk):
+        if self.chunk_overlap is not None and (
+            self.chunk_overlap < 0 or (self.chunk is not None and self.chunk_overlap >= self.chunk)
+        ):
             raise InputError(
                 f"--chunk-overlap {self.chunk_overlap}: must be at least 0 and smaller than the chunk (default 1)"
             )
@@ -437,13 +440,24 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
 # Long shots: chunks that grow the world cache (docs/WORLD.md)
 
 
-def chunk_frames(cfg: Config, gen: Generator, frames: int) -> int | None:
-    """The chunk length a shot of `frames` frames is made in, or None when it is made in one go."""
+def chunk_overlap(cfg: Config, gen: Generator, chunk: int) -> int:
+    """The frames each chunk repeats from the previous one (`--chunk-overlap`, else the generator's default)."""
+    from shotsmith.world import default_overlap
+
+    if cfg.chunk_overlap is not None:
+        return int(cfg.chunk_overlap)
+    return default_overlap(gen.constraints.frame_rule, chunk)
+
+
+def chunk_frames(cfg: Config, gen: Generator, frames: int, native: bool = False) -> int | None:
+    """The chunk length a shot of `frames` frames is made in (`--chunk`; with `native`, else the generator's
+    native length), or None when it is made in one go."""
     from shotsmith.world import chunk_length, native_chunk
 
     c = gen.constraints
-    native = native_chunk(gen.name, c.frame_rule, c.frames)
-    return chunk_length(frames, cfg.chunk, native, c.fit_frames, cfg.chunk_overlap)
+    default = native_chunk(gen.name, c.frame_rule, c.frames) if native else None
+    overlap = cfg.chunk_overlap if cfg.chunk_overlap is not None else 1
+    return chunk_length(frames, cfg.chunk, default, c.fit_frames, overlap)
 
 
 def depth_function(info_: A.CacheInfo):
@@ -489,9 +503,10 @@ def generate_chunked(
     c = gen.constraints
     g, cams, notes = fit_to_backend(view.guidance, view.cameras, replace(c, frame_rule="any", frames=None))
     n = len(cams)
-    chunks = WD.plan_chunks(n, chunk, cfg.chunk_overlap)
+    overlap = chunk_overlap(cfg, gen, chunk)
+    chunks = WD.plan_chunks(n, chunk, overlap)
     notes.append(
-        f"{n} frames made in {len(chunks)} chunks of {chunk} (overlap {cfg.chunk_overlap}), the world cache "
+        f"{n} frames made in {len(chunks)} chunks of {chunk} (overlap {overlap}), the world cache "
         "growing from the generated frames"
     )
     depth_of, depth_name = None, ""
