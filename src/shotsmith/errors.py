@@ -84,9 +84,7 @@ def check_numpy_file(path: Path, limit: int = MAX_ARRAY_BYTES) -> None:
         else:
             with open(path, "rb") as f:
                 major, _minor = np.lib.format.read_magic(f)
-                read = (
-                    np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                )
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
                 shape, _order, dtype = read(f)
                 sizes = [int(np.prod(shape, dtype=np.float64) * dtype.itemsize)]
     except (OSError, ValueError, EOFError, SyntaxError, zipfile.BadZipFile):
