@@ -58,6 +58,11 @@ def test_chunk_length_rules():
         WD.chunk_length(161, 9, 81, wan.fit_frames, 9)
 
 
+def test_default_overlap_ties_a_latent_group_for_video_models():
+    assert WD.default_overlap("4k+1", 81) == 5 and WD.default_overlap("fixed", 49) == 5
+    assert WD.default_overlap("4k+1", 5) == 1 and WD.default_overlap("any", 81) == 1
+
+
 def test_align_depth_recovers_scale_and_shift_despite_outliers():
     rng = np.random.default_rng(0)
     ref = rng.uniform(1.0, 3.0, (60, 80)).astype(np.float32)

@@ -61,9 +61,9 @@ def native_chunk(name: str, frame_rule: str, fixed_frames: int | None) -> int | 
 
 def default_overlap(frame_rule: str, chunk: int) -> int:
     """Frames a chunk repeats from the previous one when not asked: for video models (whose VAEs pack 4 frames
-    per latent after the first) the first latent frame and the group after it (5) once chunks are long enough
-    (17+), so a chunk's own frames start past the frames its VAE decodes from the tied start; else 1."""
-    if frame_rule in ("4k+1", "fixed") and chunk >= 17:
+    per latent after the first) the first latent frame and the group after it (5) when chunks have room for
+    it (9+), so a chunk's own frames start past the frames its VAE decodes from the tied start; else 1."""
+    if frame_rule in ("4k+1", "fixed") and chunk >= 9:
         return 5
     return 1
 

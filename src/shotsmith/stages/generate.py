@@ -85,7 +85,7 @@ class Config:
     length (Wan 81, CogVideoX 49) for a plan longer than it."""
     chunk_overlap: int | None = None
     """Long shots: frames each chunk repeats from the previous one (tied in its guidance, so it continues);
-    None: 5 for video models with chunks of 17+ frames (one latent group past the first frame), else 1."""
+    None: 5 for video models with chunks of 9+ frames (one latent group past the first frame), else 1."""
     lift_every: int = 8
     """Long shots: lift every N-th generated frame (and each chunk's last) into the world cache."""
     world_max_points: int = 2_000_000
