@@ -13,6 +13,11 @@ the source camera shows the photo resized and centre-cropped (the pixels the cac
 generator is shown it complete in its guidance, and the photo is blended into the first frames of its output,
 fading out as the picture moves (`--source-fade` pixels).
 
+A shot longer than `--chunk` (set by `run` to the generator's native length for a longer plan) is made in
+overlapping chunks whose frames are lifted into a growing world cache (`shotsmith.world`, docs/WORLD.md); each
+chunk is stored as output/chunks/NNN.npz under the key of its inputs, so a rerun resumes at the first missing
+or changed chunk.
+
 A single camera is a rig of one: every view is a `View` and goes through the same request and fitting. Several
 views share what they should: the embedded `inpaint` builds its fill layers once from all the cameras (one fill
 in 3D, every view shows the same invented pixels); the diffusion backends run the views in batches through one
