@@ -69,7 +69,9 @@ def make_shot(ws_dir: Path, poses: np.ndarray):
     execute(
         ws,
         build_cache.STAGE,
-        build_cache.Config(image=str(ROOT / "assets" / "astronaut.png"), depth="prior", max_pixels=WIDTH * HEIGHT),
+        build_cache.Config(
+            image=str(ROOT / "assets" / "astronaut.png"), depth="prior", max_pixels=WIDTH * HEIGHT
+        ),
     )
     info = A.read_cache_info(ws)
     fx = info.intrinsics[0] * WIDTH / info.width
@@ -106,7 +108,7 @@ def child(case: dict) -> dict:
             generate.resolve_generator = lambda name, **kw: (gen, "tiny test model")
             cfg = generate.Config(generator="wan", chunk=case["chunk"])
         if not case.get("world", True):
-            world.lift_frames = lambda video, covered, depth_ref, cams, frames, depth_of, w, cap=0: (w, [])
+            world.lift_frames = lambda video, covered, depth_ref, cams, frames, depth_of, w, *a, **k: (w, [])
         tracemalloc.start()
         start = time.perf_counter()
         rec = execute(ws, generate.STAGE, cfg)

@@ -25,6 +25,8 @@ from shotsmith.errors import InputError
 NATIVE_FRAMES: dict[str, int] = {"wan": 81}
 #: Fewest covered pixels a generated frame needs for its depth to be aligned to the cache (else it is not lifted).
 MIN_ALIGN_PIXELS = 64
+#: Largest median relative error of an aligned depth on the covered pixels for the frame to be lifted.
+MAX_ALIGN_ERROR = 0.15
 #: Default cap on the world's points (about 15 bytes each: xyz float32, rgb uint8, radius float16).
 DEFAULT_MAX_POINTS = 2_000_000
 
@@ -267,11 +269,18 @@ def lift_frame(
     cameras: CameraPath,
     frame: int,
     radius_factor: float = 0.7,
+    aligned: bool = False,
+    max_align_error: float = MAX_ALIGN_ERROR,
 ) -> Lifted | None:
     """Points of a generated frame where the cache had a hole (`~covered`), at the frame's predicted depth
-    aligned to the cache's rendered depth `depth_ref` on the covered pixels. None when it cannot be aligned
-    (too few covered pixels) or has no hole. `depth_pred` may be at another size (it is resized)."""
+    aligned to the cache's rendered depth `depth_ref` on the covered pixels (`aligned`: the depth is already in
+    scene units, the generator's own). Hole pixels at depth discontinuities of the completed depth (flying
+    pixels, and the hole's border where the prediction disagrees with the cache) are left out. None when it
+    cannot be aligned (too few covered pixels, or a median relative error over `max_align_error`: the depth
+    model and the cache disagree) or nothing is left. `depth_pred` may be at another size (it is resized)."""
     import cv2
+
+    from shotsmith.geometry import flying_pixel_mask
 
     h, w = covered.shape
     if depth_pred.shape != (h, w):
@@ -279,22 +288,25 @@ def lift_frame(
     holes = ~covered & (depth_pred > 0)
     if not holes.any():
         return None
-    try:
-        s, t = align_depth(depth_pred, depth_ref, covered)
-    except ValueError:
-        return None
-    aligned = (s * depth_pred + t).astype(np.float32)
+    if aligned:
+        s, t = 1.0, 0.0
+    else:
+        try:
+            s, t = align_depth(depth_pred, depth_ref, covered)
+        except ValueError:
+            return None
+    aligned_depth = (s * depth_pred + t).astype(np.float32)
     cov = covered & (depth_ref > 0) & (depth_pred > 0)
-    err = float(np.median(np.abs(aligned[cov] - depth_ref[cov]) / depth_ref[cov]))
-    holes &= aligned > 0
-    # a hole pixel nearer than the cache's nearest covered depth by far is an outlier of the depth fit
-    lo = 0.25 * float(np.percentile(depth_ref[cov], 1))
-    holes &= aligned > lo
+    err = float(np.median(np.abs(aligned_depth[cov] - depth_ref[cov]) / depth_ref[cov])) if cov.any() else 0.0
+    if not aligned and err > max_align_error:
+        return None
+    full = np.where(covered, depth_ref, np.maximum(aligned_depth, 0)).astype(np.float32)
+    holes &= (aligned_depth > 0) & flying_pixel_mask(full)
     if not holes.any():
         return None
     fx, fy, cx, cy = (float(v) for v in cameras.intrinsics[frame])
     v, u = np.nonzero(holes)
-    z = aligned[v, u].astype(np.float64)
+    z = aligned_depth[v, u].astype(np.float64)
     cam = np.stack([(u + 0.5 - cx) / fx * z, (v + 0.5 - cy) / fy * z, z], axis=1)
     pose = cameras.world_from_camera[frame]
     world = cam @ pose[:3, :3].T + pose[:3, 3]
@@ -308,15 +320,21 @@ def lift_frames(
     depth_ref: np.ndarray,
     cameras: CameraPath,
     frames: list[int],
-    depth_of: Callable[[np.ndarray], np.ndarray],
+    depth_of: Callable[[np.ndarray], np.ndarray] | None,
     world: WorldPoints,
     max_points: int = DEFAULT_MAX_POINTS,
+    own_depth: np.ndarray | None = None,
 ) -> tuple[WorldPoints, list[dict]]:
     """The world with the hole pixels of `frames` (indices into `video`) added; per frame a report (points
-    added, alignment). `depth_of(rgb) -> depth` is the shot's depth backend."""
+    added, alignment). `own_depth` (T, H, W): the generator's own depth of its frames in scene units (the
+    embedded inpaint's fill), used as it is; else `depth_of(rgb) -> depth`, the shot's depth backend, aligned."""
     reports = []
     for f in frames:
-        lifted = lift_frame(video[f], depth_of(video[f]), covered[f], depth_ref[f], cameras, f)
+        if own_depth is not None:
+            lifted = lift_frame(video[f], own_depth[f], covered[f], depth_ref[f], cameras, f, aligned=True)
+        else:
+            assert depth_of is not None
+            lifted = lift_frame(video[f], depth_of(video[f]), covered[f], depth_ref[f], cameras, f)
         if lifted is None:
             reports.append({"frame": int(f), "added": 0})
             continue

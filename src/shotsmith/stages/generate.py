@@ -529,6 +529,10 @@ def generate_chunked(
     )
     facts: list[dict] = []
     reused = 0
+    if hasattr(gen, "settings") and hasattr(
+        gen.settings, "keep_depth"
+    ):  # the embedded inpaint: its fill's depth
+        gen.settings = replace(gen.settings, keep_depth=True)
     for ch in track(chunks, f"generate ({gen.name}): {len(chunks)} chunks", total=len(chunks)):
         idx = np.arange(ch.start, ch.stop)
         cams_k = cams.select(idx)
@@ -556,12 +560,16 @@ def generate_chunked(
         gen.load()
         video = _check(gen, gen.generate(request), cams_k)
         out[ch.new : ch.stop] = video[ch.overlap :]
-        if depth_of is None:
+        own = getattr(gen, "last_depth", None)  # a generator's own depth of its frames, in scene units
+        own = own if isinstance(own, np.ndarray) and own.shape == video.shape[:3] else None
+        if own is None and depth_of is None:
             depth_of, depth_name = depth_function(A.read_cache_info(ws))
+        elif own is not None:
+            depth_name = f"{gen.name}'s own fill depth"
         before = len(world)
         world, lifts = WD.lift_frames(
             video, base.mask, base.depth, cams_k, WD.lift_indices(ch, cfg.lift_every), depth_of, world,
-            cfg.world_max_points,
+            cfg.world_max_points, own_depth=own,
         )  # fmt: skip
         report = {
             "index": ch.index,
