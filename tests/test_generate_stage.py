@@ -397,3 +397,19 @@ def test_run_161_frames_in_chunks_of_41(cli, tmp_path, monkeypatch, tiny_video_g
     gen = tiny_video_generator("wan", True, steps=2)
     ws = _run_chunked(cli, tmp_path, monkeypatch, gen, frames=161, chunk=41)
     _check_chunked_run(ws, 161, 5)  # overlap 5: chunks start at 0, 36, 72, 108, 120
+
+
+@pytest.mark.slow
+@pytest.mark.neural
+def test_a_video_model_continues_each_chunk_from_the_last(
+    make_ws, long_scene, monkeypatch, tiny_video_generator
+):
+    gen = tiny_video_generator("wan", True, steps=2)
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "tiny test model"))
+    ws = make_ws("wan-long", scene=long_scene)
+    rec = execute(ws, stage.STAGE, stage.Config(chunk=9, source_fade=0))
+    video, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    assert len(video) == 25 and rec.extra["chunk_overlap"] == 5  # one latent group tied past frame 0
+    assert [c["start"] for c in rec.extra["chunks"]] == [0, 4, 8, 12, 16]
+    assert rec.extra["cache_points_after"] > rec.extra["cache_points_before"]
+    assert_seams_continuous(video, rec.extra["chunks"])

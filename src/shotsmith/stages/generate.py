@@ -481,16 +481,30 @@ def depth_function(info_: A.CacheInfo):
     return depth_of, f"{backend.name} {backend.version()}"
 
 
-def _chunk_guidance(base: A.Guidance, world, cams: CameraPath):
-    """A chunk's guidance: the source cache's render with the world's added points drawn into its holes (and
-    wherever they are nearer)."""
-    from shotsmith.render import RenderedVideo, composite, render_path
+def _chunk_guidance(base: A.Guidance, world, cams: CameraPath) -> A.Guidance:
+    """A chunk's guidance: the source cache's render with the world's added points drawn into its holes (each
+    frame renders the world into its holes' bounding box only, so a frame the cache covers costs nothing)."""
+    from shotsmith.render import render_points
 
     if not len(world):
         return base
-    layer = render_path(world.points, world.colors, cams, radius=world.radius)
-    merged, _ = composite(RenderedVideo(rgb=base.rgb, mask=base.mask, depth=base.depth), layer)
-    return A.Guidance(merged.rgb, merged.mask, merged.depth, base.object_mask)
+    rgb, mask, depth = base.rgb.copy(), base.mask.copy(), base.depth.copy()
+    for t in range(len(cams)):
+        hole = ~base.mask[t]
+        if not hole.any():
+            continue
+        rows, cols = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        intr = cams.intrinsics[t] - np.array([0.0, 0.0, x0, y0])
+        r = render_points(
+            world.points, world.colors, cams.world_from_camera[t], intr, x1 - x0, y1 - y0, radius=world.radius
+        )
+        crop = (slice(y0, y1), slice(x0, x1))
+        use = hole[crop] & r.mask & (r.depth > 0)
+        rgb[t][crop][use] = r.rgb[use]
+        depth[t][crop][use] = r.depth[use]
+        mask[t][crop] |= use
+    return A.Guidance(rgb, mask, depth, base.object_mask)
 
 
 def generate_chunked(
@@ -596,6 +610,7 @@ def generate_chunked(
         {
             "chunks": facts,
             "chunk": chunk,
+            "chunk_overlap": overlap,
             "chunks_reused": reused,
             "world_points": len(world),
             "world_voxel": world.voxel,
