@@ -413,3 +413,35 @@ def test_a_video_model_continues_each_chunk_from_the_last(
     assert [c["start"] for c in rec.extra["chunks"]] == [0, 4, 8, 12, 16]
     assert rec.extra["cache_points_after"] > rec.extra["cache_points_before"]
     assert_seams_continuous(video, rec.extra["chunks"])
+
+
+def test_run_chunks_a_plan_longer_than_the_generator_and_fits_a_shorter_one(monkeypatch):
+    from shotsmith import pipeline
+    from shotsmith.stages import plan_trajectory as plan_stage
+
+    gen = _FixedGen()  # 5 frames at 64x48
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "test stand-in"))
+    long_plan = plan_stage.Config(cam="orbit_left", frames=25)
+    chunked = pipeline.chunk_for_generator(long_plan, stage.Config())
+    assert chunked.chunk == 5  # the generator's native length
+    fitted = pipeline.fit_plan_to_generator(long_plan, chunked)
+    assert fitted.frames == 25 and fitted.size == (64, 48)  # not squeezed into 5 frames; the size still fits
+    assert pipeline.chunk_for_generator(long_plan, stage.Config(), rig="ring:n=2").chunk is None
+    short = plan_stage.Config(cam="orbit_left", frames=3)
+    assert pipeline.chunk_for_generator(short, stage.Config()).chunk is None
+    assert pipeline.fit_plan_to_generator(short, stage.Config()).frames == 5  # fitted as before
+
+
+def test_a_damaged_chunk_file_is_made_again(make_ws, long_scene, monkeypatch):
+    gen = _Counting()
+    monkeypatch.setattr(stage, "resolve_generator", lambda name, **kw: (gen, "test stand-in"))
+    ws = make_ws("damaged", scene=long_scene)
+    execute(ws, stage.STAGE, stage.Config(chunk=9))
+    first, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    ws.path(W.output_chunk(1)).write_bytes(b"not a zip")
+    gen.calls = 0
+    rec = execute(ws, stage.STAGE, stage.Config(chunk=9))
+    # chunk 1 is made again; it comes out the same, so chunk 2 (same start) is read back
+    assert gen.calls == 1 and rec.extra["chunks_reused"] == 2
+    again, _ = read_video(ws.path(W.OUTPUT_VIDEO))
+    assert np.array_equal(first, again)
