@@ -543,9 +543,8 @@ def generate_chunked(
     )
     facts: list[dict] = []
     reused = 0
-    if hasattr(gen, "settings") and hasattr(
-        gen.settings, "keep_depth"
-    ):  # the embedded inpaint: its fill's depth
+    # the embedded inpaint keeps the depth of its fill: its fills become cache points as they are
+    if hasattr(getattr(gen, "settings", None), "keep_depth"):
         gen.settings = replace(gen.settings, keep_depth=True)
     for ch in track(chunks, f"generate ({gen.name}): {len(chunks)} chunks", total=len(chunks)):
         idx = np.arange(ch.start, ch.stop)
