@@ -138,3 +138,20 @@ def test_lift_indices_take_every_nth_own_frame_and_the_last():
     ch = WD.Chunk(1, 40, 81, 41)
     assert WD.lift_indices(ch, 8) == [8, 16, 24, 32, 40]
     assert WD.lift_indices(WD.Chunk(0, 0, 10, 0), 4) == [3, 7, 9]
+
+
+def test_a_prediction_that_disagrees_with_the_cache_falls_back_to_the_cache_continued():
+    h, w = 40, 60
+    ref = np.full((h, w), 3.0, np.float32)
+    ref[:, :20] = 1.0  # a near figure on the left, a wall at 3 behind
+    covered = np.ones((h, w), bool)
+    covered[:, 20:30] = False  # the hole opened beside the figure's edge shows the far side
+    ext = WD.extend_depth(ref, covered)
+    assert (ext > 0).all() and np.allclose(ext[:, 22:30], 3.0)  # the wall continued, not the figure
+    rng = np.random.default_rng(4)
+    pred = rng.uniform(0.5, 5.0, (h, w)).astype(np.float32)  # a depth model that sees nothing of the cache
+    lifted = WD.lift_frame(
+        np.zeros((h, w, 3), np.uint8), pred, covered, np.where(covered, ref, 0), _camera(w, h), 0
+    )
+    assert lifted is not None and lifted.depth_source == "cache-extended" and lifted.align_error > 0.15
+    assert np.allclose(lifted.points[:, 2], 3.0, atol=1e-5)  # on the wall, where the cache would put it

@@ -248,6 +248,31 @@ def align_depth(
     return s, t
 
 
+def extend_depth(depth: np.ndarray, covered: np.ndarray, ring_px: int = 3, far: float = 90.0) -> np.ndarray:
+    """The cache's depth continued into its holes: each connected hole takes the far side of the depth around
+    it (the `far` percentile of the covered depths within `ring_px` of it): a hole opened behind an edge shows
+    the far side, not the figure in front. The fallback depth of a frame whose depth prediction cannot be
+    aligned to the cache; a flat stand-in, used only where nothing better is known."""
+    from scipy import ndimage
+
+    d = np.where(covered, depth, 0).astype(np.float32)
+    holes = ~covered | (d <= 0)
+    labels, n = ndimage.label(holes)
+    if n == 0:
+        return d
+    size = 2 * ring_px + 1
+    near_label = ndimage.grey_dilation(labels, size=(size, size))
+    ring = ~holes & (near_label > 0)
+    if not ring.any():
+        return d
+    values = ndimage.labeled_comprehension(
+        d[ring], near_label[ring], np.arange(1, n + 1), lambda v: np.percentile(v, far), np.float32, 0.0
+    )
+    out = d.copy()
+    out[holes] = values[labels[holes] - 1]
+    return out
+
+
 @dataclass
 class Lifted:
     """What lifting one frame added (before the merge)."""
@@ -259,6 +284,9 @@ class Lifted:
     shift: float
     align_error: float
     """Median relative error of the aligned depth on the covered pixels."""
+    depth_source: str = "predicted"
+    """"predicted" (the depth backend, aligned), "own" (the generator's), "cache-extended" (the prediction
+    disagreed with the cache by more than `max_align_error`: the cache's depth continued into the holes)."""
 
 
 def lift_frame(
@@ -274,10 +302,11 @@ def lift_frame(
 ) -> Lifted | None:
     """Points of a generated frame where the cache had a hole (`~covered`), at the frame's predicted depth
     aligned to the cache's rendered depth `depth_ref` on the covered pixels (`aligned`: the depth is already in
-    scene units, the generator's own). Hole pixels at depth discontinuities of the completed depth (flying
-    pixels, and the hole's border where the prediction disagrees with the cache) are left out. None when it
-    cannot be aligned (too few covered pixels, or a median relative error over `max_align_error`: the depth
-    model and the cache disagree) or nothing is left. `depth_pred` may be at another size (it is resized)."""
+    scene units, the generator's own). When the aligned prediction disagrees with the cache (a median relative
+    error over `max_align_error`) the cache's depth continued into the holes is used instead (`extend_depth`).
+    Hole pixels at depth discontinuities of the completed depth (flying pixels, and the hole's border where the
+    prediction disagrees with the cache) are left out. None when it cannot be aligned (too few covered pixels)
+    or nothing is left. `depth_pred` may be at another size (it is resized)."""
     import cv2
 
     from shotsmith.geometry import flying_pixel_mask
@@ -288,9 +317,9 @@ def lift_frame(
     holes = ~covered & (depth_pred > 0)
     if not holes.any():
         return None
-    if aligned:
-        s, t = 1.0, 0.0
-    else:
+    source = "own" if aligned else "predicted"
+    s, t = 1.0, 0.0
+    if not aligned:
         try:
             s, t = align_depth(depth_pred, depth_ref, covered)
         except ValueError:
@@ -298,8 +327,9 @@ def lift_frame(
     aligned_depth = (s * depth_pred + t).astype(np.float32)
     cov = covered & (depth_ref > 0) & (depth_pred > 0)
     err = float(np.median(np.abs(aligned_depth[cov] - depth_ref[cov]) / depth_ref[cov])) if cov.any() else 0.0
-    if not aligned and err > max_align_error:
-        return None
+    if not aligned and err > max_align_error:  # the depth model disagrees with the cache: continue the cache
+        aligned_depth, source = extend_depth(depth_ref, covered & (depth_ref > 0)), "cache-extended"
+        holes = ~covered
     full = np.where(covered, depth_ref, np.maximum(aligned_depth, 0)).astype(np.float32)
     holes &= (aligned_depth > 0) & flying_pixel_mask(full)
     if not holes.any():
@@ -311,7 +341,7 @@ def lift_frame(
     pose = cameras.world_from_camera[frame]
     world = cam @ pose[:3, :3].T + pose[:3, 3]
     radius = (radius_factor * z / fx).astype(np.float32)
-    return Lifted(world.astype(np.float32), rgb[v, u].astype(np.uint8), radius, s, t, err)
+    return Lifted(world.astype(np.float32), rgb[v, u].astype(np.uint8), radius, s, t, err, source)
 
 
 def lift_frames(
@@ -347,6 +377,7 @@ def lift_frames(
                 "scale": round(lifted.scale, 6),
                 "shift": round(lifted.shift, 6),
                 "align_error": round(lifted.align_error, 6),
+                "depth": lifted.depth_source,
             }
         )
     return world, reports
