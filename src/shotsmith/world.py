@@ -296,7 +296,7 @@ def lift_frame(
     depth_ref: np.ndarray,
     cameras: CameraPath,
     frame: int,
-    radius_factor: float = 0.7,
+    radius_factor: float = 1.0,
     aligned: bool = False,
     max_align_error: float = MAX_ALIGN_ERROR,
 ) -> Lifted | None:
