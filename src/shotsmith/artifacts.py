@@ -778,3 +778,59 @@ def write_video_artifact(
 def write_metrics(ws: W.Workspace, metrics: dict[str, Any]) -> str:
     ws.write_json(W.EVAL_METRICS, metrics)
     return W.EVAL_METRICS
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chunks of a long shot (output/chunks/NNN.npz)
+
+
+@dataclass
+class StoredChunk:
+    """One generated chunk: the key of its inputs, its own frames and the world cache after it."""
+
+    key: str
+    frames: np.ndarray
+    """(K, H, W, 3) uint8: the chunk's own frames (its overlap with earlier chunks left out), generator size."""
+    world: Any
+    """`world.WorldPoints` after the chunk's frames were lifted."""
+    report: dict
+    """What the chunk did (lifted frames, points added), as recorded."""
+
+
+def write_chunk(ws: W.Workspace, index: int, chunk: StoredChunk) -> str:
+    """output/chunks/NNN.npz, atomically (a shot interrupted later resumes after it)."""
+    import json
+
+    name = W.output_chunk(index)
+    w = chunk.world
+    arrays = {
+        "key": np.array(chunk.key),
+        "frames": np.asarray(chunk.frames, np.uint8),
+        "points": np.asarray(w.points, np.float32),
+        "colors": np.asarray(w.colors, np.uint8),
+        "radius": np.asarray(w.radius, np.float32),
+        "voxel": np.array(float(w.voxel)),
+        "report": np.array(json.dumps(W.to_jsonable(chunk.report))),
+    }
+    with ws.atomic(name) as tmp:
+        _save_npz(tmp, arrays, stored=("frames",))
+    return name
+
+
+def read_chunk(ws: W.Workspace, index: int) -> StoredChunk | None:
+    """Chunk `index` as stored, or None when it is missing or unreadable (it is then generated again)."""
+    import json
+
+    from shotsmith.world import WorldPoints
+
+    p = ws.path(W.output_chunk(index))
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as d:
+            # scalars come back as 1-element arrays (the npz writer stores contiguous arrays)
+            world = WorldPoints(d["points"], d["colors"], d["radius"], float(d["voxel"].reshape(-1)[0]))
+            key, report = str(d["key"].reshape(-1)[0]), json.loads(str(d["report"].reshape(-1)[0]))
+            return StoredChunk(key, d["frames"], world, report)
+    except (KeyError, ValueError, TypeError, IndexError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
+        return None

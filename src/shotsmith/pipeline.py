@@ -198,13 +198,30 @@ class _Steps:
         return rec
 
 
-def fit_plan_to_generator(plan: plan_stage.Config, gen_cfg: generate_stage.Config) -> plan_stage.Config:
-    """The plan's frames and size adjusted to the generator's constraints (with a note), or unchanged."""
+def chunk_for_generator(
+    plan: plan_stage.Config, gen_cfg: generate_stage.Config, rig: str | None = None
+) -> generate_stage.Config:
+    """generate's config with `chunk` set to the generator's native length (Wan 81, CogVideoX 49) when the plan
+    is longer than it and no --chunk was given; unchanged otherwise (and for rigs, made in one go)."""
+    if rig or gen_cfg.chunk is not None:
+        return gen_cfg
+    gen, _ = gen_cfg.resolve()
+    n = plan.frame_count(plan_stage.DEFAULT_FPS if plan.fps is None else float(plan.fps))
+    chunk = generate_stage.chunk_frames(gen_cfg, gen, n, native=True)
+    return gen_cfg if chunk is None else replace(gen_cfg, chunk=chunk)
+
+
+def fit_plan_to_generator(
+    plan: plan_stage.Config, gen_cfg: generate_stage.Config, rig: str | None = None
+) -> plan_stage.Config:
+    """The plan's frames and size adjusted to the generator's constraints (with a note), or unchanged. A plan
+    longer than the chunk (`chunk_for_generator`) keeps its frames: generate makes it in chunks."""
     gen, _ = gen_cfg.resolve()
     c = gen.constraints
-    n = plan.frames or plan_stage.DEFAULT_FRAMES
+    n = plan.frame_count(plan_stage.DEFAULT_FPS if plan.fps is None else float(plan.fps))
     fitted = c.fit_frames(n)
-    if fitted != n:
+    chunked = not rig and generate_stage.chunk_frames(gen_cfg, gen, n) is not None
+    if fitted != n and not chunked:
         note(f"generator {gen.name} needs {c.frame_rule} frames: planning {fitted} frames instead of {n}")
         plan = replace(plan, frames=fitted, duration=None)
     if c.size is not None:
@@ -276,7 +293,9 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
     image_cache.validate()
     cache_stage.check_source(image_cache)  # a bad image fails before anything is written
     resolve_depth(cfg.cache.depth, model=cfg.cache.model, depth_kind=cfg.cache.depth_kind, announce=False)
-    plan = fit_plan_to_generator(camera_plan(cfg), cfg.generate)
+    plan = camera_plan(cfg)
+    cfg = replace(cfg, generate=chunk_for_generator(plan, cfg.generate, cfg.rig))
+    plan = fit_plan_to_generator(plan, cfg.generate, cfg.rig)
     try:  # a bad camera option fails before anything is written (the real plan needs the cache's intrinsics)
         plan_stage.make_path(plan)
     except PlanError as exc:

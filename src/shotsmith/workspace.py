@@ -72,6 +72,7 @@ OUTPUT_VIDEO = _name("output/shot.mp4", "generate")
 OUTPUT_SIDE_BY_SIDE = _name("output/side_by_side.mp4", "generate")
 OUTPUT_CAMS = _name("output/cams", "generate --rig RIG")
 OUTPUT_GRID = _name("output/grid.mp4", "generate --rig RIG")
+OUTPUT_CHUNKS = _name("output/chunks", "generate")  # a long shot's chunks: frames + world, keyed
 EVAL_METRICS = _name("eval/metrics.json", "evaluate")
 EVAL_PLOT = _name("eval/trajectory_vs_estimate.png", "evaluate")
 LOCK = ".shotsmith.lock"
@@ -114,6 +115,11 @@ def guidance_file(role: str, index: int | None = None) -> str:
 
 def output_cam(index: int) -> str:
     return f"{OUTPUT_CAMS}/{index:02d}.mp4"
+
+
+def output_chunk(index: int) -> str:
+    """Workspace name of chunk `index` of a long shot (0-based: output/chunks/000.npz)."""
+    return f"{OUTPUT_CHUNKS}/{index:03d}.npz"
 
 
 def input_file(filename: str) -> str:

@@ -13,6 +13,11 @@ the source camera shows the photo resized and centre-cropped (the pixels the cac
 generator is shown it complete in its guidance, and the photo is blended into the first frames of its output,
 fading out as the picture moves (`--source-fade` pixels).
 
+A shot longer than `--chunk` (set by `run` to the generator's native length for a longer plan) is made in
+overlapping chunks whose frames are lifted into a growing world cache (`shotsmith.world`, docs/WORLD.md); each
+chunk is stored as output/chunks/NNN.npz under the key of its inputs, so a rerun resumes at the first missing
+or changed chunk.
+
 A single camera is a rig of one: every view is a `View` and goes through the same request and fitting. Several
 views share what they should: the embedded `inpaint` builds its fill layers once from all the cameras (one fill
 in 3D, every view shows the same invented pixels); the diffusion backends run the views in batches through one
@@ -79,6 +84,17 @@ class Config:
     source_fade: float = 6.0
     """Frame 0 is the photo: the photo is blended into the first frames until the picture has moved this many
     pixels from the source view (0: only frames exactly at the source camera)."""
+    chunk: int | None = None
+    """Long shots: frames per chunk; a longer plan is made in overlapping chunks that grow the world cache from
+    their frames (docs/WORLD.md). None: in one go, fitted to the generator; `run` picks the generator's native
+    length (Wan 81, CogVideoX 49) for a plan longer than it."""
+    chunk_overlap: int | None = None
+    """Long shots: frames each chunk repeats from the previous one (tied in its guidance, so it continues);
+    None: 5 for video models with chunks of 9+ frames (one latent group past the first frame), else 1."""
+    lift_every: int = 8
+    """Long shots: lift every N-th generated frame (and each chunk's last) into the world cache."""
+    world_max_points: int = 2_000_000
+    """Long shots: most points the world cache adds (about 15 bytes each); past it, voxels coarsen."""
 
     def validate(self) -> None:
         if self.generator not in GENERATORS:
@@ -107,6 +123,20 @@ class Config:
             raise InputError(f"--source-fade {self.source_fade}: must be a non-negative number of pixels")
         if self.grid_max_width < 16:
             raise InputError(f"--grid-max-width {self.grid_max_width}: use at least 16 pixels (default 1280)")
+        if self.chunk is not None and self.chunk < 2:
+            raise InputError(f"--chunk {self.chunk}: a chunk needs at least 2 frames")
+        if self.chunk_overlap is not None and (
+            self.chunk_overlap < 0 or (self.chunk is not None and self.chunk_overlap >= self.chunk)
+        ):
+            raise InputError(
+                f"--chunk-overlap {self.chunk_overlap}: must be at least 0 and smaller than the chunk (default 1)"
+            )
+        if self.lift_every < 1:
+            raise InputError(f"--lift-every {self.lift_every}: must be at least 1 (default 8)")
+        if self.world_max_points < 1000:
+            raise InputError(
+                f"--world-max-points {self.world_max_points}: use at least 1000 (default 2000000)"
+            )
 
     def backend_kwargs(self) -> dict:
         """Keyword arguments for the generator's factory (only those given)."""
@@ -411,6 +441,225 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
     return [W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE]
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Long shots: chunks that grow the world cache (docs/WORLD.md)
+
+
+def chunk_overlap(cfg: Config, gen: Generator, chunk: int) -> int:
+    """The frames each chunk repeats from the previous one (`--chunk-overlap`, else the generator's default)."""
+    from shotsmith.world import default_overlap
+
+    if cfg.chunk_overlap is not None:
+        return int(cfg.chunk_overlap)
+    return default_overlap(gen.constraints.frame_rule, chunk)
+
+
+def chunk_frames(cfg: Config, gen: Generator, frames: int, native: bool = False) -> int | None:
+    """The chunk length a shot of `frames` frames is made in (`--chunk`; with `native`, else the generator's
+    native length), or None when it is made in one go."""
+    from shotsmith.world import chunk_length, native_chunk
+
+    c = gen.constraints
+    default = native_chunk(gen.name, c.frame_rule, c.frames) if native else None
+    overlap = cfg.chunk_overlap if cfg.chunk_overlap is not None else 1
+    return chunk_length(frames, cfg.chunk, default, c.fit_frames, overlap)
+
+
+def depth_function(info_: A.CacheInfo):
+    """rgb -> z-depth of a generated frame with the cache's own depth backend (the embedded prior when the
+    cache's depth came from a file) and its name."""
+    from shotsmith.backends.depth import get_depth_backend
+
+    name = info_.backend if info_.backend and info_.backend != "file" else "prior"
+    kwargs = {"model": info_.model} if info_.model and name in ("depth-anything-v2", "moge") else {}
+    backend = get_depth_backend(name, **kwargs)
+    backend.load()
+
+    def depth_of(rgb: np.ndarray) -> np.ndarray:
+        return np.asarray(backend(rgb).depth, np.float32)
+
+    return depth_of, f"{backend.name} {backend.version()}"
+
+
+def _chunk_guidance(base: A.Guidance, world, cams: CameraPath) -> A.Guidance:
+    """A chunk's guidance: the source cache's render with the world's added points drawn into its holes (each
+    frame renders the world into its holes' bounding box only, so a frame the cache covers costs nothing)."""
+    from shotsmith.render import render_points
+
+    if not len(world):
+        return base
+    rgb, mask, depth = base.rgb.copy(), base.mask.copy(), base.depth.copy()
+    for t in range(len(cams)):
+        hole = ~base.mask[t]
+        if not hole.any():
+            continue
+        rows, cols = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        intr = cams.intrinsics[t] - np.array([0.0, 0.0, x0, y0])
+        r = render_points(
+            world.points, world.colors, cams.world_from_camera[t], intr, x1 - x0, y1 - y0, radius=world.radius
+        )
+        crop = (slice(y0, y1), slice(x0, x1))
+        use = hole[crop] & r.mask & (r.depth > 0)
+        rgb[t][crop][use] = r.rgb[use]
+        depth[t][crop][use] = r.depth[use]
+        mask[t][crop] |= use
+    return A.Guidance(rgb, mask, depth, base.object_mask)
+
+
+def generate_chunked(
+    ws: W.Workspace, cfg: Config, gen: Generator, view: View, template: GenerateRequest, chunk: int
+) -> tuple[np.ndarray, CameraPath, list[str], dict]:
+    """The shot made in overlapping chunks at the generator's size: (video, fitted cameras, notes, facts).
+
+    Each chunk is guided by the cache plus the world's added points rendered along its part of the path, its
+    overlap frames tied to the frames already made; some of its own frames are lifted into the world. A chunk
+    whose key (its cameras, its guidance including the tied frames, the world it starts from, the options and
+    backends) matches output/chunks/NNN.npz is read back instead of generated: a rerun resumes at the first
+    missing or changed chunk."""
+    from shotsmith import world as WD
+
+    c = gen.constraints
+    g, cams, notes = fit_to_backend(view.guidance, view.cameras, replace(c, frame_rule="any", frames=None))
+    n = len(cams)
+    overlap = chunk_overlap(cfg, gen, chunk)
+    chunks = WD.plan_chunks(n, chunk, overlap)
+    notes.append(
+        f"{n} frames made in {len(chunks)} chunks of {chunk} (overlap {overlap}), the world cache "
+        "growing from the generated frames"
+    )
+    depth_of, depth_name = None, ""
+    out = np.zeros((n, cams.height, cams.width, 3), np.uint8)
+    world = WD.WorldPoints.empty(WD.default_voxel(float(cams.intrinsics[0, 0])))
+    options = (
+        template.prompt,
+        template.steps,
+        template.strength,
+        template.guidance_scale,
+        cfg.lift_every,
+        cfg.world_max_points,
+        gen.name,
+        gen.version(),
+    )
+    facts: list[dict] = []
+    reused = 0
+    # the embedded inpaint keeps the depth of its fill: its fills become cache points as they are
+    if hasattr(getattr(gen, "settings", None), "keep_depth"):
+        gen.settings = replace(gen.settings, keep_depth=True)
+    for ch in track(chunks, f"generate ({gen.name}): {len(chunks)} chunks", total=len(chunks)):
+        idx = np.arange(ch.start, ch.stop)
+        cams_k = cams.select(idx)
+        base = _chunk_guidance(g.take(idx), world, cams_k)
+        rgb, mask, depth = WD.tie_overlap(base.rgb, base.mask, base.depth, ch, out)
+        seed = template.seed + ch.index
+        key = WD.chunk_key(
+            ch.index, ch.start, ch.stop, cams_k.world_from_camera, cams_k.intrinsics, rgb, mask, depth,
+            base.object_mask, world.digest(), seed, options,
+        )  # fmt: skip
+        stored = A.read_chunk(ws, ch.index)
+        if (
+            stored is not None
+            and stored.key == key
+            and stored.frames.shape == (ch.stop - ch.new, *out.shape[1:])
+        ):
+            out[ch.new : ch.stop] = stored.frames
+            world = stored.world
+            facts.append({**stored.report, "reused": True})
+            reused += 1
+            continue
+        request = view_request(
+            replace(template, seed=seed), A.Guidance(rgb, mask, depth, base.object_mask), cams_k
+        )
+        gen.load()
+        video = _check(gen, gen.generate(request), cams_k)
+        out[ch.new : ch.stop] = video[ch.overlap :]
+        own = getattr(gen, "last_depth", None)  # a generator's own depth of its frames, in scene units
+        own = own if isinstance(own, np.ndarray) and own.shape == video.shape[:3] else None
+        if own is None and depth_of is None:
+            depth_of, depth_name = depth_function(A.read_cache_info(ws))
+        elif own is not None:
+            depth_name = f"{gen.name}'s own fill depth"
+        before = len(world)
+        world, lifts = WD.lift_frames(
+            video, base.mask, base.depth, cams_k, WD.lift_indices(ch, cfg.lift_every), depth_of, world,
+            cfg.world_max_points, own_depth=own,
+        )  # fmt: skip
+        report = {
+            "index": ch.index,
+            "start": ch.start,
+            "stop": ch.stop,
+            "own_from": ch.new,
+            "fill_fraction": round(float((~mask).mean()), 6),
+            "points_added": len(world) - before,
+            "world_points": len(world),
+            "voxel": world.voxel,
+            "lifted": lifts,
+        }
+        A.write_chunk(ws, ch.index, A.StoredChunk(key, video[ch.overlap :], world, report))
+        facts.append({**report, "reused": False})
+    for stale in range(len(chunks), 10_000):  # chunks of a longer plan before: gone
+        p = ws.path(W.output_chunk(stale))
+        if not p.exists():
+            break
+        p.unlink()
+    return (
+        out,
+        cams,
+        notes,
+        {
+            "chunks": facts,
+            "chunk": chunk,
+            "chunk_overlap": overlap,
+            "chunks_reused": reused,
+            "world_points": len(world),
+            "world_voxel": world.voxel,
+            "lift_depth": depth_name,
+        },
+    )
+
+
+def _run_chunked(
+    ws: W.Workspace, cfg: Config, gen: Generator, why: str, view: View, sv, template, chunk: int, t0: float
+) -> W.StageResult:
+    from shotsmith.fill import compose_source_view
+
+    info_ = A.read_cache_info(ws)
+    seconds_read = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    video, fc, notes, facts = generate_chunked(ws, cfg, gen, view, template, chunk)
+    for line in notes:
+        note(line)
+    if (fc.width, fc.height) != (view.cameras.width, view.cameras.height):
+        video = _resize_video(video, view.cameras.width, view.cameras.height)
+    if sv is not None and len(sv):
+        video = compose_source_view(video, sv)
+    seconds_generate = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    fps = view.cameras.fps
+    outputs = [*_write_single(ws, info_, video, fps), W.OUTPUT_CHUNKS]
+    before = int((template.source_depth > 0).sum()) if template.source_depth is not None else 0
+    extra = {
+        "generator": gen.name,
+        "reason": why,
+        "cameras": 1,
+        "frames": len(video),
+        "planned_frames": len(view.cameras),
+        "size": [int(video.shape[2]), int(video.shape[1])],
+        "fps": round(fps, 6),
+        "notes": notes,
+        "fill_fraction": round(float((~view.guidance.mask).mean()), 6),
+        "source_view_frames": [0 if sv is None else len(sv)],
+        "prompt": template.prompt,
+        "cache_points_before": before,
+        "cache_points_after": before + facts["world_points"],
+        **facts,
+        "seconds_read": round(seconds_read, 3),
+        "seconds_generate": round(seconds_generate, 3),
+        "seconds_write": round(time.perf_counter() - t2, 3),
+    }
+    return W.StageResult(outputs=outputs, backend_version=gen.version(), extra=extra)
+
+
 def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     """Generate every view; write output/shot.mp4, or output/cams/NN.mp4 and output/grid.mp4 for a rig."""
     from shotsmith.fill import compose_source_view
@@ -426,6 +675,13 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     template = source_request(ws, cfg)
     svs = source_views(info_, template, views, cfg.source_fade)
     views = [with_source_view(v, sv) for v, sv in zip(views, svs, strict=True)]
+    if cfg.rig or info_.is_4d:
+        if cfg.chunk is not None:
+            note("--chunk is ignored for rigs and re-shot videos (they are made in one go)")
+    else:
+        chunk = chunk_frames(cfg, gen, len(views[0].cameras))
+        if chunk is not None:
+            return _run_chunked(ws, cfg, gen, why, views[0], svs[0], template, chunk, t0)
     fitted, notes = _fit_views(ws, views, gen)
     if any(len(fc) != len(v.cameras) for v, _, fc in fitted):  # the output's frames are the generator's
         svs = source_views(
@@ -547,7 +803,7 @@ STAGE = Stage(
     run=run,
     reads=_reads,
     requires=_requires,
-    writes=(W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE, W.OUTPUT_CAMS, W.OUTPUT_GRID),
+    writes=(W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE, W.OUTPUT_CAMS, W.OUTPUT_GRID, W.OUTPUT_CHUNKS),
     summary="Turn the guidance into output/shot.mp4 (or a rig's output/cams/ and grid.mp4) with a generator.",
     examples=(
         "shotsmith generate -w shots/x --generator inpaint",
