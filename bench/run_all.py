@@ -13,8 +13,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: Arguments a script gets under `make bench` (bench_real's full default, 81 frames x 5 moves x every input, takes
-#: ~20 min here: `make bench` runs its quick mode; run `python bench/bench_real.py` for the full table).
-ARGS = {"bench_real": ["--quick"]}
+#: ~20 min here: `make bench` runs its quick mode; run `python bench/bench_real.py` for the full table). The same
+#: for the long shots (81/161/321 frames; 641 alone) and the several-photo scene (one layout).
+ARGS = {"bench_real": ["--quick"], "bench_long": ["--quick"], "bench_multiview": ["--quick"]}
 
 
 def main(argv: list[str]) -> int:
