@@ -205,10 +205,12 @@ def _render_kernel(
                 k = 5 * (py * width + px)
                 sw = acc[k + 3]
                 if sw > 0:
+                    # A weighted mean of colours in [0, 255] plus a half is positive: truncation is the floor
+                    # (a float32 math.floor is a call into numba's helper library, 2 % of a frame).
                     mask[py, px] = True
-                    rgb[py, px, 0] = np.uint8(min(max(math.floor(acc[k] / sw + half), 0.0), 255.0))
-                    rgb[py, px, 1] = np.uint8(min(max(math.floor(acc[k + 1] / sw + half), 0.0), 255.0))
-                    rgb[py, px, 2] = np.uint8(min(max(math.floor(acc[k + 2] / sw + half), 0.0), 255.0))
+                    rgb[py, px, 0] = np.uint8(min(np.int32(acc[k] / sw + half), 255))
+                    rgb[py, px, 1] = np.uint8(min(np.int32(acc[k + 1] / sw + half), 255))
+                    rgb[py, px, 2] = np.uint8(min(np.int32(acc[k + 2] / sw + half), 255))
                     depth[py, px] = acc[k + 4] / sw
                 else:
                     mask[py, px] = False
