@@ -314,3 +314,19 @@ def test_render_path_into_a_given_video_reports_each_frame():
     assert (video.depth == plain.depth).all()
     with pytest.raises(InputError, match="frames"):
         render_path(pts, cols, cam, video=empty_video(2, 32, 24))
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_compiled_renderer_lets_idle_openmp_threads_sleep_unless_told(preset, expected):
+    """numba's OpenMP threads spinning between the kernel's parallel regions took the CPU of the busy ones on
+    loaded cores: importing the kernel sets OMP_WAIT_POLICY=PASSIVE, and keeps a value the user chose."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    code = "import os, shotsmith.render.fast; print(os.environ['OMP_WAIT_POLICY'])"
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == expected
