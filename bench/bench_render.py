@@ -12,19 +12,24 @@ Run: .venv/bin/python bench/bench_render.py [--points 1000000] [--frames 10]
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
-import numba
-import numpy as np
-import torch
+# As shotsmith.render.fast sets it for the CLI (where the kernel loads before any torch): torch ships the same
+# libgomp that numba's threads then share, and it reads this when torch is imported, below.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from shotsmith.camera import CameraPath
-from shotsmith.render import RenderSettings, point_radius, render_path, render_points
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from shotsmith.camera import CameraPath  # noqa: E402
+from shotsmith.render import RenderSettings, point_radius, render_path, render_points  # noqa: E402
 
 W_TGT, H_TGT = 832, 480
 #: Issue 19: milliseconds per 1M-point frame (a quiet machine) and the speed-up over the plain torch z-buffer.

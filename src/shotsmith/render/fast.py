@@ -21,7 +21,8 @@ import os
 # whose cores are all busy (other processes, or the ffmpeg encoders that follow the renderer) the spinning
 # threads take the CPU the working ones need: measured on 2 loaded cores, 20-30 % more CPU time per frame and
 # up to 1.7x the wall time. Sleeping costs a wake-up (microseconds) per region. Read when the OpenMP runtime
-# loads (the first parallel call); a value the user set is kept.
+# loads: numba's first parallel call, or earlier an `import torch` (its bundled libgomp is the one numba then
+# shares; a process that imports torch first keeps OpenMP's default); a value the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
