@@ -12,18 +12,24 @@ Run: .venv/bin/python bench/bench_render.py [--points 1000000] [--frames 10]
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
-import numpy as np
-import torch
+# As shotsmith.render.fast sets it for the CLI (where the kernel loads before any torch): torch ships the same
+# libgomp that numba's threads then share, and it reads this when torch is imported, below.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from shotsmith.camera import CameraPath
-from shotsmith.render import RenderSettings, point_radius, render_path, render_points
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from shotsmith.camera import CameraPath  # noqa: E402
+from shotsmith.render import RenderSettings, point_radius, render_path, render_points  # noqa: E402
 
 W_TGT, H_TGT = 832, 480
 #: Issue 19: milliseconds per 1M-point frame (a quiet machine) and the speed-up over the plain torch z-buffer.
@@ -137,22 +143,27 @@ def gen3c_forward_warp(points: torch.Tensor, colors_f: torch.Tensor, cam: Camera
     return rgb.view(H_TGT, W_TGT, 3), mask.view(H_TGT, W_TGT)
 
 
-def _time_all(methods: dict, frames: int, rounds: int = 3) -> dict[str, float]:
-    """Median seconds per frame of each method over `frames` distinct cameras, after one warm-up call each; the
-    best of `rounds` such medians (a shared machine's load only ever slows a round down). Methods take turns
-    frame by frame, so a change in the machine's load hits them alike."""
+def _time_all(methods: dict, frames: int, rounds: int = 3) -> tuple[dict[str, float], dict[str, float]]:
+    """Median (wall, CPU) seconds per frame of each method over `frames` distinct cameras, after one warm-up call
+    each; the best of `rounds` such medians (a shared machine's load only ever slows a round down). Methods take
+    turns frame by frame, so a change in the machine's load hits them alike. CPU is the process's user + system
+    time over all its threads: the work done, which other processes' load barely changes."""
     for fn in methods.values():
         fn(0)
     best = {name: np.inf for name in methods}
+    best_cpu = {name: np.inf for name in methods}
     for _ in range(rounds):
         times: dict[str, list[float]] = {name: [] for name in methods}
+        cpus: dict[str, list[float]] = {name: [] for name in methods}
         for i in range(frames):
             for name, fn in methods.items():
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 fn(i)
                 times[name].append(time.perf_counter() - start)
+                cpus[name].append(time.process_time() - cpu)
         best = {name: min(best[name], float(np.median(t))) for name, t in times.items()}
-    return best
+        best_cpu = {name: min(best_cpu[name], float(np.median(t))) for name, t in cpus.items()}
+    return best, best_cpu
 
 
 def _compile_seconds() -> tuple[float, float]:
@@ -211,7 +222,7 @@ def main() -> None:
             pts_t, col_f, cam, frame_ids[i % len(frame_ids)]
         ),
     }
-    results = _time_all(methods, len(frame_ids))
+    results, cpu = _time_all(methods, len(frame_ids))
     # Coverage (holes) on the last timed frame, to show what each method leaves empty.
     k = frame_ids[-1]
     cover = {
@@ -227,9 +238,18 @@ def main() -> None:
         .item(),
     }
     base = results["plain torch z-buffer (pack+scatter-min+gather)"]
-    print(f"\n{'method':<48} {'ms/frame':>9} {'fps':>7} {'vs plain':>9} {'covered':>8}")
+    print(f"\n{'method':<48} {'ms/frame':>9} {'fps':>7} {'vs plain':>9} {'covered':>8} {'cpu ms':>7}")
     for name, sec in results.items():
-        print(f"{name:<48} {sec * 1e3:9.1f} {1 / sec:7.1f} {base / sec:8.2f}x {100 * cover[name]:7.2f}%")
+        print(
+            f"{name:<48} {sec * 1e3:9.1f} {1 / sec:7.1f} {base / sec:8.2f}x {100 * cover[name]:7.2f}% "
+            f"{cpu[name] * 1e3:7.1f}"
+        )
+    threads = numba.get_num_threads()
+    quiet = cpu["shotsmith numba (default)"] / threads
+    print(
+        f"numba on a quiet machine, estimated from its CPU time / {threads} threads: {quiet * 1e3:.1f} ms/frame "
+        "(the wall time above includes other processes' load)"
+    )
 
     start = time.perf_counter()
     video = render_path(points, colors, cam, radius=radius, settings=RenderSettings(backend="numba"))

@@ -291,3 +291,42 @@ class TestPointRadius:
         src = pose(yaw_deg=90, t=(1.0, 0.0, 0.0))  # looks along world +x... from x = 1
         points = np.array([[3.0, 0.0, 0.0]], np.float32)
         np.testing.assert_allclose(point_radius(points, src, 50.0, factor=0.5), [0.5 * 2.0 / 50.0], rtol=1e-6)
+
+
+def test_render_path_into_a_given_video_reports_each_frame():
+    from shotsmith.camera import CameraPath
+    from shotsmith.errors import InputError
+    from shotsmith.render import empty_video, render_path
+
+    rng = np.random.default_rng(3)
+    pts = np.c_[rng.uniform(-0.5, 0.5, (500, 2)), rng.uniform(1.0, 2.0, 500)].astype(np.float32)
+    cols = rng.integers(0, 256, (500, 3), dtype=np.uint8)
+    poses = np.tile(np.eye(4), (3, 1, 1))
+    poses[:, 0, 3] = [0.0, 0.05, 0.1]
+    cam = CameraPath(world_from_camera=poses, intrinsics=[40, 40, 16, 12], width=32, height=24)
+    plain = render_path(pts, cols, cam)
+    video = empty_video(3, 32, 24)
+    video.rgb[:] = 7  # stale content is overwritten
+    seen = []
+    out = render_path(pts, cols, cam, video=video, on_frame=seen.append)
+    assert out is video and seen == [0, 1, 2]
+    assert (video.rgb == plain.rgb).all() and (video.mask == plain.mask).all()
+    assert (video.depth == plain.depth).all()
+    with pytest.raises(InputError, match="frames"):
+        render_path(pts, cols, cam, video=empty_video(2, 32, 24))
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_compiled_renderer_lets_idle_openmp_threads_sleep_unless_told(preset, expected):
+    """numba's OpenMP threads spinning between the kernel's parallel regions took the CPU of the busy ones on
+    loaded cores: importing the kernel sets OMP_WAIT_POLICY=PASSIVE, and keeps a value the user chose."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    code = "import os, shotsmith.render.fast; print(os.environ['OMP_WAIT_POLICY'])"
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == expected

@@ -175,3 +175,62 @@ def test_layered_object_is_composited_with_its_own_mask(make_ws):
     assert obj_mask[0, H // 2, WIDTH // 2] and not obj_mask[0, 2, 2]
     with np.load(ws.path(W.GUIDANCE_DEPTH)) as z:
         assert float(z["depth"][0, H // 2, WIDTH // 2]) == pytest.approx(0.6, rel=1e-2)
+
+
+def test_streamed_guidance_equals_the_rendered_video(make_ws):
+    """The single camera's videos encode while it renders: depth.npz holds exactly the plain render."""
+    from shotsmith.media import read_video
+
+    ws = make_ws()
+    render_guidance(ws, GuidanceOptions(backend="numba"))
+    video, _mask, _fps = render_workspace(ws, GuidanceOptions(backend="numba"))
+    with np.load(ws.path(W.GUIDANCE_DEPTH)) as z:
+        assert (z["rgb"] == video.rgb).all() and (z["mask"] == video.mask).all()
+        assert np.array_equal(z["depth"], video.depth.astype(np.float16))
+    assert len(read_video(ws.path(W.GUIDANCE_RGB))[0]) == 3
+
+
+def test_a_render_that_fails_midway_writes_nothing(make_ws, monkeypatch):
+    """The writers follow the renderer; when it fails at frame 1 no guidance file appears (nor a temporary)."""
+    import shotsmith.stages.render_guidance as RG
+
+    ws = make_ws()
+    real = RG.render_path
+
+    def failing(*args, on_frame=None, **kw):
+        def done(i):
+            if i == 1:
+                raise RuntimeError("boom at frame 1")
+            on_frame(i)
+
+        return real(*args, on_frame=done, **kw)
+
+    monkeypatch.setattr(RG, "render_path", failing)
+    with pytest.raises(Exception, match="boom at frame 1"):
+        render_guidance(ws, GuidanceOptions())
+    guidance = ws.path(W.GUIDANCE_DIR)
+    assert not guidance.exists() or not list(guidance.iterdir())
+
+
+def test_frame_gate_releases_waiters_in_order_and_on_failure():
+    import threading
+
+    from shotsmith.stages.render_guidance import FrameGate
+
+    gate, seen = FrameGate(), []
+
+    def reader():
+        try:
+            for i in range(4):
+                gate.wait(i)
+                seen.append(i)
+        except RuntimeError:
+            seen.append("stopped")
+
+    t = threading.Thread(target=reader)
+    t.start()
+    gate.done(0)
+    gate.done(1)
+    gate.fail()
+    t.join(5)
+    assert not t.is_alive() and seen[-1] == "stopped" and set(seen[:-1]) <= {0, 1}

@@ -135,8 +135,10 @@ def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         up = cv2.resize(filled, (w_, h_), interpolation=cv2.INTER_LINEAR).reshape(h_, w_, -1)
         a = np.clip(w, 0.0, 1.0)[..., None]
         colour = c / np.maximum(w[..., None], 1e-6)
-        filled = a * colour + (1.0 - a) * up
-    out = np.where(known[..., None], img, filled).astype(np.float32)
+        # a * colour + (1 - a) * up, in place (the same float32 operations, fewer full-size temporaries)
+        filled = np.multiply(colour, a, out=colour)
+        filled += np.multiply(up, 1.0 - a, out=up)
+    out = np.where(known[..., None], img, filled).astype(np.float32, copy=False)
     return out[..., 0] if squeeze else out
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "RenderSettings",
     "RenderedVideo",
     "composite",
+    "empty_video",
     "numba_available",
     "point_radius",
     "render_path",
@@ -176,19 +177,22 @@ def render_path(
     radius: np.ndarray | None = None,
     settings: RenderSettings | None = None,
     progress: str | None = None,
+    video: RenderedVideo | None = None,
+    on_frame=None,
 ) -> RenderedVideo:
     """Render every frame of a `shotsmith.camera.CameraPath`; `progress` names a rich progress bar (None: silent).
-    Returns rgb (T, H, W, 3) uint8, mask (T, H, W) bool, depth (T, H, W) float32."""
+    Returns rgb (T, H, W, 3) uint8, mask (T, H, W) bool, depth (T, H, W) float32: `video` when given (see
+    `empty_video`; every frame is overwritten), else new arrays. `on_frame(i)` is called once frame i is final
+    (e.g. to let a writer thread encode it while the next ones render)."""
     settings = settings or RenderSettings()
     points, colors, radius = _prepare(points, colors, radius)
     name = resolve_backend(settings.backend)
     fn = _backend_fn(name)
     n, h, w = len(cam), cam.height, cam.width
-    video = RenderedVideo(
-        rgb=np.zeros((n, h, w, 3), np.uint8),
-        mask=np.zeros((n, h, w), bool),
-        depth=np.zeros((n, h, w), np.float32),
-    )
+    if video is None:
+        video = empty_video(n, w, h)
+    elif video.rgb.shape != (n, h, w, 3) or video.mask.shape != (n, h, w) or video.depth.shape != (n, h, w):
+        raise InputError(f"render_path: `video` holds {video.rgb.shape[:3]} frames, the path {(n, h, w)}")
     frames = range(n)
     if progress:
         from shotsmith.console import track
@@ -196,9 +200,9 @@ def render_path(
         frames = track(frames, progress, total=n)
     for i in frames:
         if len(points) == 0:
-            continue
-        frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
-        if name == "numba":  # renders straight into the video's frame
+            video.rgb[i], video.mask[i], video.depth[i] = 0, False, 0
+        elif name == "numba":  # renders straight into the video's frame
+            frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
             fn(
                 points,
                 colors,
@@ -207,10 +211,22 @@ def render_path(
                 settings,
                 RenderOutput(video.rgb[i], video.mask[i], video.depth[i]),
             )
-            continue
-        out = fn(points, colors, radius, frame, settings)
-        video.rgb[i], video.mask[i], video.depth[i] = out.rgb, out.mask, out.depth
+        else:
+            frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
+            out = fn(points, colors, radius, frame, settings)
+            video.rgb[i], video.mask[i], video.depth[i] = out.rgb, out.mask, out.depth
+        if on_frame is not None:
+            on_frame(i)
     return video
+
+
+def empty_video(n_frames: int, width: int, height: int) -> RenderedVideo:
+    """A blank (n_frames, height, width) `RenderedVideo` to render into."""
+    return RenderedVideo(
+        rgb=np.zeros((n_frames, height, width, 3), np.uint8),
+        mask=np.zeros((n_frames, height, width), bool),
+        depth=np.zeros((n_frames, height, width), np.float32),
+    )
 
 
 def composite(base, layer, depth_tolerance: float = 0.01):

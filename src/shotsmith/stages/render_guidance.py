@@ -15,6 +15,7 @@ trajectory.json, rig.json and camera_extrinsics.json (SynCamMaster's Unreal JSON
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,12 +173,73 @@ def plan_rig(ws: W.Workspace, rig) -> dict[str, CameraPath]:
     return paths
 
 
+class FrameGate:
+    """How many frames a renderer has finished, for writer threads that follow it (`render_path`'s on_frame
+    is `done`, `write_guidance`'s ready is `wait`); `fail` makes every waiting writer give up."""
+
+    def __init__(self) -> None:
+        self._done = 0
+        self._failed = False
+        self._cond = threading.Condition()
+
+    def done(self, i: int) -> None:
+        with self._cond:
+            self._done = max(self._done, i + 1)
+            self._cond.notify_all()
+
+    def fail(self) -> None:
+        with self._cond:
+            self._failed = True
+            self._cond.notify_all()
+
+    def wait(self, i: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._failed or self._done > i)
+            if self._failed:
+                raise RuntimeError("rendering stopped before this frame")
+
+
+def _render_streamed(ws: W.Workspace, cfg: Config, scene: Scene, cam: CameraPath):
+    """Render one photo camera while its guidance is written: the videos encode each frame once it is
+    rendered (numba and ffmpeg release the GIL). Returns (video, outputs, render seconds, write seconds)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shotsmith.render import empty_video
+
+    video = empty_video(len(cam), cam.width, cam.height)
+    gate = FrameGate()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(1, thread_name_prefix="write-guidance") as pool:
+        writing = pool.submit(A.write_guidance, ws, video, cam.fps, None, cfg.frames_png, ready=gate.wait)
+        try:
+            render_path(
+                scene.points,
+                scene.colors,
+                cam,
+                radius=scene.radius,
+                settings=cfg.settings(False),
+                progress=NAME,
+                video=video,
+                on_frame=gate.done,
+            )
+        except BaseException:
+            gate.fail()  # the writer removes its temporary files; the workspace stays as it was
+            raise
+        render_s = time.perf_counter() - t0
+        outputs = writing.result()
+    return video, outputs, render_s, time.perf_counter() - t0 - render_s
+
+
 def _render_one(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
     cam = A.read_trajectory(ws)
-    t0 = time.perf_counter()
-    video, object_mask = render_camera(scene, cam, cfg, progress=NAME)
-    render_s = time.perf_counter() - t0
-    outputs = A.write_guidance(ws, video, cam.fps, object_mask, cfg.frames_png)
+    if scene.cache4d is None and not scene.layered:
+        video, outputs, render_s, write_s = _render_streamed(ws, cfg, scene, cam)
+    else:
+        t0 = time.perf_counter()
+        video, object_mask = render_camera(scene, cam, cfg, progress=NAME)
+        render_s = time.perf_counter() - t0
+        outputs = A.write_guidance(ws, video, cam.fps, object_mask, cfg.frames_png)
+        write_s = time.perf_counter() - t0 - render_s
     return W.StageResult(
         outputs=outputs,
         extra={
@@ -185,7 +247,7 @@ def _render_one(ws: W.Workspace, cfg: Config, scene: Scene) -> W.StageResult:
             "size": [int(video.rgb.shape[2]), int(video.rgb.shape[1])] if len(video) else [0, 0],
             "coverage": round(float(video.mask.mean()) if video.mask.size else 0.0, 4),
             "render_seconds": round(render_s, 3),
-            "write_seconds": round(time.perf_counter() - t0 - render_s, 3),
+            "write_seconds": round(write_s, 3),
         },
     )
 
