@@ -231,6 +231,69 @@ def test_background_behind_a_moving_object_is_filled_from_other_frames():
     assert max(results[8][1].borrowed_points) > 0
 
 
+def _points_reference(cache, t, fill):
+    """frame_points as it was before the per-render memo: every frame unprojected again per target frame."""
+    from shotsmith.recapture import _accept, _box5
+
+    parts = [cache.points(t)]
+    for s in fill_frames(t, len(cache), fill.other_frames):
+        lend = cache.static_mask()[s]
+        if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
+            diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
+            same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+            mask = lend & _accept(
+                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+            )
+            behind = (cache.depth[t] > 0) & (cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance))
+            parts.append(cache.points(s, mask & ~(behind & cache.static_mask()[t])))
+        else:
+            p, c, r = cache.points(s, lend)
+            local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], _box5(cache.rgb[t]))
+            keep = accept_points(
+                p, cache.seen[t], cache.depth[t], cache.world_from_camera[t], cache.intrinsics,
+                fill.depth_tolerance, c, cache.rgb[t], fill.surface_band, fill.colour_tolerance, local,
+            )  # fmt: skip
+            parts.append((p[keep], c[keep], r[keep]))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_frame_points_memo_gives_the_points_of_a_fresh_unprojection(moving):
+    """The per-render memo of unprojected frames (kept over the window, gathered on a thread) changes nothing."""
+    from shotsmith.recapture import FramePoints, frame_points
+
+    n = 10
+    src = static_path(n, W, H)
+    if moving:
+        src.world_from_camera[:, 0, 3] = np.linspace(0, 0.1, n)
+    frames, depths, _ = render_scene(lambda t: _moving_card(t, n), src)
+    med = subject_depth(depths[0])
+    poses = _scaled(src, 1 / med).world_from_camera
+    aligned, _ = align_depths(depths, frames, poses, src.intrinsics[0])
+    cache = build_cache4d(aligned, frames, poses, src.intrinsics[0], 0.05)
+    fill = FillOptions(other_frames=4)
+    memo = FramePoints(cache, keep=3)  # small: frames are evicted and unprojected again
+    total = 0
+    for t in [0, 5, 9, 5, 1, 0]:
+        ref = _points_reference(cache, t, fill)
+        got = frame_points(cache, t, fill, memo)
+        assert got[3] == len(ref[0]) - int((cache.depth[t] > 0).sum())
+        total += got[3]
+        for a, b in zip(got[:3], ref, strict=True):
+            assert a.shape == b.shape and a.dtype == b.dtype
+            assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert total > 0
+    target = static_path(n, W, H)
+    target.world_from_camera[:, 0, 3] = 0.05
+    video, report = render_cache4d(cache, target, fill)
+    for t in (0, 4, 9):  # the threaded, memoised render = a render of the reference points
+        from shotsmith.render import render_points
+
+        p, c, r = _points_reference(cache, t, fill)
+        out = render_points(p, c, target.world_from_camera[t], target.intrinsics[t], W, H, radius=r)
+        assert np.array_equal(out.rgb, video.rgb[t]) and np.array_equal(out.mask, video.mask[t])
+
+
 def test_dolly_in_matches_a_direct_render_domain():
     n = 8
     src = static_path(n, W, H)

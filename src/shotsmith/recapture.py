@@ -1081,16 +1081,87 @@ def fill_frames(t: int, num_frames: int, count: int) -> list[int]:
     return sorted({others[i] for i in pick})
 
 
-def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+class FramePoints:
+    """Each source frame's points unprojected once for a whole render (`render_cache4d`): the world-point and
+    footprint-radius maps of every pixel, the points that lend themselves to other frames and the 5x5 mean
+    colours, kept for the `keep` most recently used frames (a target frame's fill frames are nearly the same
+    from one target frame to the next, `fill_frames`). Not thread-safe: one thread uses it."""
+
+    def __init__(self, cache: Cache4D, keep: int = 24) -> None:
+        self.cache = cache
+        self.keep = max(1, keep)
+        self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lent: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._box: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def _remember(store: dict, key: int, value, keep: int):
+        store.pop(key, None)
+        store[key] = value
+        while len(store) > keep:
+            store.pop(next(iter(store)))
+        return value
+
+    def maps(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame t's (H, W, 3) float32 world points and (H, W) float32 footprint radii (`Cache4D.points`)."""
+        if t in self._maps:
+            return self._remember(self._maps, t, self._maps[t], self.keep)
+        from shotsmith.geometry import unproject_depth
+        from shotsmith.render import DEFAULT_RADIUS_FACTOR
+
+        c = self.cache
+        cam = unproject_depth(c.depth[t], c.intrinsics)
+        m = c.world_from_camera[t]
+        h, w = c.depth.shape[1:]
+        world = (
+            cam if _is_identity(m) else _transform(m, cam.reshape(-1, 3)).astype(np.float32).reshape(h, w, 3)
+        )
+        radius = cam[..., 2] * np.float32(DEFAULT_RADIUS_FACTOR / c.intrinsics[0])
+        return self._remember(self._maps, t, (world, radius), self.keep)
+
+    def points(self, t: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What `Cache4D.points(t, mask)` returns, from the kept maps."""
+        keep = self.cache.depth[t] > 0
+        if mask is not None:
+            keep &= mask
+        world, radius = self.maps(t)
+        return world[keep], self.cache.rgb[t][keep], radius[keep]
+
+    def box5(self, t: int) -> np.ndarray:
+        """Frame t's (H, W, 3) uint8 5x5 mean colours."""
+        if t in self._box:
+            return self._remember(self._box, t, self._box[t], self.keep)
+        return self._remember(self._box, t, _box5(self.cache.rgb[t]), self.keep)
+
+    def lent(self, s: int, lend: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Frame s's points in `lend` (the same mask every time for one frame: its static points): (P, 3) world
+        points, colours, radii and 5x5 mean colours."""
+        if s in self._lent:
+            return self._remember(self._lent, s, self._lent[s], self.keep)
+        p, c, r = self.points(s, lend)
+        local = self.box5(s)[lend & (self.cache.depth[s] > 0)]
+        return self._remember(self._lent, s, (p, c, r, local), self.keep)
+
+
+def _colour_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 largest per-channel absolute difference of two (H, W, 3) uint8 images."""
+    import cv2
+
+    return cv2.absdiff(a, b).max(axis=-1)
+
+
+def frame_points(
+    cache: Cache4D, t: int, fill: FillOptions, memo: FramePoints | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Points to render for target frame t: frame t's own plus the accepted points of the other frames.
     Returns (P, 3) float32 world points, (P, 3) uint8 colours, (P,) float32 radii and how many came from
-    other frames."""
-    pts, cols, rad = cache.points(t)
+    other frames. `memo` keeps the frames' unprojected points between calls (one is made when None)."""
+    memo = memo or FramePoints(cache, keep=1)
+    pts, cols, rad = memo.points(t)
     parts = [(pts, cols, rad)]
     borrowed = 0
     others = fill_frames(t, len(cache), fill.other_frames)
     static = cache.static_mask() if others and fill.static_only else None
-    local_t = None
     for s in others:
         lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
@@ -1098,7 +1169,7 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
             if (
                 fill.surface_band > 0
             ):  # the same pixel: compare 5x5 patches (a lone pixel can match by chance)
-                diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
+                diff = _colour_diff(cache.rgb[s], cache.rgb[t])
                 same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
             mask = lend & _accept(
                 cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
@@ -1112,16 +1183,12 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
                 mask &= ~(behind & static[t])
             if not mask.any():
                 continue
-            p, c, r = cache.points(s, mask)
+            p, c, r = memo.points(s, mask)
         else:
             if not lend.any():
                 continue
-            p, c, r = cache.points(s, lend)
-            local = None
-            if fill.surface_band > 0:
-                if local_t is None:
-                    local_t = _box5(cache.rgb[t])
-                local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], local_t)
+            p, c, r, local_s = memo.lent(s, lend)
+            local = (local_s, memo.box5(t)) if fill.surface_band > 0 else None
             keep = accept_points(
                 p,
                 cache.seen[t],
@@ -1190,14 +1257,30 @@ def render_cache4d(
         from shotsmith.console import track
 
         frames = track(frames, progress, total=n)
-    for t in frames:
-        pts, cols, rad, borrowed = frame_points(cache, t, fill)
-        out = render_points(
-            pts, cols, target.world_from_camera[t], target.intrinsics[t], w, h, radius=rad, settings=settings
-        )
-        video.rgb[t], video.mask[t], video.depth[t] = out.rgb, out.mask, out.depth
-        report.borrowed_points.append(int(borrowed))
-        report.coverage.append(round(float(out.mask.mean()), 4))
+    # Frame t+1's points are gathered on a worker thread (one: the memo is not thread-safe) while frame t is
+    # splatted (the compiled splat releases the GIL); the frames are rendered in order, so the output is the same.
+    from concurrent.futures import ThreadPoolExecutor
+
+    memo = FramePoints(cache, keep=2 * fill.other_frames + 4)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-points") as pool:
+        ahead = {0: pool.submit(frame_points, cache, 0, fill, memo)} if n else {}
+        for t in frames:
+            if t + 1 < n:
+                ahead[t + 1] = pool.submit(frame_points, cache, t + 1, fill, memo)
+            pts, cols, rad, borrowed = ahead.pop(t).result()
+            out = render_points(
+                pts,
+                cols,
+                target.world_from_camera[t],
+                target.intrinsics[t],
+                w,
+                h,
+                radius=rad,
+                settings=settings,
+            )
+            video.rgb[t], video.mask[t], video.depth[t] = out.rgb, out.mask, out.depth
+            report.borrowed_points.append(int(borrowed))
+            report.coverage.append(round(float(out.mask.mean()), 4))
     return video, report
 
 
@@ -1221,6 +1304,7 @@ __all__ = [
     "AlignReport",
     "Cache4D",
     "FillOptions",
+    "FramePoints",
     "PoseScale",
     "RenderReport",
     "StaticOptions",
