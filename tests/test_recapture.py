@@ -453,3 +453,33 @@ def test_pose_helpers():
     out = hold_unregistered(np.nan_to_num(m), np.array([False, True, True, False]))
     assert np.allclose(out[:, 0, 3], [0.0, 0.0, 1.0, 1.0])
     assert np.allclose(make_pose(np.eye(3), np.zeros(3)), out[0])
+
+
+def test_cache4d_file_round_trip_is_uncompressed_and_rgb_reads_alone(tmp_path):
+    """cache/frames.npz: every member stored (no deflate on the hot path), read back the same; the frames alone too."""
+    import zipfile
+
+    from shotsmith import artifacts as A
+    from shotsmith import workspace as Wsp
+    from shotsmith.recapture import Cache4D
+
+    rng = np.random.default_rng(0)
+    t_, h, w = 3, 10, 13
+    depth = rng.uniform(0.5, 2.0, (t_, h, w)).astype(np.float32)
+    depth[:, 0] = 0
+    seen = depth.astype(np.float16).astype(np.float32)
+    poses = np.tile(np.eye(4), (t_, 1, 1))
+    poses[:, 0, 3] = [0.0, 0.1, 0.2]
+    static = rng.random((t_, h, w)) > 0.5
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    cache = Cache4D(depth, rgb, poses, [10.0, 10.0, 6.5, 5.0], seen=seen, static=static)
+    ws = Wsp.Workspace(tmp_path / "ws").create()
+    A.write_cache4d(ws, cache, 16.0)
+    with zipfile.ZipFile(ws.path(Wsp.CACHE_FRAMES)) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        assert {i.filename for i in zf.infolist()} == {f"{m}.npy" for m in A.CACHE4D_MEMBERS}
+    back = A.read_cache4d(ws)
+    assert np.array_equal(back.depth, depth) and np.array_equal(back.rgb, rgb)
+    assert np.array_equal(back.seen, seen) and np.array_equal(back.static, static)
+    assert np.array_equal(back.world_from_camera, poses)
+    assert np.array_equal(A.read_cache4d_rgb(ws), rgb)

@@ -22,6 +22,7 @@ Conventions: docs/CONVENTIONS.md; the method: docs/RECAPTURE.md.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -564,28 +565,51 @@ def depth_for_frames(
     """(T, H, W) float32 raw depth of each frame from a depth backend, the median of the intrinsics it estimated
     ((4,) or None) and its notes; `kinds`, when given, receives each frame's depth kind ("metric"...)."""
     from shotsmith.console import track
-    from shotsmith.geometry import sanitize_depth
 
     backend.load()
     t_, h, w = frames.shape[:3]
     out = np.zeros((t_, h, w), np.float32)
     intr, notes = [], []
-    for t in track(range(t_), f"depth ({backend.name})", total=t_):
-        res = backend(frames[t])
-        d, _ = sanitize_depth(res.depth)
-        if d.shape != (h, w):
-            raise InputError(f"depth backend {backend.name!r} returned {d.shape} for a {h}x{w} frame")
-        if res.mask is not None:
-            d = np.where(res.mask, d, np.float32(0))
-        out[t] = d
-        if kinds is not None:
-            kinds.append(str(res.kind))
-        if res.intrinsics is not None:
-            intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
-        for n in res.notes:
-            if n not in notes:
-                notes.append(n)
+    threads = frame_threads(backend)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="shotsmith-depth") as pool:
+        # in frame order; one thread: on the caller's own (a neural backend stays on its thread)
+        results = pool.map(backend, (frames[t] for t in range(t_))) if threads > 1 else map(backend, frames)
+        for t, res in zip(track(range(t_), f"depth ({backend.name})", total=t_), results, strict=False):
+            _take_depth(res, t, out, backend.name, kinds, intr, notes)
     return out, (np.median(np.stack(intr), axis=0) if intr else None), notes
+
+
+#: Depth backends that may run on several frames at once from threads (plain numpy / OpenCV / scikit-image
+#: that release the GIL in their heavy calls); a backend may also say so itself with a `thread_safe` attribute.
+THREAD_SAFE_BACKENDS = ("prior",)
+
+
+def frame_threads(backend) -> int:
+    """Worker threads for per-frame depth: up to 2 (or the CPUs) for a thread-safe CPU backend, else 1."""
+    import os
+
+    safe = getattr(backend, "thread_safe", getattr(backend, "name", "") in THREAD_SAFE_BACKENDS)
+    return max(1, min(2, os.cpu_count() or 1)) if safe else 1
+
+
+def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
+    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes."""
+    from shotsmith.geometry import sanitize_depth
+
+    h, w = out.shape[1:]
+    d, _ = sanitize_depth(res.depth)
+    if d.shape != (h, w):
+        raise InputError(f"depth backend {name!r} returned {d.shape} for a {h}x{w} frame")
+    if res.mask is not None:
+        d = np.where(res.mask, d, np.float32(0))
+    out[t] = d
+    if kinds is not None:
+        kinds.append(str(res.kind))
+    if res.intrinsics is not None:
+        intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
+    for n in res.notes:
+        if n not in notes:
+            notes.append(n)
 
 
 #: Poses are refused when frame 0 warped with them fits the other frames worse than a camera that does not move
