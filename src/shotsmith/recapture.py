@@ -86,6 +86,11 @@ def _box5(image: np.ndarray) -> np.ndarray:
     return cv2.blur(image, (5, 5))
 
 
+def _channel_max(x: np.ndarray) -> np.ndarray:
+    """The largest of the 3 channels along the last axis (numpy's 3-wide `max(axis=-1)` is several times slower)."""
+    return np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
+
+
 def _grey(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -1086,10 +1091,10 @@ def accept_points(
     same = None
     if colours is not None and rgb_t is not None and surface_band > 0:
         diff = np.abs(rgb_t[iv, iu].astype(np.int16) - np.asarray(colours)[inside].astype(np.int16))
-        same = diff.max(axis=1) <= colour_tolerance
+        same = _channel_max(diff) <= colour_tolerance
         if local is not None:
             near = np.abs(local[1][iv, iu].astype(np.int16) - local[0][inside].astype(np.int16))
-            same &= near.max(axis=1) <= colour_tolerance
+            same &= _channel_max(near) <= colour_tolerance
     keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance, same, surface_band)
     return keep
 
@@ -1171,7 +1176,7 @@ def _colour_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(H, W) uint8 largest per-channel absolute difference of two (H, W, 3) uint8 images."""
     import cv2
 
-    return cv2.absdiff(a, b).max(axis=-1)
+    return _channel_max(cv2.absdiff(a, b))
 
 
 def frame_points(
