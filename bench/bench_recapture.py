@@ -69,7 +69,10 @@ def run_case(video: Path, cam: str, ws: Path) -> tuple[float, dict, dict]:
         workspace.record(s).extra for s in ("build-3d-cache", "render-guidance", "generate")
     )
     timings = {
-        **{k: cache.get(k, 0.0) for k in ("decode_s", "depth_s", "cameras_s", "align_s", "write_cache_s")},
+        **{
+            k: cache.get(k, 0.0)
+            for k in ("decode_s", "depth_s", "cameras_s", "align_s", "static_s", "write_cache_s")
+        },
         "render_s": guidance.get("render_seconds", 0.0),
         "write_guidance_s": guidance.get("write_seconds", 0.0),
         "generate_s": gen.get("seconds_generate", 0.0),
@@ -89,6 +92,7 @@ def main(argv: list[str]) -> int:
         ("depth_s", "depth (prior, 81 frames)"),
         ("cameras_s", "source cameras"),
         ("align_s", "align depth + 4D cache"),
+        ("static_s", "static evidence"),
         ("write_cache_s", "write cache/frames.npz"),
         ("render_s", "render 4D cache + fill"),
         ("write_guidance_s", "write guidance/"),
@@ -108,6 +112,7 @@ def main(argv: list[str]) -> int:
             rows.append((cam, total, timings, guidance))
             ok &= total < TARGET_S
     source = args.video or "the synthetic tripod shot"
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         f"recapture of {source}: {FRAMES} frames at {WIDTH}x{HEIGHT}, prior depth, inpaint generator "
         f"(target < {TARGET_S:.0f} s)"

@@ -589,12 +589,17 @@ def depth_for_frames(
 THREAD_SAFE_BACKENDS = ("prior",)
 
 
-def frame_threads(backend) -> int:
-    """Worker threads for per-frame depth: up to 2 (or the CPUs) for a thread-safe CPU backend, else 1."""
+def _cpu_threads(tasks: int = 2) -> int:
+    """Threads for per-frame CPU work: 2 (more barely helps: memory-bound numpy), at most the CPUs and the tasks."""
     import os
 
+    return max(1, min(2, os.cpu_count() or 1, tasks))
+
+
+def frame_threads(backend) -> int:
+    """Worker threads for per-frame depth: `_cpu_threads` for a thread-safe CPU backend, else 1."""
     safe = getattr(backend, "thread_safe", getattr(backend, "name", "") in THREAD_SAFE_BACKENDS)
-    return max(1, min(2, os.cpu_count() or 1)) if safe else 1
+    return _cpu_threads() if safe else 1
 
 
 def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
@@ -999,12 +1004,18 @@ def build_cache4d(
     depths = np.asarray(depths, dtype=np.float32)
     seen = depths if valid is None else np.where(valid, depths, np.float32(0)).astype(np.float32)
     out = np.zeros_like(seen)
-    for t in range(len(seen)):
+
+    def filtered(t: int) -> np.ndarray:
         if filter_mode == "edges":
             depth, keep = snap_flying_pixels(seen[t], np.asarray(frames[t], np.uint8), filter_threshold)
         else:
             depth, keep = seen[t], flying_pixel_mask(seen[t], filter_threshold)
-        out[t] = np.where(keep, depth, 0)
+        return np.where(keep, depth, 0)
+
+    # frame by frame on up to 2 threads (OpenCV and numpy release the GIL); each frame is its own, so the same
+    with ThreadPoolExecutor(max_workers=_cpu_threads(len(seen))) as pool:
+        for t, d in enumerate(pool.map(filtered, range(len(seen)))):
+            out[t] = d
     cache = Cache4D(
         out, np.asarray(frames, np.uint8), np.asarray(world_from_camera, np.float64), intrinsics, seen=seen
     )
