@@ -1165,7 +1165,9 @@ class FramePoints:
         if mask is not None:
             keep &= mask
         world, radius = self.maps(t)
-        return world[keep], self.cache.rgb[t][keep], radius[keep]
+        return _take(
+            np.flatnonzero(keep), world.reshape(-1, 3), self.cache.rgb[t].reshape(-1, 3), radius.ravel()
+        )
 
     def box5(self, t: int) -> np.ndarray:
         """Frame t's (H, W, 3) uint8 5x5 mean colours."""
@@ -1181,6 +1183,12 @@ class FramePoints:
         p, c, r = self.points(s, lend)
         local = self.box5(s)[lend & (self.cache.depth[s] > 0)]
         return self._remember(self._lent, s, (p, c, r, local), self.keep)
+
+
+def _take(index: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows `index` of each array (along its first axis): `a[mask]` for `index = flatnonzero(mask)`, several
+    times faster than boolean indexing."""
+    return tuple(np.take(a, index, axis=0) for a in arrays)
 
 
 def _colour_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -1242,7 +1250,7 @@ def frame_points(
                 fill.colour_tolerance,
                 local,
             )
-            p, c, r = p[keep], c[keep], r[keep]
+            p, c, r = _take(np.flatnonzero(keep), p, c, r)
         if len(p):
             parts.append((p, c, r))
             borrowed += len(p)
