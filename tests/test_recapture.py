@@ -455,6 +455,39 @@ def test_pose_helpers():
     assert np.allclose(make_pose(np.eye(3), np.zeros(3)), out[0])
 
 
+@pytest.mark.parametrize("band,static_only", [(1.0, True), (0.0, True), (1.0, False)])
+def test_compiled_same_camera_fill_is_the_numpy_rule(band, static_only):
+    """recapture_fast's one-pass kernel = the numpy rule, on depths that sit on every band's edge."""
+    from shotsmith.recapture import Cache4D, _same_camera_fill_numpy
+    from shotsmith.recapture_fast import colour_diff_max, same_camera_fill
+
+    rng = np.random.default_rng(3)
+    t_, h, w = 2, 37, 53
+    base = rng.uniform(0.5, 3.0, (h, w)).astype(np.float32)
+    factor = rng.choice(np.float32([0.5, 0.97, 1.0, 1.03, 1.2, 1.5, 2.0, 2.5]), (h, w))
+    depth = np.stack([base * factor, base]).astype(np.float32)
+    depth[0][rng.random((h, w)) < 0.1] = 0
+    depth[1][rng.random((h, w)) < 0.1] = 0
+    seen = np.where(depth > 0, depth, rng.uniform(0.5, 3.0, (t_, h, w))).astype(np.float32)
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    rgb[1][: h // 2] = rgb[0][: h // 2]  # half the frame the same colour
+    static = rng.random((t_, h, w)) < 0.8
+    cache = Cache4D(
+        depth, rgb, np.tile(np.eye(4), (t_, 1, 1)), [40.0, 40.0, 26.5, 18.5], seen=seen, static=static
+    )
+    fill = FillOptions(surface_band=band)
+    lend = static[0] if static_only else depth[0] > 0
+    ref = _same_camera_fill_numpy(cache, 0, 1, fill, lend, static if static_only else None)
+    diff = np.abs(rgb[0].astype(np.int16) - rgb[1].astype(np.int16)).max(axis=-1)
+    assert np.array_equal(colour_diff_max(rgb[0], rgb[1]), diff)
+    same = cv2.blur(diff.astype(np.float32), (5, 5)) <= fill.colour_tolerance
+    got = same_camera_fill(
+        depth[0], seen[1], depth[1], lend, same, static[1], band > 0, static_only, fill.depth_tolerance, band
+    )
+    assert np.array_equal(got, ref)
+    assert 0.05 < ref.mean() < 0.95  # both outcomes occur
+
+
 def test_cache4d_file_round_trip_is_uncompressed_and_rgb_reads_alone(tmp_path):
     """cache/frames.npz: every member stored (no deflate on the hot path), read back the same; the frames alone too."""
     import zipfile

@@ -1198,6 +1198,24 @@ def _colour_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _channel_max(cv2.absdiff(a, b))
 
 
+def _same_camera_fill_numpy(
+    cache: Cache4D, s: int, t: int, fill: FillOptions, lend: np.ndarray, static: np.ndarray | None
+) -> np.ndarray:
+    """(H, W) bool: frame s's points that fill frame t from the same camera, in numpy (the rule that
+    `recapture_fast.same_camera_fill` compiles; kept as its reference)."""
+    same = None
+    if fill.surface_band > 0:
+        diff = _colour_diff(cache.rgb[s], cache.rgb[t])
+        same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+    mask = lend & _accept(
+        cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+    )
+    if static is not None:
+        behind = (cache.depth[t] > 0) & (cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance))
+        mask &= ~(behind & static[t])
+    return mask & (cache.depth[s] > 0)
+
+
 def frame_points(
     cache: Cache4D, t: int, fill: FillOptions, memo: FramePoints | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -1213,22 +1231,30 @@ def frame_points(
     for s in others:
         lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
-            same = None
-            if (
-                fill.surface_band > 0
-            ):  # the same pixel: compare 5x5 patches (a lone pixel can match by chance)
-                diff = _colour_diff(cache.rgb[s], cache.rgb[t])
-                same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
-            mask = lend & _accept(
-                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+            # The same pixel. Colour: 5x5 patches (a lone pixel can match by chance). With static evidence, a
+            # point hidden at t behind a static surface was hidden from frame s too, so it is that surface seen at
+            # another depth (per-frame depth disagrees), not what lies behind it: skipped.
+            # (`_same_camera_fill_numpy` is the same rule in numpy.)
+            from shotsmith.recapture_fast import colour_diff_max, same_camera_fill
+
+            use_same = fill.surface_band > 0
+            same = (
+                _box5(colour_diff_max(cache.rgb[s], cache.rgb[t]).astype(np.float32)) <= fill.colour_tolerance
+                if use_same
+                else lend
             )
-            if static is not None:
-                # The same camera: a point hidden at t behind a static surface was hidden from frame s too, so
-                # it is that surface seen at another depth (per-frame depth disagrees), not what lies behind it.
-                behind = (cache.depth[t] > 0) & (
-                    cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance)
-                )
-                mask &= ~(behind & static[t])
+            mask = same_camera_fill(
+                cache.depth[s],
+                cache.seen[t],
+                cache.depth[t],
+                lend,
+                same,
+                lend if static is None else static[t],
+                use_same,
+                static is not None,
+                float(fill.depth_tolerance),
+                float(fill.surface_band),
+            )
             if not mask.any():
                 continue
             p, c, r = memo.points(s, mask)
