@@ -1180,8 +1180,8 @@ class FramePoints:
         points, colours, radii and 5x5 mean colours."""
         if s in self._lent:
             return self._remember(self._lent, s, self._lent[s], self.keep)
-        p, c, r = self.points(s, lend)
-        local = self.box5(s)[lend & (self.cache.depth[s] > 0)]
+        p, c, r = self.cache.points(s, lend)  # once per frame: its maps are not kept as well
+        local = _box5(self.cache.rgb[s])[lend & (self.cache.depth[s] > 0)]
         return self._remember(self._lent, s, (p, c, r, local), self.keep)
 
 
