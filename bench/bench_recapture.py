@@ -5,7 +5,8 @@ square sliding across it, 81 frames at 16 fps, with a sine audio track (so the a
 It is recaptured with `--cam dolly_in` and with ReCamMaster's `--cam 1` (pan right). Targets: issue 7, under
 120 s for the whole command; issue 19, at most 5x the clip's length (81 frames at 16 fps: 5.06 s). `--video PATH`
 recaptures that video instead (its first 81 frames, e.g. a 1280x720 clip) with `--cam 1`. Prints one table of
-the per-part times.
+the per-part times (static evidence included) and the load average (the machine may be shared: compare runs made
+at the same load, best of several).
 Run: .venv/bin/python bench/bench_recapture.py [--video clip.mp4]
 """
 

@@ -14,6 +14,10 @@ Cache4D, plus the fill): moving things live at their own moment only.
 
 Also: per-frame depth of a decoded clip from a depth backend or a user's depth file fitted to the shot
 (`depth_for_frames`, `load_depth_video`) and the source cameras of a clip (`source_cameras`).
+Speed (issue 19): a thread-safe CPU depth backend (the prior) and the flying-pixel filter run two frames at a
+time on threads (their heavy calls release the GIL); the 4D render unprojects each source frame once
+(`FramePoints`, kept over the fill window), tests same-camera pixels in one compiled pass (`recapture_fast`) and
+gathers frame t+1's points on a thread while frame t splats. Outputs are the same as frame-by-frame.
 It does not decode video (`shotsmith.video`), run depth models itself (`shotsmith.backends.depth`), splat
 (`shotsmith.render`), fill holes (the generators) or touch a workspace (the build-3d-cache stage does).
 Conventions: docs/CONVENTIONS.md; the method: docs/RECAPTURE.md.
