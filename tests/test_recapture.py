@@ -231,6 +231,69 @@ def test_background_behind_a_moving_object_is_filled_from_other_frames():
     assert max(results[8][1].borrowed_points) > 0
 
 
+def _points_reference(cache, t, fill):
+    """frame_points as it was before the per-render memo: every frame unprojected again per target frame."""
+    from shotsmith.recapture import _accept, _box5
+
+    parts = [cache.points(t)]
+    for s in fill_frames(t, len(cache), fill.other_frames):
+        lend = cache.static_mask()[s]
+        if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
+            diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
+            same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+            mask = lend & _accept(
+                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+            )
+            behind = (cache.depth[t] > 0) & (cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance))
+            parts.append(cache.points(s, mask & ~(behind & cache.static_mask()[t])))
+        else:
+            p, c, r = cache.points(s, lend)
+            local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], _box5(cache.rgb[t]))
+            keep = accept_points(
+                p, cache.seen[t], cache.depth[t], cache.world_from_camera[t], cache.intrinsics,
+                fill.depth_tolerance, c, cache.rgb[t], fill.surface_band, fill.colour_tolerance, local,
+            )  # fmt: skip
+            parts.append((p[keep], c[keep], r[keep]))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_frame_points_memo_gives_the_points_of_a_fresh_unprojection(moving):
+    """The per-render memo of unprojected frames (kept over the window, gathered on a thread) changes nothing."""
+    from shotsmith.recapture import FramePoints, frame_points
+
+    n = 10
+    src = static_path(n, W, H)
+    if moving:
+        src.world_from_camera[:, 0, 3] = np.linspace(0, 0.1, n)
+    frames, depths, _ = render_scene(lambda t: _moving_card(t, n), src)
+    med = subject_depth(depths[0])
+    poses = _scaled(src, 1 / med).world_from_camera
+    aligned, _ = align_depths(depths, frames, poses, src.intrinsics[0])
+    cache = build_cache4d(aligned, frames, poses, src.intrinsics[0], 0.05)
+    fill = FillOptions(other_frames=4)
+    memo = FramePoints(cache, keep=3)  # small: frames are evicted and unprojected again
+    total = 0
+    for t in [0, 5, 9, 5, 1, 0]:
+        ref = _points_reference(cache, t, fill)
+        got = frame_points(cache, t, fill, memo)
+        assert got[3] == len(ref[0]) - int((cache.depth[t] > 0).sum())
+        total += got[3]
+        for a, b in zip(got[:3], ref, strict=True):
+            assert a.shape == b.shape and a.dtype == b.dtype
+            assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert total > 0
+    target = static_path(n, W, H)
+    target.world_from_camera[:, 0, 3] = 0.05
+    video, report = render_cache4d(cache, target, fill)
+    for t in (0, 4, 9):  # the threaded, memoised render = a render of the reference points
+        from shotsmith.render import render_points
+
+        p, c, r = _points_reference(cache, t, fill)
+        out = render_points(p, c, target.world_from_camera[t], target.intrinsics[t], W, H, radius=r)
+        assert np.array_equal(out.rgb, video.rgb[t]) and np.array_equal(out.mask, video.mask[t])
+
+
 def test_dolly_in_matches_a_direct_render_domain():
     n = 8
     src = static_path(n, W, H)
@@ -390,3 +453,66 @@ def test_pose_helpers():
     out = hold_unregistered(np.nan_to_num(m), np.array([False, True, True, False]))
     assert np.allclose(out[:, 0, 3], [0.0, 0.0, 1.0, 1.0])
     assert np.allclose(make_pose(np.eye(3), np.zeros(3)), out[0])
+
+
+@pytest.mark.parametrize("band,static_only", [(1.0, True), (0.0, True), (1.0, False)])
+def test_compiled_same_camera_fill_is_the_numpy_rule(band, static_only):
+    """recapture_fast's one-pass kernel = the numpy rule, on depths that sit on every band's edge."""
+    from shotsmith.recapture import Cache4D, _same_camera_fill_numpy
+    from shotsmith.recapture_fast import colour_diff_max, same_camera_fill
+
+    rng = np.random.default_rng(3)
+    t_, h, w = 2, 37, 53
+    base = rng.uniform(0.5, 3.0, (h, w)).astype(np.float32)
+    factor = rng.choice(np.float32([0.5, 0.97, 1.0, 1.03, 1.2, 1.5, 2.0, 2.5]), (h, w))
+    depth = np.stack([base * factor, base]).astype(np.float32)
+    depth[0][rng.random((h, w)) < 0.1] = 0
+    depth[1][rng.random((h, w)) < 0.1] = 0
+    seen = np.where(depth > 0, depth, rng.uniform(0.5, 3.0, (t_, h, w))).astype(np.float32)
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    rgb[1][: h // 2] = rgb[0][: h // 2]  # half the frame the same colour
+    static = rng.random((t_, h, w)) < 0.8
+    cache = Cache4D(
+        depth, rgb, np.tile(np.eye(4), (t_, 1, 1)), [40.0, 40.0, 26.5, 18.5], seen=seen, static=static
+    )
+    fill = FillOptions(surface_band=band)
+    lend = static[0] if static_only else depth[0] > 0
+    ref = _same_camera_fill_numpy(cache, 0, 1, fill, lend, static if static_only else None)
+    diff = np.abs(rgb[0].astype(np.int16) - rgb[1].astype(np.int16)).max(axis=-1)
+    assert np.array_equal(colour_diff_max(rgb[0], rgb[1]), diff)
+    same = cv2.blur(diff.astype(np.float32), (5, 5)) <= fill.colour_tolerance
+    got = same_camera_fill(
+        depth[0], seen[1], depth[1], lend, same, static[1], band > 0, static_only, fill.depth_tolerance, band
+    )
+    assert np.array_equal(got, ref)
+    assert 0.05 < ref.mean() < 0.95  # both outcomes occur
+
+
+def test_cache4d_file_round_trip_is_uncompressed_and_rgb_reads_alone(tmp_path):
+    """cache/frames.npz: every member stored (no deflate on the hot path), read back the same; the frames alone too."""
+    import zipfile
+
+    from shotsmith import artifacts as A
+    from shotsmith import workspace as Wsp
+    from shotsmith.recapture import Cache4D
+
+    rng = np.random.default_rng(0)
+    t_, h, w = 3, 10, 13
+    depth = rng.uniform(0.5, 2.0, (t_, h, w)).astype(np.float32)
+    depth[:, 0] = 0
+    seen = depth.astype(np.float16).astype(np.float32)
+    poses = np.tile(np.eye(4), (t_, 1, 1))
+    poses[:, 0, 3] = [0.0, 0.1, 0.2]
+    static = rng.random((t_, h, w)) > 0.5
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    cache = Cache4D(depth, rgb, poses, [10.0, 10.0, 6.5, 5.0], seen=seen, static=static)
+    ws = Wsp.Workspace(tmp_path / "ws").create()
+    A.write_cache4d(ws, cache, 16.0)
+    with zipfile.ZipFile(ws.path(Wsp.CACHE_FRAMES)) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        assert {i.filename for i in zf.infolist()} == {f"{m}.npy" for m in A.CACHE4D_MEMBERS}
+    back = A.read_cache4d(ws)
+    assert np.array_equal(back.depth, depth) and np.array_equal(back.rgb, rgb)
+    assert np.array_equal(back.seen, seen) and np.array_equal(back.static, static)
+    assert np.array_equal(back.world_from_camera, poses)
+    assert np.array_equal(A.read_cache4d_rgb(ws), rgb)

@@ -397,7 +397,8 @@ def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
     """cache/frames.npz of a `recapture.Cache4D`: "depth" (T, h, w) float32 scene-unit z-depth (0 = no point),
     "seen" the same before the flying-pixel filter (float16), "rgb" (T, h, w, 3) uint8, "world_from_camera"
     (T, 4, 4), "intrinsics" (4,), "fps", and "static" (T, h, ceil(w / 8)) the points that may lend themselves to
-    other frames (bits packed along the rows), when computed."""
+    other frames (bits packed along the rows), when computed. Stored uncompressed: the next stage reads it all at
+    once, and deflate costs seconds on it while barely shrinking colour and float depth."""
     with ws.atomic(W.CACHE_FRAMES) as tmp:
         _save_npz(
             tmp,
@@ -410,8 +411,13 @@ def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
                 "fps": np.float64(fps),
                 **({} if cache.static is None else {"static": np.packbits(cache.static, axis=-1)}),
             },
+            stored=CACHE4D_MEMBERS,
         )
     return W.CACHE_FRAMES
+
+
+#: The members of cache/frames.npz.
+CACHE4D_MEMBERS = ("depth", "seen", "rgb", "world_from_camera", "intrinsics", "fps", "static")
 
 
 def read_cache4d(ws: W.Workspace):
@@ -437,6 +443,23 @@ def read_cache4d(ws: W.Workspace):
         raise FormatError(
             f"{p}: not a readable 4D cache ({exc}); rerun `shotsmith recapture --force`"
         ) from exc
+
+
+def read_cache4d_rgb(ws: W.Workspace) -> np.ndarray:
+    """(T, h, w, 3) uint8: only the source frames of cache/frames.npz (its "rgb" member; the rest is not read)."""
+    p = ws.require(W.CACHE_FRAMES, "recapture")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            rgb = data["rgb"]
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise FormatError(
+            f"{p}: not a readable 4D cache ({exc}); rerun `shotsmith recapture --force`"
+        ) from exc
+    if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
+        raise FormatError(
+            f"{p}: rgb is {rgb.dtype} {rgb.shape}, not (T, h, w, 3) uint8; rerun recapture --force"
+        )
+    return rgb
 
 
 def cache_is_4d(ws: W.Workspace) -> bool:

@@ -14,6 +14,10 @@ Cache4D, plus the fill): moving things live at their own moment only.
 
 Also: per-frame depth of a decoded clip from a depth backend or a user's depth file fitted to the shot
 (`depth_for_frames`, `load_depth_video`) and the source cameras of a clip (`source_cameras`).
+Speed (issue 19): a thread-safe CPU depth backend (the prior) and the flying-pixel filter run two frames at a
+time on threads (their heavy calls release the GIL); the 4D render unprojects each source frame once
+(`FramePoints`, kept over the fill window), tests same-camera pixels in one compiled pass (`recapture_fast`) and
+gathers frame t+1's points on a thread while frame t splats. Outputs are the same as frame-by-frame.
 It does not decode video (`shotsmith.video`), run depth models itself (`shotsmith.backends.depth`), splat
 (`shotsmith.render`), fill holes (the generators) or touch a workspace (the build-3d-cache stage does).
 Conventions: docs/CONVENTIONS.md; the method: docs/RECAPTURE.md.
@@ -22,6 +26,7 @@ Conventions: docs/CONVENTIONS.md; the method: docs/RECAPTURE.md.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -83,6 +88,11 @@ def _box5(image: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.blur(image, (5, 5))
+
+
+def _channel_max(x: np.ndarray) -> np.ndarray:
+    """The largest of the 3 channels along the last axis (numpy's 3-wide `max(axis=-1)` is several times slower)."""
+    return np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
@@ -564,28 +574,56 @@ def depth_for_frames(
     """(T, H, W) float32 raw depth of each frame from a depth backend, the median of the intrinsics it estimated
     ((4,) or None) and its notes; `kinds`, when given, receives each frame's depth kind ("metric"...)."""
     from shotsmith.console import track
-    from shotsmith.geometry import sanitize_depth
 
     backend.load()
     t_, h, w = frames.shape[:3]
     out = np.zeros((t_, h, w), np.float32)
     intr, notes = [], []
-    for t in track(range(t_), f"depth ({backend.name})", total=t_):
-        res = backend(frames[t])
-        d, _ = sanitize_depth(res.depth)
-        if d.shape != (h, w):
-            raise InputError(f"depth backend {backend.name!r} returned {d.shape} for a {h}x{w} frame")
-        if res.mask is not None:
-            d = np.where(res.mask, d, np.float32(0))
-        out[t] = d
-        if kinds is not None:
-            kinds.append(str(res.kind))
-        if res.intrinsics is not None:
-            intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
-        for n in res.notes:
-            if n not in notes:
-                notes.append(n)
+    threads = frame_threads(backend)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="shotsmith-depth") as pool:
+        # in frame order; one thread: on the caller's own (a neural backend stays on its thread)
+        results = pool.map(backend, (frames[t] for t in range(t_))) if threads > 1 else map(backend, frames)
+        for t, res in zip(track(range(t_), f"depth ({backend.name})", total=t_), results, strict=False):
+            _take_depth(res, t, out, backend.name, kinds, intr, notes)
     return out, (np.median(np.stack(intr), axis=0) if intr else None), notes
+
+
+#: Depth backends that may run on several frames at once from threads (plain numpy / OpenCV / scikit-image
+#: that release the GIL in their heavy calls); a backend may also say so itself with a `thread_safe` attribute.
+THREAD_SAFE_BACKENDS = ("prior",)
+
+
+def _cpu_threads(tasks: int = 2) -> int:
+    """Threads for per-frame CPU work: 2 (more barely helps: memory-bound numpy), at most the CPUs and the tasks."""
+    import os
+
+    return max(1, min(2, os.cpu_count() or 1, tasks))
+
+
+def frame_threads(backend) -> int:
+    """Worker threads for per-frame depth: `_cpu_threads` for a thread-safe CPU backend, else 1."""
+    safe = getattr(backend, "thread_safe", getattr(backend, "name", "") in THREAD_SAFE_BACKENDS)
+    return _cpu_threads() if safe else 1
+
+
+def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
+    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes."""
+    from shotsmith.geometry import sanitize_depth
+
+    h, w = out.shape[1:]
+    d, _ = sanitize_depth(res.depth)
+    if d.shape != (h, w):
+        raise InputError(f"depth backend {name!r} returned {d.shape} for a {h}x{w} frame")
+    if res.mask is not None:
+        d = np.where(res.mask, d, np.float32(0))
+    out[t] = d
+    if kinds is not None:
+        kinds.append(str(res.kind))
+    if res.intrinsics is not None:
+        intr.append(np.asarray(res.intrinsics, np.float64).reshape(4))
+    for n in res.notes:
+        if n not in notes:
+            notes.append(n)
 
 
 #: Poses are refused when frame 0 warped with them fits the other frames worse than a camera that does not move
@@ -970,12 +1008,18 @@ def build_cache4d(
     depths = np.asarray(depths, dtype=np.float32)
     seen = depths if valid is None else np.where(valid, depths, np.float32(0)).astype(np.float32)
     out = np.zeros_like(seen)
-    for t in range(len(seen)):
+
+    def filtered(t: int) -> np.ndarray:
         if filter_mode == "edges":
             depth, keep = snap_flying_pixels(seen[t], np.asarray(frames[t], np.uint8), filter_threshold)
         else:
             depth, keep = seen[t], flying_pixel_mask(seen[t], filter_threshold)
-        out[t] = np.where(keep, depth, 0)
+        return np.where(keep, depth, 0)
+
+    # frame by frame on up to 2 threads (OpenCV and numpy release the GIL); each frame is its own, so the same
+    with ThreadPoolExecutor(max_workers=_cpu_threads(len(seen))) as pool:
+        for t, d in enumerate(pool.map(filtered, range(len(seen)))):
+            out[t] = d
     cache = Cache4D(
         out, np.asarray(frames, np.uint8), np.asarray(world_from_camera, np.float64), intrinsics, seen=seen
     )
@@ -1062,10 +1106,10 @@ def accept_points(
     same = None
     if colours is not None and rgb_t is not None and surface_band > 0:
         diff = np.abs(rgb_t[iv, iu].astype(np.int16) - np.asarray(colours)[inside].astype(np.int16))
-        same = diff.max(axis=1) <= colour_tolerance
+        same = _channel_max(diff) <= colour_tolerance
         if local is not None:
             near = np.abs(local[1][iv, iu].astype(np.int16) - local[0][inside].astype(np.int16))
-            same &= near.max(axis=1) <= colour_tolerance
+            same &= _channel_max(near) <= colour_tolerance
     keep[inside] = _accept(z[inside], seen_t[iv, iu], depth_t[iv, iu], tolerance, same, surface_band)
     return keep
 
@@ -1081,47 +1125,148 @@ def fill_frames(t: int, num_frames: int, count: int) -> list[int]:
     return sorted({others[i] for i in pick})
 
 
-def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+class FramePoints:
+    """Each source frame's points unprojected once for a whole render (`render_cache4d`): the world-point and
+    footprint-radius maps of every pixel, the points that lend themselves to other frames and the 5x5 mean
+    colours, kept for the `keep` most recently used frames (a target frame's fill frames are nearly the same
+    from one target frame to the next, `fill_frames`). Not thread-safe: one thread uses it."""
+
+    def __init__(self, cache: Cache4D, keep: int = 24) -> None:
+        self.cache = cache
+        self.keep = max(1, keep)
+        self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lent: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._box: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def _remember(store: dict, key: int, value, keep: int):
+        store.pop(key, None)
+        store[key] = value
+        while len(store) > keep:
+            store.pop(next(iter(store)))
+        return value
+
+    def maps(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame t's (H, W, 3) float32 world points and (H, W) float32 footprint radii (`Cache4D.points`)."""
+        if t in self._maps:
+            return self._remember(self._maps, t, self._maps[t], self.keep)
+        from shotsmith.geometry import unproject_depth
+        from shotsmith.render import DEFAULT_RADIUS_FACTOR
+
+        c = self.cache
+        cam = unproject_depth(c.depth[t], c.intrinsics)
+        m = c.world_from_camera[t]
+        h, w = c.depth.shape[1:]
+        world = (
+            cam if _is_identity(m) else _transform(m, cam.reshape(-1, 3)).astype(np.float32).reshape(h, w, 3)
+        )
+        radius = cam[..., 2] * np.float32(DEFAULT_RADIUS_FACTOR / c.intrinsics[0])
+        return self._remember(self._maps, t, (world, radius), self.keep)
+
+    def points(self, t: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What `Cache4D.points(t, mask)` returns, from the kept maps."""
+        keep = self.cache.depth[t] > 0
+        if mask is not None:
+            keep &= mask
+        world, radius = self.maps(t)
+        return _take(
+            np.flatnonzero(keep), world.reshape(-1, 3), self.cache.rgb[t].reshape(-1, 3), radius.ravel()
+        )
+
+    def box5(self, t: int) -> np.ndarray:
+        """Frame t's (H, W, 3) uint8 5x5 mean colours."""
+        if t in self._box:
+            return self._remember(self._box, t, self._box[t], self.keep)
+        return self._remember(self._box, t, _box5(self.cache.rgb[t]), self.keep)
+
+    def lent(self, s: int, lend: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Frame s's points in `lend` (the same mask every time for one frame: its static points): (P, 3) world
+        points, colours, radii and 5x5 mean colours."""
+        if s in self._lent:
+            return self._remember(self._lent, s, self._lent[s], self.keep)
+        p, c, r = self.cache.points(s, lend)  # once per frame: its maps are not kept as well
+        local = _box5(self.cache.rgb[s])[lend & (self.cache.depth[s] > 0)]
+        return self._remember(self._lent, s, (p, c, r, local), self.keep)
+
+
+def _take(index: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows `index` of each array (along its first axis): `a[mask]` for `index = flatnonzero(mask)`, several
+    times faster than boolean indexing."""
+    return tuple(np.take(a, index, axis=0) for a in arrays)
+
+
+def _colour_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 largest per-channel absolute difference of two (H, W, 3) uint8 images."""
+    import cv2
+
+    return _channel_max(cv2.absdiff(a, b))
+
+
+def _same_camera_fill_numpy(
+    cache: Cache4D, s: int, t: int, fill: FillOptions, lend: np.ndarray, static: np.ndarray | None
+) -> np.ndarray:
+    """(H, W) bool: frame s's points that fill frame t from the same camera, in numpy (the rule that
+    `recapture_fast.same_camera_fill` compiles; kept as its reference)."""
+    same = None
+    if fill.surface_band > 0:
+        diff = _colour_diff(cache.rgb[s], cache.rgb[t])
+        same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
+    mask = lend & _accept(
+        cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+    )
+    if static is not None:
+        behind = (cache.depth[t] > 0) & (cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance))
+        mask &= ~(behind & static[t])
+    return mask & (cache.depth[s] > 0)
+
+
+def frame_points(
+    cache: Cache4D, t: int, fill: FillOptions, memo: FramePoints | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Points to render for target frame t: frame t's own plus the accepted points of the other frames.
     Returns (P, 3) float32 world points, (P, 3) uint8 colours, (P,) float32 radii and how many came from
-    other frames."""
-    pts, cols, rad = cache.points(t)
+    other frames. `memo` keeps the frames' unprojected points between calls (one is made when None)."""
+    memo = memo or FramePoints(cache, keep=1)
+    pts, cols, rad = memo.points(t)
     parts = [(pts, cols, rad)]
     borrowed = 0
     others = fill_frames(t, len(cache), fill.other_frames)
     static = cache.static_mask() if others and fill.static_only else None
-    local_t = None
     for s in others:
         lend = (cache.depth[s] > 0) if static is None else static[s]
         if np.abs(cache.world_from_camera[s] - cache.world_from_camera[t]).max() < 1e-9:
-            same = None
-            if (
-                fill.surface_band > 0
-            ):  # the same pixel: compare 5x5 patches (a lone pixel can match by chance)
-                diff = np.abs(cache.rgb[s].astype(np.int16) - cache.rgb[t].astype(np.int16)).max(axis=-1)
-                same = _box5(diff.astype(np.float32)) <= fill.colour_tolerance
-            mask = lend & _accept(
-                cache.depth[s], cache.seen[t], cache.depth[t], fill.depth_tolerance, same, fill.surface_band
+            # The same pixel. Colour: 5x5 patches (a lone pixel can match by chance). With static evidence, a
+            # point hidden at t behind a static surface was hidden from frame s too, so it is that surface seen at
+            # another depth (per-frame depth disagrees), not what lies behind it: skipped.
+            # (`_same_camera_fill_numpy` is the same rule in numpy.)
+            from shotsmith.recapture_fast import colour_diff_max, same_camera_fill
+
+            use_same = fill.surface_band > 0
+            same = (
+                _box5(colour_diff_max(cache.rgb[s], cache.rgb[t]).astype(np.float32)) <= fill.colour_tolerance
+                if use_same
+                else lend
             )
-            if static is not None:
-                # The same camera: a point hidden at t behind a static surface was hidden from frame s too, so
-                # it is that surface seen at another depth (per-frame depth disagrees), not what lies behind it.
-                behind = (cache.depth[t] > 0) & (
-                    cache.depth[s] > cache.depth[t] * (1.0 + fill.depth_tolerance)
-                )
-                mask &= ~(behind & static[t])
+            mask = same_camera_fill(
+                cache.depth[s],
+                cache.seen[t],
+                cache.depth[t],
+                lend,
+                same,
+                lend if static is None else static[t],
+                use_same,
+                static is not None,
+                float(fill.depth_tolerance),
+                float(fill.surface_band),
+            )
             if not mask.any():
                 continue
-            p, c, r = cache.points(s, mask)
+            p, c, r = memo.points(s, mask)
         else:
             if not lend.any():
                 continue
-            p, c, r = cache.points(s, lend)
-            local = None
-            if fill.surface_band > 0:
-                if local_t is None:
-                    local_t = _box5(cache.rgb[t])
-                local = (_box5(cache.rgb[s])[lend & (cache.depth[s] > 0)], local_t)
+            p, c, r, local_s = memo.lent(s, lend)
+            local = (local_s, memo.box5(t)) if fill.surface_band > 0 else None
             keep = accept_points(
                 p,
                 cache.seen[t],
@@ -1135,7 +1280,7 @@ def frame_points(cache: Cache4D, t: int, fill: FillOptions) -> tuple[np.ndarray,
                 fill.colour_tolerance,
                 local,
             )
-            p, c, r = p[keep], c[keep], r[keep]
+            p, c, r = _take(np.flatnonzero(keep), p, c, r)
         if len(p):
             parts.append((p, c, r))
             borrowed += len(p)
@@ -1190,14 +1335,30 @@ def render_cache4d(
         from shotsmith.console import track
 
         frames = track(frames, progress, total=n)
-    for t in frames:
-        pts, cols, rad, borrowed = frame_points(cache, t, fill)
-        out = render_points(
-            pts, cols, target.world_from_camera[t], target.intrinsics[t], w, h, radius=rad, settings=settings
-        )
-        video.rgb[t], video.mask[t], video.depth[t] = out.rgb, out.mask, out.depth
-        report.borrowed_points.append(int(borrowed))
-        report.coverage.append(round(float(out.mask.mean()), 4))
+    # Frame t+1's points are gathered on a worker thread (one: the memo is not thread-safe) while frame t is
+    # splatted (the compiled splat releases the GIL); the frames are rendered in order, so the output is the same.
+    from concurrent.futures import ThreadPoolExecutor
+
+    memo = FramePoints(cache, keep=2 * fill.other_frames + 4)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-points") as pool:
+        ahead = {0: pool.submit(frame_points, cache, 0, fill, memo)} if n else {}
+        for t in frames:
+            if t + 1 < n:
+                ahead[t + 1] = pool.submit(frame_points, cache, t + 1, fill, memo)
+            pts, cols, rad, borrowed = ahead.pop(t).result()
+            out = render_points(
+                pts,
+                cols,
+                target.world_from_camera[t],
+                target.intrinsics[t],
+                w,
+                h,
+                radius=rad,
+                settings=settings,
+            )
+            video.rgb[t], video.mask[t], video.depth[t] = out.rgb, out.mask, out.depth
+            report.borrowed_points.append(int(borrowed))
+            report.coverage.append(round(float(out.mask.mean()), 4))
     return video, report
 
 
@@ -1221,6 +1382,7 @@ __all__ = [
     "AlignReport",
     "Cache4D",
     "FillOptions",
+    "FramePoints",
     "PoseScale",
     "RenderReport",
     "StaticOptions",
