@@ -436,7 +436,7 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
                 silent.unlink(missing_ok=True)
         else:
             write_video(tmp, video, fps)
-    source = A.read_cache4d(ws).rgb
+    source = A.read_cache4d_rgb(ws)
     A.write_video_artifact(ws, W.OUTPUT_SIDE_BY_SIDE, side_by_side(source, video), fps)
     return [W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE]
 
