@@ -340,8 +340,6 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
 def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
     from PIL import Image
 
-    from shotsmith.camera import fov_from_focal
-    from shotsmith.geometry import focal_px_from_35mm
     from shotsmith.media import read_image, resize_image
 
     t0 = time.perf_counter()
@@ -365,29 +363,13 @@ def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
             f"cache resolution {w}x{h} (the image is {src_w}x{src_h}; --max-pixels {cfg.max_pixels})"
         )
 
-    # A known focal length helps MoGe: it then recovers only the depth shift.
-    if hasattr(getattr(backend, "settings", None), "fov_x"):
-        if cfg.fov is not None:
-            backend.settings.fov_x = cfg.fov
-        elif focal_35:
-            backend.settings.fov_x = fov_from_focal(focal_px_from_35mm(focal_35, w, h), w)
-
     t_depth = time.perf_counter()
     backend.load()
-    result = backend(rgb)
+    depth_backend, intrinsics, fov_source, depth_notes, depth_kind = _photo_depth(
+        backend, rgb, image_path, cfg, focal_35
+    )
     t_depth = time.perf_counter() - t_depth
-    notes.extend(result.notes)
-    depth_backend, _ = sanitize_depth(result.depth)
-    if depth_backend.shape != (h, w):
-        raise InputError(f"depth backend {backend.name!r} returned {depth_backend.shape}, expected {(h, w)}")
-    if result.mask is not None:
-        depth_backend = np.where(result.mask, depth_backend, np.float32(0))
-    if not (depth_backend > 0).any():
-        raise InputError(
-            f"depth backend {backend.name!r} found no valid depth in {image_path}; try --depth prior"
-        )
-
-    intrinsics, fov_source = choose_intrinsics(w, h, cfg.fov, focal_35, result.intrinsics)
+    notes.extend(depth_notes)
     depth, scale = normalize_depth(depth_backend)
     num_valid = int(np.count_nonzero(depth > 0))
     if cfg.filter_mode == "edges":
@@ -410,7 +392,7 @@ def _build_photo(ws: W.Workspace, cfg: Config) -> W.StageResult:
         intrinsics=[float(x) for x in intrinsics],
         world_from_camera=np.eye(4).tolist(),
         scale_to_backend_units=float(scale),
-        backend_units="metres" if result.kind == "metric" else "relative",
+        backend_units="metres" if depth_kind == "metric" else "relative",
         backend=backend.name,
         backend_version=backend.version(),
         model=backend.model,
