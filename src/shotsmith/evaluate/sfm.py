@@ -37,10 +37,11 @@ class SfmOptions:
     to full resolution, so the intrinsics stay the plan's). -1 keeps the full size."""
     max_num_features: int = 4096
     """SIFT features kept per frame (COLMAP's default is 8192; 4096 keeps 81 frames under the time target)."""
-    overlap: int = 5
-    """Sequential matching: each frame is matched with this many following frames (plus quadratic overlap).
-    CamI2V's 10 took ~1.3x as long to match and map for no better RotErr on bench/bench_evaluate.py's room;
-    3 lost the moving path's reconstruction (the rotation-only fallback took over)."""
+    overlap: int = 7
+    """Sequential matching: each frame is matched with this many following frames, plus (quadratic overlap)
+    the frames 2^k on for k < overlap. CamI2V's 10 cost more matching for no better RotErr on
+    bench/bench_evaluate.py's room; 7 still reaches 64 frames on, so the rotation-only check keeps its widest
+    pairs on 81 frames (5 stopped at 16); 3 lost the moving path's reconstruction."""
     quadratic_overlap: bool = True
     """Sequential matching also pairs each frame with the ones 2, 4, 8 ... frames on (COLMAP's default on)."""
     guided_matching: bool = False
