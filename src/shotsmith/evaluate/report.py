@@ -164,7 +164,7 @@ def protocol(options: SfmOptions, trials: int) -> dict:
     """The protocol as data, written beside the numbers (docs/EVALUATION.md has the prose)."""
     return {
         "reference": "CamI2V evaluation (REFERENCE.md 3): RotErr, TransErr (rel), CamMC (rel), sums over frames",
-        "frames": "written as 000.png ...; analysed at max_image_size px (keypoints rescaled to full size)",
+        "frames": "written as 000.bmp ... (lossless); analysed at max_image_size px (keypoints rescaled to full size)",
         "features": {
             "type": "SIFT",
             "estimate_affine_shape": options.affine_shape,
