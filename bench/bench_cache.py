@@ -104,6 +104,31 @@ def prior_speed(width: int = 1224, height: int = 816, repeats: int = 3) -> float
     return best
 
 
+def video_prior_speed(frames: int = 12, width: int = 1280, height: int = 720) -> dict:
+    """The prior on `frames` 720p video frames (the astronaut panning): the plain loop vs `depth_of_frames`
+    (a thread pool; issue 19), best of 2 each, and whether both gave the same depths."""
+    import cv2
+    from skimage import data
+
+    from shotsmith.backends.depth import depth_of_frames
+    from shotsmith.backends.depth.prior import PriorDepth
+
+    wide = cv2.resize(data.astronaut(), (width + 4 * frames, height))
+    clip = np.stack([wide[:, 4 * t : 4 * t + width] for t in range(frames)])
+    backend = PriorDepth()
+    backend(clip[0, :64, :64])  # imports
+    serial_s, pooled_s = float("inf"), float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        serial = [backend(f).depth for f in clip]
+        serial_s = min(serial_s, time.perf_counter() - start)
+        start = time.perf_counter()
+        pooled = [r.depth for r in depth_of_frames(backend, clip)]
+        pooled_s = min(pooled_s, time.perf_counter() - start)
+    same = all(np.array_equal(a, b) for a, b in zip(serial, pooled, strict=True))
+    return {"frames": frames, "serial_s": serial_s, "pooled_s": pooled_s, "same": same}
+
+
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child(sys.argv[2])))
@@ -135,6 +160,12 @@ def main() -> int:
     )
     prior_s = prior_speed()
     print(f"prior alone on a 1224x816 photo: {prior_s:.2f} s")
+    v = video_prior_speed()
+    print(
+        f"prior on {v['frames']} 720p video frames ({os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}): "
+        f"loop {v['serial_s']:.2f} s, depth_of_frames {v['pooled_s']:.2f} s "
+        f"({v['serial_s'] / v['pooled_s']:.2f}x), depths identical: {v['same']}"
+    )
     ok = (
         rows[0]["seconds"] < 3.0 and rows[1]["peak_mb"] < 4096 and q["spearman_prior"] > 0.5 and prior_s < 1.5
     )

@@ -1,4 +1,4 @@
-"""`shotsmith evaluate` speed and accuracy: 81 frames at 832x480 (the shot default), target under 3 minutes.
+"""`shotsmith evaluate` speed and accuracy: 81 frames at 832x480 (the shot default), target 15 s (issue 19).
 
 Renders the synthetic textured room (`shotsmith.evaluate.render_box_room`) along a known path, writes it as
 H.264 mp4 like a generated shot, then times the whole standalone command path (read video, SIFT, matching,

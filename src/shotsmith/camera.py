@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
 
 from shotsmith.errors import CameraError
 
@@ -360,6 +359,8 @@ def resample(path: CameraPath, num_frames: int, times: np.ndarray | None = None)
     Rotations by spherical interpolation (scipy `Slerp`), translations and intrinsics by a shape-preserving
     cubic spline (PCHIP: smooth, no overshoot at a stop). The first and last frames are kept exactly.
     """
+    from scipy.spatial.transform import Rotation, Slerp
+
     if num_frames < 1:
         raise CameraError(f"frame count must be at least 1, got {num_frames}")
     n = len(path)
@@ -392,6 +393,8 @@ def retime(path: CameraPath, kind: str = "linear", a: float | None = None) -> Ca
 
 def rotation_angles_deg(path: CameraPath) -> np.ndarray:
     """(N,) rotation angle of each camera relative to the first (degrees)."""
+    from scipy.spatial.transform import Rotation
+
     rel = relative_to_first(path)
     return np.degrees(Rotation.from_matrix(rel.rotations).magnitude())
 

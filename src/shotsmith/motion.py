@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from shotsmith.camera import CameraPath, default_intrinsics, ease, make_pose
 from shotsmith.errors import PlanError
@@ -132,6 +131,8 @@ class Plan:
 def motion_pose(m: Motion, s: float) -> tuple[np.ndarray, float]:
     """world_from_camera (4, 4) and focal multiplier after progress `s` in [0, 1] of motion `m` (no easing,
     no shake), relative to the segment's first camera."""
+    from scipy.spatial.transform import Rotation
+
     d = m.subject_distance
     rot = Rotation.from_euler("YXZ", [m.yaw_deg * s, m.pitch_deg * s, m.roll_deg * s], degrees=True)
     pos = np.asarray(m.move, dtype=np.float64) * s
@@ -186,6 +187,8 @@ def build_path(
 ) -> CameraPath:
     """The camera path of a plan: frame k is at time k / (num_frames - 1); segments share their end poses, so
     the result does not depend on how frames fall on segment boundaries. Frame 0 is the identity."""
+    from scipy.spatial.transform import Rotation
+
     if num_frames < 1:
         raise PlanError(f"frame count must be at least 1, got {num_frames}")
     base_intr = default_intrinsics(width, height) if intrinsics is None else np.asarray(intrinsics, float)

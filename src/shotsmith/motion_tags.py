@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from shotsmith.camera import CameraPath
 from shotsmith.errors import InputError
@@ -125,6 +124,8 @@ def static_turn_per_shot_deg() -> float:
 def step_velocities(cam: CameraPath, fps: float = GENDOP_FPS) -> tuple[np.ndarray, np.ndarray]:
     """Translation velocities (N-1, 3) and angular velocities (N-1, 3), OpenGL camera axes, on GenDoP's clock:
     each step is rescaled as if the whole path were 120 poses at `fps`."""
+    from scipy.spatial.transform import Rotation
+
     gl = cam.world_from_camera * np.array([1.0, -1.0, -1.0, 1.0])  # OpenGL columns: x right, y up, z back
     n = len(gl)
     if n < 2:

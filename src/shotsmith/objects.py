@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from shotsmith.errors import FormatError, InputError
 from shotsmith.geometry import (
@@ -242,6 +241,8 @@ def estimate_up(
 
 def object_axes(up_axis: str = "y") -> np.ndarray:
     """(3, 3) rotation from an object file's axes to canonical object axes (x right, y up, z front)."""
+    from scipy.spatial.transform import Rotation
+
     if up_axis == "y":
         return np.eye(3)
     if up_axis == "z":
@@ -289,6 +290,8 @@ class Placement:
 
 def placement_transform(vertices: np.ndarray, placement: Placement) -> tuple[np.ndarray, float]:
     """(world_from_object (4, 4), scale) for an object with the given vertices (object-file axes)."""
+    from scipy.spatial.transform import Rotation
+
     if placement.anchor not in ("bottom", "center"):
         raise InputError(f"--anchor {placement.anchor!r}: choose bottom or center")
     canon = object_axes(placement.up_axis)

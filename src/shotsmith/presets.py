@@ -27,7 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
 
 from shotsmith.camera import EASINGS, CameraPath, default_intrinsics, look_at, make_pose, retime
 from shotsmith.errors import InputError, PresetError
@@ -400,6 +399,8 @@ def path_from_spec(
 
 
 def _recammaster_matrices(parts: list[str], frames: int, factor: float, spec: str) -> tuple[np.ndarray, str]:
+    from scipy.spatial.transform import Rotation, Slerp
+
     data = _recammaster()
     cams = data["cam"]
     by_name = {cam["name"]: key for key, cam in cams.items()}

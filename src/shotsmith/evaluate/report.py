@@ -164,18 +164,20 @@ def protocol(options: SfmOptions, trials: int) -> dict:
     """The protocol as data, written beside the numbers (docs/EVALUATION.md has the prose)."""
     return {
         "reference": "CamI2V evaluation (REFERENCE.md 3): RotErr, TransErr (rel), CamMC (rel), sums over frames",
-        "frames": "written as 000.png ...; analysed at max_image_size px (keypoints rescaled to full size)",
+        "frames": "written as 000.bmp ... (lossless); analysed at max_image_size px (keypoints rescaled to full size)",
         "features": {
             "type": "SIFT",
             "estimate_affine_shape": options.affine_shape,
             "domain_size_pooling": options.domain_size_pooling,
             "max_num_features": options.max_num_features,
             "max_image_size": options.max_image_size,
+            "first_octave": options.first_octave,
         },
         "matching": {
             "type": "sequential",
             "overlap": options.overlap,
-            "guided_matching": True,
+            "quadratic_overlap": options.quadratic_overlap,
+            "guided_matching": options.guided_matching,
             "max_num_matches": options.max_num_matches,
         },
         "camera": "one SIMPLE_PINHOLE camera, f = (fx + fy) / 2, cx, cy of the plan's frame 0 in pixels; fixed (no refinement)",
@@ -183,6 +185,11 @@ def protocol(options: SfmOptions, trials: int) -> dict:
             "global": "pycolmap.global_mapping (GLOMAP, merged into COLMAP 4), as CamI2V; relative poses with 4 px RANSAC error",
             "incremental": "pycolmap.incremental_mapping (COLMAP's incremental mapper)",
         }[options.mapper],
+        "mapper_options": (
+            {"ba_num_iterations": options.ba_num_iterations, "retriangulation": options.retriangulation}
+            if options.mapper == "global"
+            else {}
+        ),
         "poses": "camera-to-world, relative to the first registered frame: c2w_0^-1 c2w_i",
         "metrics": {
             "rot_err": "sum over frames of arccos((tr(R1^T R2) - 1) / 2), radians",

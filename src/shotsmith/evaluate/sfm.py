@@ -1,6 +1,6 @@
 """COLMAP's side of pose estimation (pycolmap): options, scratch database, features, matches and the mapper.
 
-Frames -> SIFT (affine shape, domain-size pooling) -> sequential guided matching -> a mapper (global or
+Frames -> plain SIFT -> sequential matching -> a mapper (global or
 incremental) with the intrinsics fixed to the plan's (one SIMPLE_PINHOLE camera) -> camera-to-world poses
 relative to the first registered frame, one `SfmTrial` per mapper seed (docs/EVALUATION.md explains each
 choice). pycolmap is imported inside the functions that need it, through `require_pycolmap`. The whole
@@ -37,8 +37,16 @@ class SfmOptions:
     to full resolution, so the intrinsics stay the plan's). -1 keeps the full size."""
     max_num_features: int = 4096
     """SIFT features kept per frame (COLMAP's default is 8192; 4096 keeps 81 frames under the time target)."""
-    overlap: int = 10
-    """Sequential matching: each frame is matched with this many following frames (plus quadratic overlap)."""
+    overlap: int = 7
+    """Sequential matching: each frame is matched with this many following frames, plus (quadratic overlap)
+    the frames 2^k on for k < overlap. CamI2V's 10 cost more matching for no better RotErr on
+    bench/bench_evaluate.py's room; 7 still reaches 64 frames on, so the rotation-only check keeps its widest
+    pairs on 81 frames (5 stopped at 16); 3 lost the moving path's reconstruction."""
+    quadratic_overlap: bool = True
+    """Sequential matching also pairs each frame with the ones 2, 4, 8 ... frames on (COLMAP's default on)."""
+    guided_matching: bool = False
+    """Re-match each pair under its verified epipolar geometry (CamI2V: on). Off: matching took ~1.3x as long
+    with it and RotErr was no better (0.00108 with, 0.00098 rad per frame without, moving room)."""
     max_num_matches: int = 65536
     """Matches per pair, as CamI2V sets it."""
     affine_shape: bool = False
@@ -47,6 +55,16 @@ class SfmOptions:
     plain detector gave a lower RotErr (0.00120 vs 0.00164 rad per frame moving, 0.00009 vs 0.00011 panning)."""
     domain_size_pooling: bool = False
     """SiftExtraction.domain_size_pooling (CamI2V: on; off here for the same reason as `affine_shape`)."""
+    first_octave: int = 0
+    """SiftExtraction.first_octave. COLMAP's default -1 upsamples each (already downscaled) frame 2x before the
+    first octave: extraction took ~4x as long and found finer features than the matching needs (RotErr 0.00122
+    with -1, 0.00131 rad per frame with 0, moving room, before the other changes)."""
+    ba_num_iterations: int = 1
+    """Global mapper: rounds of bundle adjustment and track filtering (COLMAP's default 3; on the room the
+    second round stopped at once: fewer than 0.1 % tracks filtered)."""
+    retriangulation: bool = False
+    """Global mapper: retriangulate and refine after bundle adjustment (COLMAP's default on; ~30 % of the
+    mapper's time, and RotErr was no better with it on the bench's room)."""
     num_threads: int = -1
     """Threads for COLMAP (-1 = all cores)."""
 
@@ -127,15 +145,18 @@ def single_focal(intrinsics: np.ndarray) -> tuple[float, float, float, list[str]
 
 
 def write_frames(frames: np.ndarray, folder: Path) -> list[str]:
-    """Write (T, H, W, 3) uint8 frames as 000.png, 001.png ... (4 digits past 999); returns the names."""
+    """Write (T, H, W, 3) uint8 frames as 000.bmp, 001.bmp ... (4 digits past 999); returns the names.
+
+    Uncompressed BMP, not PNG: the same pixels (both lossless) without zlib on the way out and back in COLMAP's
+    reader (PNG took ~2 CPU-s of 81 frames at 832x480, about 8 % of the whole estimate)."""
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     digits = max(3, len(str(len(frames) - 1)))
     names = []
     for i, frame in enumerate(frames):
-        name = f"{i:0{digits}d}.png"
-        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(folder / name, compress_level=1)
+        name = f"{i:0{digits}d}.bmp"
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(folder / name)
         names.append(name)
     return names
 
@@ -155,7 +176,7 @@ class FeatureDatabase:
 def build_database(
     frames: np.ndarray, intrinsics: np.ndarray, folder: Path, options: SfmOptions
 ) -> FeatureDatabase:
-    """Write the frames, extract SIFT with the plan's intrinsics fixed and match them sequentially (guided)."""
+    """Write the frames, extract SIFT with the plan's intrinsics fixed and match them sequentially."""
     pycolmap = require_pycolmap()
     f, cx, cy, _ = single_focal(intrinsics)
     images = folder / "images"
@@ -170,6 +191,7 @@ def build_database(
     extraction.sift.max_num_features = options.max_num_features
     extraction.sift.estimate_affine_shape = options.affine_shape
     extraction.sift.domain_size_pooling = options.domain_size_pooling
+    extraction.sift.first_octave = options.first_octave
     t0 = time.perf_counter()
     pycolmap.extract_features(
         db,
@@ -182,11 +204,12 @@ def build_database(
     )
     t1 = time.perf_counter()
     matching = pycolmap.FeatureMatchingOptions()
-    matching.guided_matching = True
+    matching.guided_matching = options.guided_matching
     matching.max_num_matches = options.max_num_matches
     matching.num_threads = options.num_threads
     pairing = pycolmap.SequentialPairingOptions()
     pairing.overlap = options.overlap
+    pairing.quadratic_overlap = options.quadratic_overlap
     pycolmap.match_sequential(
         db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu
     )
@@ -199,6 +222,8 @@ def _mapper_options(pycolmap, options: SfmOptions, seed: int):
         opts.random_seed = seed
         opts.num_threads = options.num_threads
         opts.mapper.random_seed = seed
+        opts.mapper.ba_num_iterations = options.ba_num_iterations
+        opts.mapper.skip_retriangulation = not options.retriangulation
         ba = opts.mapper.bundle_adjustment
         ba.refine_focal_length = False
         ba.refine_principal_point = False
@@ -215,6 +240,14 @@ def _mapper_options(pycolmap, options: SfmOptions, seed: int):
     return opts
 
 
+def _no_images(features: FeatureDatabase) -> Path:
+    """An empty image folder for the global mapper: it then skips reading every frame back for point colours,
+    which nothing here uses (~1 s of 81 frames)."""
+    folder = features.folder / "no-images"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> SfmTrial:
     """One mapper run on the matched features; a failed reconstruction is a failed trial, not an exception."""
     pycolmap = require_pycolmap()
@@ -229,7 +262,7 @@ def run_mapper(features: FeatureDatabase, options: SfmOptions, seed: int) -> Sfm
     opts = _mapper_options(pycolmap, options, seed)
     try:
         if options.mapper == "global":
-            recs = pycolmap.global_mapping(features.database, features.images, out, options=opts)
+            recs = pycolmap.global_mapping(features.database, _no_images(features), out, options=opts)
         else:
             recs = pycolmap.incremental_mapping(features.database, features.images, out, options=opts)
     except Exception as exc:  # noqa: BLE001 - COLMAP raises plain RuntimeErrors; a failed trial is a result

@@ -31,7 +31,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from shotsmith.camera import CameraPath, fov_from_focal, invert_rigid, make_pose
 from shotsmith.formats._io import (
@@ -169,6 +168,8 @@ def _keyframes(path: Path, data: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def read_gen3c_path(path, *, width=None, height=None, fps=None) -> CameraPath:
     """Read a GEN3C GUI camera-path JSON as a `CameraPath`, sampling GEN3C's own spline (module docstring)."""
+    from scipy.spatial.transform import Rotation
+
     path = Path(path)
     data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("path"), list):
@@ -203,6 +204,8 @@ def read_gen3c_path(path, *, width=None, height=None, fps=None) -> CameraPath:
 
 def write_gen3c_path(path, cam: CameraPath) -> None:
     """Write `cam` as a GEN3C GUI path JSON: every frame a keyframe, linear spline (GEN3C replays our frames)."""
+    from scipy.spatial.transform import Rotation
+
     n = len(cam)
     quats = Rotation.from_matrix(cam.rotations).as_quat()  # (x, y, z, w), GEN3C's order
     duration = n / cam.fps

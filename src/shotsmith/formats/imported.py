@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from shotsmith.camera import CameraPath, relative_to_first, scale_translations
 
@@ -67,6 +66,8 @@ class Anchoring:
 
 def first_camera_offset(cam: CameraPath) -> tuple[float, float]:
     """(degrees, distance) of the first camera from the world's axes and origin."""
+    from scipy.spatial.transform import Rotation
+
     m = cam.world_from_camera[0]
     angle = float(np.degrees(Rotation.from_matrix(m[:3, :3]).magnitude()))
     return angle, float(np.linalg.norm(m[:3, 3]))

@@ -23,6 +23,7 @@ from shotsmith.backends.depth.base import (
     DepthFileKind,
     DepthKind,
     DepthResult,
+    depth_of_frames,
     register,
 )
 from shotsmith.console import info
@@ -142,6 +143,7 @@ __all__ = [
     "DepthFileKind",
     "DepthKind",
     "DepthResult",
+    "depth_of_frames",
     "get_depth_backend",
     "is_depth_file",
     "names",

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import abc
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +46,9 @@ class DepthBackend(abc.ABC):
     name: str = ""
     model: str = ""
     """The hub id, folder or file the backend reads ("" for the embedded prior)."""
+    frame_threads: bool = False
+    """True when `__call__` is a pure function of its image whose heavy calls release the GIL (OpenCV,
+    scikit-image's Cython): `depth_of_frames` then runs frames in a thread pool."""
 
     def available(self) -> tuple[bool, str]:
         """(can run here, reason if not). Cheap: no heavy imports, only `find_spec`."""
@@ -63,6 +68,31 @@ class DepthBackend(abc.ABC):
     @abc.abstractmethod
     def __call__(self, rgb: np.ndarray) -> DepthResult:
         """Depth of an (H, W, 3) uint8 RGB image."""
+
+
+def depth_of_frames(
+    backend: DepthBackend, frames: Sequence[np.ndarray] | np.ndarray, threads: int | None = None
+) -> Iterator[DepthResult]:
+    """`backend(frame)` of each frame, in order; frames run in a pool of `threads` threads (default: the CPU
+    count) when the backend says `frame_threads`, else one after another. The results are those of the plain
+    loop (each call sees only its frame)."""
+    n = len(frames)
+    workers = min(n, threads or os.cpu_count() or 1)
+    if not backend.frame_threads or workers < 2:
+        for t in range(n):
+            yield backend(frames[t])
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix=f"depth-{backend.name}") as pool:
+        # at most 2 frames per worker in flight, so memory stays bounded on long videos
+        pending = [pool.submit(backend, frames[t]) for t in range(min(n, 2 * workers))]
+        for t in range(n):
+            result = pending[t].result()
+            pending[t] = None  # type: ignore[call-overload]
+            if t + 2 * workers < n:
+                pending.append(pool.submit(backend, frames[t + 2 * workers]))
+            yield result
 
 
 DEPTH_BACKENDS: Registry[DepthBackend] = Registry(

@@ -112,6 +112,7 @@ class PriorDepth(DepthBackend):
     """The embedded classical monocular prior (no weights)."""
 
     name = "prior"
+    frame_threads = True  # pure per image; GrabCut, felzenszwalb and SLIC release the GIL
 
     def __init__(self, settings: PriorSettings | None = None, model: str | None = None) -> None:
         self.settings = settings or PriorSettings()
@@ -511,9 +512,9 @@ def grabcut_figure(rgb: np.ndarray, prior: np.ndarray, iterations: int) -> np.nd
     if not (mask == cv2.GC_PR_FGD).any() or (mask == cv2.GC_PR_FGD).all():
         return np.zeros((h, w), bool)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(
-        0
-    )  # GrabCut seeds its colour models with k-means from OpenCV's global RNG: same photo, same mask
+    # GrabCut seeds its colour models with k-means from OpenCV's RNG: same photo, same mask. That RNG is
+    # per thread (cv::theRNG), so frames in a thread pool (`depth_of_frames`) get the same masks too.
+    cv2.setRNGSeed(0)
     cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
