@@ -573,24 +573,19 @@ def depth_for_frames(
 ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """(T, H, W) float32 raw depth of each frame from a depth backend, the median of the intrinsics it estimated
     ((4,) or None) and its notes; `kinds`, when given, receives each frame's depth kind ("metric"...)."""
+    from shotsmith.backends.depth import depth_of_frames
     from shotsmith.console import track
 
     backend.load()
     t_, h, w = frames.shape[:3]
     out = np.zeros((t_, h, w), np.float32)
     intr, notes = [], []
-    threads = frame_threads(backend)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="shotsmith-depth") as pool:
-        # in frame order; one thread: on the caller's own (a neural backend stays on its thread)
-        results = pool.map(backend, (frames[t] for t in range(t_))) if threads > 1 else map(backend, frames)
-        for t, res in zip(track(range(t_), f"depth ({backend.name})", total=t_), results, strict=False):
-            _take_depth(res, t, out, backend.name, kinds, intr, notes)
+    # in frame order; a backend that says `frame_threads` (the prior) runs frames on a small pool, others (a
+    # neural model) stay on the caller's thread
+    results = depth_of_frames(backend, frames, threads=_cpu_threads(t_))
+    for t, res in zip(track(range(t_), f"depth ({backend.name})", total=t_), results, strict=False):
+        _take_depth(res, t, out, backend.name, kinds, intr, notes)
     return out, (np.median(np.stack(intr), axis=0) if intr else None), notes
-
-
-#: Depth backends that may run on several frames at once from threads (plain numpy / OpenCV / scikit-image
-#: that release the GIL in their heavy calls); a backend may also say so itself with a `thread_safe` attribute.
-THREAD_SAFE_BACKENDS = ("prior",)
 
 
 def _cpu_threads(tasks: int = 2) -> int:
@@ -598,12 +593,6 @@ def _cpu_threads(tasks: int = 2) -> int:
     import os
 
     return max(1, min(2, os.cpu_count() or 1, tasks))
-
-
-def frame_threads(backend) -> int:
-    """Worker threads for per-frame depth: `_cpu_threads` for a thread-safe CPU backend, else 1."""
-    safe = getattr(backend, "thread_safe", getattr(backend, "name", "") in THREAD_SAFE_BACKENDS)
-    return _cpu_threads() if safe else 1
 
 
 def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
