@@ -199,3 +199,15 @@ def test_run_frame_zero_is_the_photo(cli, tmp_path):
     write_video(tmp_path / "photo.mp4", np.stack([ref] * 9), 16.0)
     alone, _ = read_video(tmp_path / "photo.mp4")
     assert psnr(frames[0], ref) > psnr(alone[0], ref) - 1.0
+
+
+def test_completed_guidance_in_place_touches_only_the_source_view_frames(scene):
+    img, depth, cams, g, sv = scene
+    want = complete_with_source_view(g.rgb, g.mask, g.depth, sv)
+    rgb, mask, dep = g.rgb.copy(), g.mask.copy(), g.depth.copy()
+    got = complete_with_source_view(rgb, mask, dep, sv, inplace=True)
+    assert got[0] is rgb and got[1] is mask and got[2] is dep  # no copy
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    later = int(sv.index.max()) + 1
+    np.testing.assert_array_equal(rgb[later:], g.rgb[later:])

@@ -546,12 +546,14 @@ def compose_source_view(video: np.ndarray, sv: SourceViewFrames) -> np.ndarray:
 
 
 def complete_with_source_view(
-    rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, sv: SourceViewFrames
+    rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, sv: SourceViewFrames, inplace: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Guidance (rgb (T, H, W, 3), mask (T, H, W), depth) with the pixels whose source weight is 1 taken from
     the source view and marked covered, so a generator sees the photo itself in a frame at the source camera.
-    Copies; the inputs are kept."""
-    rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
+    Copies, the inputs kept; `inplace` writes into the inputs and returns them (only the frames of `sv` are
+    touched, usually a handful: no copy of the whole video)."""
+    if not inplace:
+        rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
     for k, t in enumerate(sv.index):
         full = sv.weight[k] >= 1.0
         rgb[t][full] = sv.rgb[k][full]
