@@ -211,3 +211,18 @@ def test_completed_guidance_in_place_touches_only_the_source_view_frames(scene):
         np.testing.assert_array_equal(a, b)
     later = int(sv.index.max()) + 1
     np.testing.assert_array_equal(rgb[later:], g.rgb[later:])
+
+
+def test_composed_in_place_equals_the_copy_and_a_read_only_video_is_copied(scene):
+    img, depth, cams, g, sv = scene
+    video = np.random.default_rng(1).integers(0, 256, (len(cams), TH, TW, 3), dtype=np.uint8)
+    want = compose_source_view(video, sv)
+    assert not np.array_equal(want, video)  # it blends something
+    own = video.copy()
+    got = compose_source_view(own, sv, inplace=True)
+    assert got is own
+    np.testing.assert_array_equal(got, want)
+    frozen = video.copy()
+    frozen.flags.writeable = False
+    kept = compose_source_view(frozen, sv, inplace=True)
+    assert kept is not frozen and np.array_equal(frozen, video) and np.array_equal(kept, want)

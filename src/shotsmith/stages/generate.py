@@ -714,8 +714,8 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
                 note(
                     f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
                 )
-            if sv is not None and len(sv):
-                video = compose_source_view(video, sv)
+            if sv is not None and len(sv):  # the generator's own array: blended in place, not copied
+                video = compose_source_view(video, sv, inplace=True)
             videos.append(video)
             if report is not None and hasattr(report, "as_dict"):
                 reports[view.name] = report.as_dict()
