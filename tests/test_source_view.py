@@ -199,3 +199,30 @@ def test_run_frame_zero_is_the_photo(cli, tmp_path):
     write_video(tmp_path / "photo.mp4", np.stack([ref] * 9), 16.0)
     alone, _ = read_video(tmp_path / "photo.mp4")
     assert psnr(frames[0], ref) > psnr(alone[0], ref) - 1.0
+
+
+def test_completed_guidance_in_place_touches_only_the_source_view_frames(scene):
+    img, depth, cams, g, sv = scene
+    want = complete_with_source_view(g.rgb, g.mask, g.depth, sv)
+    rgb, mask, dep = g.rgb.copy(), g.mask.copy(), g.depth.copy()
+    got = complete_with_source_view(rgb, mask, dep, sv, inplace=True)
+    assert got[0] is rgb and got[1] is mask and got[2] is dep  # no copy
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    later = int(sv.index.max()) + 1
+    np.testing.assert_array_equal(rgb[later:], g.rgb[later:])
+
+
+def test_composed_in_place_equals_the_copy_and_a_read_only_video_is_copied(scene):
+    img, depth, cams, g, sv = scene
+    video = np.random.default_rng(1).integers(0, 256, (len(cams), TH, TW, 3), dtype=np.uint8)
+    want = compose_source_view(video, sv)
+    assert not np.array_equal(want, video)  # it blends something
+    own = video.copy()
+    got = compose_source_view(own, sv, inplace=True)
+    assert got is own
+    np.testing.assert_array_equal(got, want)
+    frozen = video.copy()
+    frozen.flags.writeable = False
+    kept = compose_source_view(frozen, sv, inplace=True)
+    assert kept is not frozen and np.array_equal(frozen, video) and np.array_equal(kept, want)

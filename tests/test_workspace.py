@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shotsmith import workspace as W
@@ -143,3 +146,39 @@ def test_a_new_backend_version_reruns_the_stage(tmp_path):
     for version in ("prior 3", "prior 3", "prior 4"):
         W.run_stage(ws, "s", body, options={}, inputs=[], backend="prior", version=version)
     assert len(runs) == 2
+
+
+def test_an_unchanged_file_is_hashed_once_per_process(tmp_path, monkeypatch):
+    import builtins
+
+    p = tmp_path / "big.bin"
+    p.write_bytes(np.random.default_rng(0).bytes(3 << 20))
+    old = time.time_ns() - 10**9
+    os.utime(p, ns=(old, old))
+    time.sleep(W._RACY_NS / 1e9 + 0.02)  # past the racy window of the file's ctime too
+    first = W.hash_file(p)
+    real_open = builtins.open
+    reads = []
+
+    def counting_open(file, mode="r", *a, **k):
+        if Path(file) == p:
+            f = real_open(file, mode, *a, **k)
+            real_read = f.read
+            f.read = lambda *ra: reads.append(1) or real_read(*ra)  # type: ignore[method-assign]
+            return f
+        return real_open(file, mode, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    assert W.hash_file(p) == first and not reads  # remembered: not read again
+    with real_open(p, "r+b") as f:  # same size, same mtime: only the ctime says it changed
+        f.write(b"\x00" * 16)
+    os.utime(p, ns=(old, old))
+    changed = W.hash_file(p)
+    assert reads and changed != first
+
+
+def test_a_file_changed_within_the_racy_window_is_not_remembered(tmp_path):
+    p = tmp_path / "fresh.bin"
+    p.write_bytes(b"a" * 1000)
+    W.hash_file(p)
+    assert str(p.resolve()) not in W._HASHED and os.path.abspath(p) not in W._HASHED

@@ -534,10 +534,12 @@ def source_view_frames(
     return SourceViewFrames(frames, out_rgb, out_w, out_d, fade)
 
 
-def compose_source_view(video: np.ndarray, sv: SourceViewFrames) -> np.ndarray:
+def compose_source_view(video: np.ndarray, sv: SourceViewFrames, inplace: bool = False) -> np.ndarray:
     """(T, H, W, 3) uint8 `video` with the source view blended in: `weight * source + (1 - weight) * video`
-    on the frames of `sv` (a frame at the source camera becomes the photo exactly). A copy; `video` is kept."""
-    out = np.array(video, dtype=np.uint8, copy=True)
+    on the frames of `sv` (a frame at the source camera becomes the photo exactly). A copy, `video` kept; with
+    `inplace`, a writable uint8 array `video` is blended into and returned (only the frames of `sv` touched)."""
+    writable = isinstance(video, np.ndarray) and video.dtype == np.uint8 and video.flags.writeable
+    out = video if inplace and writable else np.array(video, dtype=np.uint8, copy=True)
     for k, t in enumerate(sv.index):
         a = sv.weight[k][..., None]
         mixed = a * sv.rgb[k].astype(np.float32) + (1.0 - a) * out[t].astype(np.float32)
@@ -546,12 +548,14 @@ def compose_source_view(video: np.ndarray, sv: SourceViewFrames) -> np.ndarray:
 
 
 def complete_with_source_view(
-    rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, sv: SourceViewFrames
+    rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, sv: SourceViewFrames, inplace: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Guidance (rgb (T, H, W, 3), mask (T, H, W), depth) with the pixels whose source weight is 1 taken from
     the source view and marked covered, so a generator sees the photo itself in a frame at the source camera.
-    Copies; the inputs are kept."""
-    rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
+    Copies, the inputs kept; `inplace` writes into the inputs and returns them (only the frames of `sv` are
+    touched, usually a handful: no copy of the whole video)."""
+    if not inplace:
+        rgb, mask, depth = rgb.copy(), mask.copy(), depth.copy()
     for k, t in enumerate(sv.index):
         full = sv.weight[k] >= 1.0
         rgb[t][full] = sv.rgb[k][full]

@@ -130,8 +130,26 @@ def input_file(filename: str) -> str:
 # Hashing
 
 
+#: Files hashed by this process: absolute path -> (stat key, hash). A stage's outputs are hashed when it ends and
+#: again as the next stage's inputs (`run` does both in one process; guidance/depth.npz is ~110 MB), so an
+#: unchanged file is hashed once per process.
+_HASHED: dict[str, tuple[tuple, str]] = {}
+
+#: A file modified this soon after its last recorded change may keep the same mtime and ctime (the kernel's
+#: timestamps are coarse), so its hash is remembered only when the reading ended later than this after it.
+_RACY_NS = 50_000_000
+
+
+def _stat_key(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def hash_file(path: Path) -> str:
-    """blake2b of a file's bytes, or of a folder's sorted (name, hash) listing."""
+    """blake2b of a file's bytes, or of a folder's sorted (name, hash) listing.
+
+    A file whose (device, inode, size, mtime, ctime) is the one this process hashed before is not read again;
+    any write or rename changes its ctime. A file still "racy" when read (changed within `_RACY_NS` of the end
+    of the reading, so a second change could keep its timestamps) is not remembered."""
     path = Path(path)
     h = hashlib.blake2b(digest_size=16)
     if path.is_dir():
@@ -140,10 +158,21 @@ def hash_file(path: Path) -> str:
                 h.update(str(child.relative_to(path)).encode())
                 h.update(hash_file(child).encode())
         return h.hexdigest()
+    key = os.path.abspath(path)
     with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        seen = _HASHED.get(key)
+        if seen is not None and seen[0] == _stat_key(st):
+            return seen[1]
         while chunk := f.read(1 << 20):
             h.update(chunk)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    after = os.stat(path)
+    if _stat_key(after) == _stat_key(st) and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+        _HASHED[key] = (_stat_key(st), digest)
+    else:
+        _HASHED.pop(key, None)
+    return digest
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -316,13 +316,15 @@ def _output_timeline(view: View, c: Constraints) -> View:
 
 
 def with_source_view(view: View, sv) -> View:
-    """The view whose guidance shows the photo itself where the source weight is 1 (marked covered)."""
+    """The view whose guidance shows the photo itself where the source weight is 1 (marked covered). Written
+    into the view's own arrays (read for this stage alone): copying ~250 MB of guidance for the few frames near
+    the source camera cost generate's read step over a second."""
     from shotsmith.fill import complete_with_source_view
 
     if sv is None or not len(sv):
         return view
     g = view.guidance
-    rgb, mask, depth = complete_with_source_view(g.rgb, g.mask, g.depth, sv)
+    rgb, mask, depth = complete_with_source_view(g.rgb, g.mask, g.depth, sv, inplace=True)
     return replace(view, guidance=A.Guidance(rgb, mask, depth, g.object_mask))
 
 
@@ -712,8 +714,8 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
                 note(
                     f"resized the generated video back to the planned {view.cameras.width}x{view.cameras.height}"
                 )
-            if sv is not None and len(sv):
-                video = compose_source_view(video, sv)
+            if sv is not None and len(sv):  # the generator's own array: blended in place, not copied
+                video = compose_source_view(video, sv, inplace=True)
             videos.append(video)
             if report is not None and hasattr(report, "as_dict"):
                 reports[view.name] = report.as_dict()
