@@ -234,3 +234,29 @@ def test_frame_gate_releases_waiters_in_order_and_on_failure():
     gate.fail()
     t.join(5)
     assert not t.is_alive() and seen[-1] == "stopped" and set(seen[:-1]) <= {0, 1}
+
+
+def test_guidance_handed_over_in_process_equals_the_files_and_a_changed_file_wins(make_ws):
+    """`run` renders and generates in one process: the written guidance is kept for the next read of it, equal
+    to what the files give, taken once; a depth.npz changed since (another writer, a hand edit) is read."""
+    from shotsmith import artifacts as A
+
+    ws = make_ws()
+    render_guidance(ws, GuidanceOptions(backend="numba"))
+    assert str(ws.path(W.GUIDANCE_DEPTH)) in A._HANDED_OVER
+    kept = A.read_guidance(ws)
+    assert not A._HANDED_OVER  # taken, not copied: generate writes into these arrays
+    read = A.read_guidance(ws)  # from the files
+    for name in ("rgb", "mask", "depth"):
+        a, b = getattr(kept, name), getattr(read, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert kept.object_mask is None and read.object_mask is None
+
+    render_guidance(ws, GuidanceOptions(backend="numba", radius_factor=1.7))
+    assert A._HANDED_OVER
+    with np.load(ws.path(W.GUIDANCE_DEPTH)) as z:
+        stored = {k: z[k] for k in z.files}
+    np.savez(ws.path(W.GUIDANCE_DEPTH), **{**stored, "depth": stored["depth"] * np.float16(2)})
+    changed = A.read_guidance(ws)
+    expect = np.where(changed.mask, stored["depth"].astype(np.float32) * 2, 0)
+    assert np.allclose(changed.depth, expect) and changed.depth.max() > 1.9

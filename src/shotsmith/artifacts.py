@@ -11,6 +11,7 @@ the file and the stage to rerun when the content is not what it should be. Shape
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -720,6 +721,8 @@ def write_guidance(
     for job in jobs:
         job.result()  # the first failure, once all three have ended
     written = [W.guidance_file(r) for r in ("rgb", "mask", "depth")]
+    if index is None and object_mask is None:
+        _hand_over(ws.path(W.guidance_file("depth")), video)
     if object_mask is not None:
         with target("object_mask") as tmp:
             write_video(tmp, object_mask.astype(np.uint8) * 255, fps)
@@ -764,6 +767,38 @@ def read_guidance_depth(ws: W.Workspace, index: int | None = None) -> np.ndarray
     return depth
 
 
+#: The single camera's guidance as `read_guidance` would read it back, kept by the process that wrote it, keyed by
+#: depth.npz's path and its (device, inode, size, mtime, ctime): `run` renders and generates in one process, and
+#: reading 81 frames back (inflating the depth) cost generate ~1 s. One entry at most; taken, not copied.
+_HANDED_OVER: dict[str, tuple[tuple, Guidance]] = {}
+
+
+def _stat_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _hand_over(depth_path: Path, video) -> None:
+    """Keep the guidance just written to `depth_path` for this process's next `read_guidance` of it."""
+    _HANDED_OVER.clear()
+    depth = np.minimum(video.depth, FLOAT16_MAX).astype(np.float16).astype(np.float32)
+    mask = np.asarray(video.mask, dtype=bool) & (depth > 0)
+    depth[~mask] = 0.0
+    _HANDED_OVER[str(depth_path)] = (_stat_key(depth_path), Guidance(video.rgb, mask, depth, None))
+
+
+def _taken_over(depth_path: Path) -> Guidance | None:
+    """The guidance `_hand_over` kept for `depth_path` when the file is still the one written, else None."""
+    entry = _HANDED_OVER.pop(str(depth_path), None)
+    if entry is None:
+        return None
+    try:
+        same = entry[0] == _stat_key(depth_path)
+    except OSError:
+        return None
+    return entry[1] if same else None
+
+
 def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
     """One camera's guidance as arrays; the exact colour and mask stored in depth.npz are preferred over the
     lossy videos. Single camera: guidance/...; rig camera `index`: guidance/cams/NN/..."""
@@ -772,6 +807,9 @@ def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
     hint = W.PRODUCERS[W.GUIDANCE_RGB] if index is None else W.PRODUCERS[W.GUIDANCE_CAMS]
     rgb_path = ws.require(W.guidance_file("rgb", index), hint)
     depth_path = ws.require(W.guidance_file("depth", index), hint)
+    om_name = W.guidance_file("object_mask", index)
+    if index is None and not ws.exists(om_name) and (kept := _taken_over(depth_path)) is not None:
+        return kept
     try:
         with np.load(depth_path, allow_pickle=False) as z:
             depth = np.asarray(z["depth"], dtype=np.float32)
@@ -786,7 +824,6 @@ def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
     if mask.shape == depth.shape:
         mask &= depth > 0
         depth = np.where(mask, depth, np.float32(0))  # float32 throughout (a 0.0 would make a float64 copy)
-    om_name = W.guidance_file("object_mask", index)
     obj = read_mask_video(ws.path(om_name)) if ws.exists(om_name) else None
     shapes = {"rgb": rgb.shape[:3], "depth": depth.shape, "mask": mask.shape}
     if obj is not None:
