@@ -45,3 +45,33 @@ def test_frustums_turn_and_narrow():
     first, last = frustum_lines(zoom, np.array([0, 8]), 0.2)
     width = lambda f: np.ptp(f[4:, :, 0])  # noqa: E731
     assert width(last) == pytest.approx(width(first) / 1.5)
+
+
+def test_plot_in_background_draws_the_same_png(tmp_path, monkeypatch):
+    from shotsmith.plot import PlotInBackground
+
+    cam = path_from_spec("dolly_in+pan_left:30", frames=21)
+    direct = plot_trajectory(cam, tmp_path / "direct.png").read_bytes()
+    with PlotInBackground() as plot:
+        plot.draw(cam, tmp_path / "child.png")
+        assert plot.wait() == tmp_path / "child.png"
+    assert (tmp_path / "child.png").read_bytes() == direct
+    with PlotInBackground():  # left without draw: the child ends and writes nothing
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.png", "direct.png"]
+    monkeypatch.delattr("os.fork")  # no fork (Windows): drawn in this process, the same PNG
+    with PlotInBackground() as plot:
+        plot.draw(cam, tmp_path / "here.png")
+        plot.wait()
+    assert (tmp_path / "here.png").read_bytes() == direct
+
+
+def test_plot_in_background_reports_the_childs_failure_here(tmp_path):
+    from shotsmith.plot import PlotInBackground
+
+    cam = path_from_spec("dolly_in", frames=9)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with PlotInBackground() as plot, pytest.raises(OSError):
+        plot.draw(cam, blocker / "t.png")  # the child fails; wait draws here and raises the real error
+        plot.wait()

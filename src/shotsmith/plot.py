@@ -5,12 +5,16 @@ every few frames, built from the path's intrinsics, so a pure pan shows turning 
 ones. Axes are in the path's units with shotsmith's axes (docs/CONVENTIONS.md): x right, y down (plotted as
 "up = -y"), z forward. An optional reference path is overlaid in grey (evaluate: planned vs estimated).
 This module only draws; it knows nothing of workspaces. matplotlib is imported inside the function and drawn
-through its Agg canvas, never through pyplot, so no global backend state is touched.
+through its Agg canvas, never through pyplot, so no global backend state is touched. `PlotInBackground` draws in
+a forked child that imports matplotlib (a quarter of a second) while the caller still computes the path
+(`shotsmith plan`'s cold start).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +163,92 @@ def plot_trajectory(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", pil_kwargs={"compress_level": 1})  # fast zlib: a 50-150 kB PNG
     return path
+
+
+def _import_matplotlib() -> None:
+    """The imports `plot_trajectory` does (most of its first call's time)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.collections  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
+class PlotInBackground:
+    """`plot_trajectory` in a forked child process that starts importing matplotlib at once.
+
+    Use as a context manager around the work that makes the path; `draw(cam, path, ...)` hands the path to the
+    child (over a pipe, pickled: our own object, never a user file), `wait()` returns once the PNG is written.
+    The PNG is the same as `plot_trajectory`'s: where fork is missing (Windows) or the child fails, `wait` draws
+    it in this process (so a real error, e.g. an unwritable folder, is raised here). Leaving the block without
+    `draw` ends the child without drawing.
+    """
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._fd: int | None = None
+        self._job: tuple | None = None
+
+    def __enter__(self) -> PlotInBackground:
+        if hasattr(os, "fork"):
+            read_fd, write_fd = os.pipe()
+            with (
+                warnings.catch_warnings()
+            ):  # 3.12+ warns on fork with threads; the child only imports and draws
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(write_fd)
+                _child(read_fd)
+            os.close(read_fd)
+            self._pid, self._fd = pid, write_fd
+        return self
+
+    def draw(self, cam: CameraPath, path: str | os.PathLike, **kwargs) -> None:
+        """Start drawing `plot_trajectory(cam, path, **kwargs)`; `wait` for it."""
+        self._job = (cam, Path(path), kwargs)
+        if self._fd is not None:
+            payload = pickle.dumps(self._job)
+            with os.fdopen(self._fd, "wb") as pipe:
+                self._fd = None
+                try:
+                    pipe.write(payload)
+                except OSError:  # the child is gone; `wait` draws here
+                    pass
+
+    def wait(self) -> Path:
+        """The PNG's path once it is written (drawn here when no child drew it)."""
+        if self._job is None:
+            raise RuntimeError("PlotInBackground.wait before draw")
+        cam, path, kwargs = self._job
+        if self._reap() == 0 and path.exists():
+            return path
+        return plot_trajectory(cam, path, **kwargs)
+
+    def _reap(self) -> int | None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._pid is None:
+            return None
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        return os.waitstatus_to_exitcode(status)
+
+    def __exit__(self, *exc) -> None:
+        self._reap()
+
+
+def _child(read_fd: int) -> None:
+    """The forked child of `PlotInBackground`: import matplotlib, read the job, draw, exit (never returns)."""
+    code = 1
+    try:
+        _import_matplotlib()
+        with os.fdopen(read_fd, "rb") as pipe:
+            payload = pipe.read()
+        if payload:
+            cam, path, kwargs = pickle.loads(payload)
+            plot_trajectory(cam, path, **kwargs)
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent draws again and reports the error itself
+        code = 1
+    finally:
+        os._exit(code)

@@ -114,27 +114,31 @@ def _plan_action(cfg, text, output) -> None:
     from dataclasses import replace
 
     from shotsmith.errors import InputError
-    from shotsmith.formats import write_trajectory
-    from shotsmith.plot import plot_trajectory
-    from shotsmith.stages.plan_trajectory import make_path, place_imported
-    from shotsmith.viewer.static import write_trajectory_html
+    from shotsmith.plot import PlotInBackground
 
-    if text is not None:
-        cfg = replace(cfg, camera=text)
-    cam, note = place_imported(make_path(cfg), cfg, None, need_units=False)
     json_path = Path(output)
     png_path = json_path.with_suffix(".png")
     html_path = json_path.with_suffix(".html")
     if json_path.is_dir():
         raise InputError(f"-o {json_path}: is a folder; give a file name, e.g. -o {json_path / TRAJECTORY}")
-    with (
-        atomic_path(json_path, InputError) as tmp_json,
-        atomic_path(png_path, InputError) as tmp_png,
-        atomic_path(html_path, InputError) as tmp_html,
-    ):
-        write_trajectory(tmp_json, cam)
-        plot_trajectory(cam, tmp_png)
-        write_trajectory_html(tmp_html, cam)
+    # the plot's child process imports matplotlib while this one imports scipy and makes the path
+    with PlotInBackground() as plot:
+        from shotsmith.formats import write_trajectory
+        from shotsmith.stages.plan_trajectory import make_path, place_imported
+        from shotsmith.viewer.static import write_trajectory_html
+
+        if text is not None:
+            cfg = replace(cfg, camera=text)
+        cam, note = place_imported(make_path(cfg), cfg, None, need_units=False)
+        with (
+            atomic_path(json_path, InputError) as tmp_json,
+            atomic_path(png_path, InputError) as tmp_png,
+            atomic_path(html_path, InputError) as tmp_html,
+        ):
+            plot.draw(cam, tmp_png)
+            write_trajectory(tmp_json, cam)
+            write_trajectory_html(tmp_html, cam)
+            plot.wait()
     summary = f"{len(cam)} frames, {cam.fps:g} fps, {cam.width}x{cam.height}, {cam.meta.get('units', 'scene')} units"
     console.print(f"wrote {json_path}, {png_path} and {html_path} ({summary})", markup=False, soft_wrap=True)
     if note:

@@ -49,7 +49,7 @@ class Config:
     """Fail when the video and the trajectory have different frame counts instead of resampling the plan."""
     mapper: Literal["global", "incremental"] = "global"
     """"global" (GLOMAP in COLMAP 4, as CamI2V) or "incremental"."""
-    max_image_size: int = 640
+    max_image_size: int = 560
     """Longest side (pixels) at which SIFT runs; keypoints are rescaled to full size (-1 = full size)."""
     max_features: int = 4096
     """SIFT features per frame."""
