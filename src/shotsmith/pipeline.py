@@ -352,6 +352,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
 
 def recapture(cfg: RecaptureConfig, force: bool = False) -> tuple[W.Workspace, list[StageLine]]:
     """Re-shoot a video: its 4D cache, the target path, guidance and generation (and a rig's cameras)."""
+    keep_freed_memory()
     cfg.validate()
     ws = W.Workspace(cfg.workspace or recapture_workspace(cfg.video, cfg.plan.cam or ""))
     step = _Steps(ws, force)
