@@ -75,3 +75,19 @@ def test_plot_in_background_reports_the_childs_failure_here(tmp_path):
     with PlotInBackground() as plot, pytest.raises(OSError):
         plot.draw(cam, blocker / "t.png")  # the child fails; wait draws here and raises the real error
         plot.wait()
+
+
+def test_plot_job_crosses_the_pipe_without_pickles(tmp_path):
+    """The background plot's job goes to its child as an .npz without pickles: the path, its camera and plain
+    options come back equal; options that are not plain data (a reference path) are drawn in the parent."""
+    from shotsmith.plot import _job_bytes, _job_from_bytes
+
+    cam = path_from_spec("recammaster:9")
+    payload = _job_bytes(cam, tmp_path / "p.png", {"title": "nine", "label": "camera"})
+    assert payload is not None and b"pickle" not in payload
+    back, path, kwargs = _job_from_bytes(payload)
+    assert path == tmp_path / "p.png" and kwargs == {"title": "nine", "label": "camera"}
+    assert np.array_equal(back.world_from_camera, cam.world_from_camera)
+    assert np.array_equal(back.intrinsics, cam.intrinsics)
+    assert (back.width, back.height, back.fps, back.meta) == (cam.width, cam.height, cam.fps, cam.meta)
+    assert _job_bytes(cam, tmp_path / "p.png", {"reference": path_from_spec("recammaster:10")}) is None

@@ -13,7 +13,6 @@ a forked child that imports matplotlib (a quarter of a second) while the caller 
 from __future__ import annotations
 
 import os
-import pickle
 import warnings
 from pathlib import Path
 
@@ -176,7 +175,7 @@ class PlotInBackground:
     """`plot_trajectory` in a forked child process that starts importing matplotlib at once.
 
     Use as a context manager around the work that makes the path; `draw(cam, path, ...)` hands the path to the
-    child (over a pipe, pickled: our own object, never a user file), `wait()` returns once the PNG is written.
+    child (over a pipe, as an .npz without pickles: `_job_bytes`), `wait()` returns once the PNG is written.
     The PNG is the same as `plot_trajectory`'s: where fork is missing (Windows) or the child fails, `wait` draws
     it in this process (so a real error, e.g. an unwritable folder, is raised here). Leaving the block without
     `draw` ends the child without drawing.
@@ -206,11 +205,13 @@ class PlotInBackground:
         """Start drawing `plot_trajectory(cam, path, **kwargs)`; `wait` for it."""
         self._job = (cam, Path(path), kwargs)
         if self._fd is not None:
-            payload = pickle.dumps(self._job)
+            payload = _job_bytes(
+                cam, Path(path), kwargs
+            )  # None (options that are not plain data): drawn here
             with os.fdopen(self._fd, "wb") as pipe:
                 self._fd = None
                 try:
-                    pipe.write(payload)
+                    pipe.write(payload or b"")
                 except OSError:  # the child is gone; `wait` draws here
                     pass
 
@@ -237,6 +238,46 @@ class PlotInBackground:
         self._reap()
 
 
+def _job_bytes(cam: CameraPath, path: Path, kwargs: dict) -> bytes | None:
+    """A drawing job as .npz bytes (the path's arrays + a JSON header), or None when `kwargs` are not plain data."""
+    import io
+    import json
+
+    try:
+        header = json.dumps(
+            {
+                "path": str(path),
+                "kwargs": kwargs,
+                "size": [cam.width, cam.height],
+                "fps": cam.fps,
+                "meta": cam.meta,
+            }
+        )
+    except (TypeError, ValueError):
+        return None
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        world_from_camera=np.asarray(cam.world_from_camera, np.float64),
+        intrinsics=np.asarray(cam.intrinsics, np.float64),
+        header=np.frombuffer(header.encode(), np.uint8),
+    )
+    return buf.getvalue()
+
+
+def _job_from_bytes(payload: bytes) -> tuple[CameraPath, Path, dict]:
+    """`_job_bytes`'s (cam, path, kwargs) back (no pickles)."""
+    import io
+    import json
+
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+        header = json.loads(z["header"].tobytes().decode())
+        wfc, intr = z["world_from_camera"], z["intrinsics"]
+    w, h = header["size"]
+    cam = CameraPath(wfc, intr, int(w), int(h), float(header["fps"]), header["meta"])
+    return cam, Path(header["path"]), header["kwargs"]
+
+
 def _child(read_fd: int) -> None:
     """The forked child of `PlotInBackground`: import matplotlib, read the job, draw, exit (never returns)."""
     code = 1
@@ -245,8 +286,7 @@ def _child(read_fd: int) -> None:
         with os.fdopen(read_fd, "rb") as pipe:
             payload = pipe.read()
         if payload:
-            cam, path, kwargs = pickle.loads(payload)
-            plot_trajectory(cam, path, **kwargs)
+            plot_trajectory(*_job_from_bytes(payload))
         code = 0
     except BaseException:  # noqa: BLE001 - the parent draws again and reports the error itself
         code = 1
