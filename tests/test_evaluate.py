@@ -309,6 +309,8 @@ class TestRotationOnly:
         assert any(n.startswith("rotation-only model in 1 of 1") for n in report.notes)
         est, _ = ev.estimate_path(pan_video[0], report.representative)
         assert np.abs(est.centers).max() == 0.0
+        # no parallax: the mapper, whose result the rotation model would replace, is not run at all
+        assert "the mapper was not run" in row["model_reason"] and row["sfm"]["error"].startswith("not run")
 
     def test_pan_motion_tag_f1(self, pan_video):
         _, report = pan_video

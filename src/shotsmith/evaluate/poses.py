@@ -16,7 +16,7 @@ import numpy as np
 from shotsmith.camera import CameraPath
 from shotsmith.errors import InputError
 from shotsmith.evaluate.metrics import aligned_estimate, relative_to_frame
-from shotsmith.evaluate.rotation import apply_rotation_model, rotation_from_database
+from shotsmith.evaluate.rotation import apply_rotation_model, rotation_from_database, rotation_trial
 from shotsmith.evaluate.sfm import (
     SfmOptions,
     SfmTrial,
@@ -56,9 +56,13 @@ def estimate_poses(
         tempfile.TemporaryDirectory(prefix="shotsmith-sfm-", dir=workdir) as tmp,
     ):
         features = build_database(frames, intrinsics, Path(tmp), options)
-        results = [run_mapper(features, options, seed + k) for k in range(trials)]
         fit = rotation_from_database(features, intrinsics, options) if rotation_fallback else None
-    if fit is not None:
+        if fit is not None and fit.no_parallax:
+            # the rotation model replaces any mapper result when the video shows no parallax: not run
+            results = [_mapper_not_run(len(frames), seed + k, fit) for k in range(trials)]
+        else:
+            results = [run_mapper(features, options, seed + k) for k in range(trials)]
+    if fit is not None and not fit.no_parallax:
         results = apply_rotation_model(results, fit)
     timings = {
         "extract_s": round(features.extract_seconds, 3),
@@ -68,6 +72,22 @@ def estimate_poses(
     if fit is not None:
         timings["rotation_s"] = round(fit.seconds, 3)
     return results, timings
+
+
+def _mapper_not_run(n: int, seed: int, fit) -> SfmTrial:
+    """The rotation model's trial for a video without measurable parallax (the mapper is skipped: its
+    translations would be noise and its result would be replaced anyway)."""
+    skipped = SfmTrial(
+        seed=seed,
+        ok=False,
+        registered=np.zeros(n, dtype=bool),
+        world_from_camera=np.full((n, 4, 4), np.nan),
+        error="not run: no measurable parallax",
+    )
+    why = (
+        "no measurable parallax (a rotation fits the matches as well as a homography): the mapper was not run"
+    )
+    return rotation_trial(skipped, fit, why)
 
 
 def estimate_path(

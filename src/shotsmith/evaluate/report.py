@@ -207,7 +207,7 @@ def protocol(options: SfmOptions, trials: int) -> dict:
         "summary": "median over successful trials, with min/max and quartiles",
         "rotation_only": {
             "when": f"the mapper registered < {SFM_MIN_REGISTERED:.0%} of the frames and the video fits a pure "
-            "rotation, or it registered more but the video shows no measurable parallax (the rotation fits the "
+            "rotation, or the video shows no measurable parallax (then the mapper is not run; the rotation fits the "
             f"widest pairs within {PARALLAX_RATIO} x the homography error + {PARALLAX_SLACK_PX} px)",
             "pairs": "the SfM database's SIFT keypoints and raw matches (pairs i, i+1, i+2, i+4, ...); "
             f"cv2.findHomography RANSAC at {ROTATION_TOL_PX} px; R = nearest rotation to K^-1 H K, refined "
