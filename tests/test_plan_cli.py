@@ -67,7 +67,15 @@ def test_plan_errors_are_one_line(cli, tmp_path, args, needle):
 def test_presets_table(cli):
     code, _, err = cli("presets")
     assert code == 0
-    for name in ("dolly_in", "orbit_left", "handheld", "recammaster:5", "gen3c:left", "cami2v:look_left"):
+    for name in (
+        "dolly_in",
+        "orbit_left",
+        "handheld",
+        "recammaster:5",
+        "gen3c:left",
+        "cami2v:look_left",
+        "through-photos",
+    ):
         assert name in err
     code, _, err = cli("presets", "--vocabulary")
     assert code == 0 and "recammaster" not in err

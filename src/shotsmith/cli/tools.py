@@ -70,6 +70,12 @@ def presets(
     for p in list_presets(include_compat=not vocabulary):
         amount = "" if p.amount is None else f"{p.amount:g} {p.unit}"
         table.add_row(p.name, p.description, amount)
+    if not vocabulary:  # a path made from the workspace's own cache, not a preset file
+        table.add_row(
+            "through-photos",
+            "visits the cameras of a several-photo cache (--image a --image b ...) on a smooth spline",
+            "",
+        )
     console.print(table)
 
 
