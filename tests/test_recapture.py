@@ -23,7 +23,7 @@ from shotsmith.recapture import (
     align_depths,
     build_cache4d,
     fill_frames,
-    match_pose_scale,
+    photometric_scale,
     psnr,
     render_cache4d,
     target_path,
@@ -148,7 +148,7 @@ class TestAlignDepths:
         assert np.allclose(ratio, 1 / med, rtol=0.01)
 
 
-def test_match_pose_scale_recovers_the_baseline():
+def test_photometric_scale_recovers_the_baseline():
     n = 6
     cam = static_path(n, W, H)
     cam.world_from_camera[:, 0, 3] = np.linspace(0, 0.3, n)
@@ -156,7 +156,7 @@ def test_match_pose_scale_recovers_the_baseline():
     frames, depths, _ = render_scene(lambda t: STILL, cam)
     med = subject_depth(depths[0])
     up_to_scale = _scaled(cam, 7.3).world_from_camera  # what SfM might return
-    s = match_pose_scale(frames, depths[0] / med, up_to_scale, cam.intrinsics[0])
+    s = photometric_scale(frames, depths[0] / med, up_to_scale, cam.intrinsics[0]).scale
     assert s * 7.3 == pytest.approx(1 / med, rel=0.05)
 
 

@@ -378,19 +378,6 @@ def photometric_scale(
     return PoseScale(scale, "photometric", confidence, detail)
 
 
-def match_pose_scale(
-    frames: np.ndarray,
-    depth0: np.ndarray,
-    world_from_camera: np.ndarray,
-    intrinsics: np.ndarray,
-    samples: int = 4000,
-    max_frames: int = 6,
-    seed: int = 0,
-) -> float:
-    """`photometric_scale`'s factor alone (1.0 when the cameras do not translate)."""
-    return photometric_scale(frames, depth0, world_from_camera, intrinsics, samples, max_frames, seed).scale
-
-
 def sparse_point_scale(
     points_world: np.ndarray, depth0: np.ndarray, intrinsics: np.ndarray, min_points: int = 30
 ) -> PoseScale | None:
@@ -1382,7 +1369,6 @@ __all__ = [
     "fill_frames",
     "frame_points",
     "hold_unregistered",
-    "match_pose_scale",
     "photometric_cost",
     "psnr",
     "render_cache4d",
