@@ -10,6 +10,7 @@ import pytest
 from shotsmith import formats
 from shotsmith import workspace as W
 from shotsmith.backends.generate import Constraints, Generator
+from shotsmith.backends.inpaint import InpaintGenerator
 from shotsmith.errors import InputError, WorkspaceError
 from shotsmith.media import read_video, write_image, write_video
 from shotsmith.stage import execute
@@ -74,6 +75,39 @@ def test_writes_shot_with_planned_frames_and_size_then_skips(make_ws, scene):
     assert again.extra.get("skipped") is True
     seeded = execute(ws, stage.STAGE, stage.Config(generator="inpaint", seed=1))
     assert not seeded.extra.get("skipped")
+
+
+def test_the_shot_encoded_while_it_fills_is_the_one_filled_first(make_ws, monkeypatch):
+    """The embedded inpaint hands each frame to the encoder as it is made: the same shot.mp4 as generating
+    everything first and encoding after (frames near the source camera blended with the photo either way)."""
+    streamed = make_ws("streamed")
+    execute(streamed, stage.STAGE, stage.Config(generator="inpaint"))
+    monkeypatch.setattr(InpaintGenerator, "streams_frames", False)
+    whole = make_ws("whole")
+    execute(whole, stage.STAGE, stage.Config(generator="inpaint"))
+    a, _ = read_video(streamed.path(W.OUTPUT_VIDEO))
+    b, _ = read_video(whole.path(W.OUTPUT_VIDEO))
+    assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_a_fill_that_fails_midway_leaves_no_shot(make_ws, monkeypatch):
+    ws = make_ws()
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*"))
+    real = InpaintGenerator.generate
+
+    def failing(self, request, on_frame=None):
+        def hand(t, frame):
+            if t == 3:
+                raise OSError("disk gone")
+            on_frame(t, frame)
+
+        return real(self, request, on_frame=hand)
+
+    monkeypatch.setattr(InpaintGenerator, "generate", failing)
+    with pytest.raises(WorkspaceError, match="shot.mp4: could not write [(]disk gone[)]; left as it was"):
+        execute(ws, stage.STAGE, stage.Config(generator="inpaint"))
+    new = [p for p in ws.root.rglob("*") if p.relative_to(ws.root) not in before and p.name != "shot.json"]
+    assert all(p.is_dir() for p in new), new  # no shot.mp4, no half-written temporary
 
 
 def test_cli_generate(make_ws, cli):

@@ -56,6 +56,17 @@ class TestPushPull:
         out = push_pull_fill(np.ones((4, 4), np.float32), np.zeros((4, 4), bool))
         assert np.all(out == 0)
 
+    @pytest.mark.parametrize("shape", [(48, 83, 4), (37, 53, 3), (1, 7, 2), (64, 64), (2, 1)])
+    def test_values_at_the_holes_are_the_whole_fills(self, shape):
+        """`at=` skips compositing the finest level: the same numbers, bit for bit, at every hole."""
+        rng = np.random.default_rng(len(shape) * 100 + shape[0])
+        img = rng.random(shape, dtype=np.float32) * 255
+        known = rng.random(shape[:2]) < 0.6
+        known.flat[0] = False
+        rows, cols = np.nonzero(~known)
+        whole = push_pull_fill(img, known)
+        assert np.array_equal(push_pull_fill(img, known, at=(rows, cols)), whole[rows, cols])
+
 
 class TestWarp:
     def test_identity_motion_returns_same_pixels(self):

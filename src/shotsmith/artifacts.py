@@ -658,7 +658,7 @@ def write_guidance(
     Returns the workspace names written (single camera) or [] (rig camera: the folder is the output)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from shotsmith.media import write_image, write_video
+    from shotsmith.media import GUIDANCE_PRESET, write_image, write_video
 
     def target(role: str):
         leaf = W.GUIDANCE_LEAVES[role]
@@ -677,12 +677,21 @@ def write_guidance(
     def rgb() -> None:
         with target("rgb") as tmp:
             write_video(
-                tmp, frames(video.rgb), fps, path_for_errors=str(ws.path(W.guidance_file("rgb", index)))
+                tmp,
+                frames(video.rgb),
+                fps,
+                path_for_errors=str(ws.path(W.guidance_file("rgb", index))),
+                preset=GUIDANCE_PRESET,
             )
 
     def mask() -> None:
         with target("mask") as tmp:
-            write_video(tmp, frames(video.mask, lambda m: m.view(np.uint8) * np.uint8(255)), fps)
+            write_video(
+                tmp,
+                frames(video.mask, lambda m: m.view(np.uint8) * np.uint8(255)),
+                fps,
+                preset=GUIDANCE_PRESET,
+            )
 
     def depth() -> None:
         # The .npz `_save_npz` would write, its "depth" deflated frame by frame as the frames come (the largest
@@ -725,7 +734,7 @@ def write_guidance(
         _hand_over(ws.path(W.guidance_file("depth")), video)
     if object_mask is not None:
         with target("object_mask") as tmp:
-            write_video(tmp, object_mask.astype(np.uint8) * 255, fps)
+            write_video(tmp, object_mask.astype(np.uint8) * 255, fps, preset=GUIDANCE_PRESET)
         written.append(W.GUIDANCE_OBJECT_MASK)
     if index is not None and cam is not None:
         from shotsmith.formats import write_trajectory as write
@@ -781,10 +790,33 @@ def _stat_key(path: Path) -> tuple:
 def _hand_over(depth_path: Path, video) -> None:
     """Keep the guidance just written to `depth_path` for this process's next `read_guidance` of it."""
     _HANDED_OVER.clear()
-    depth = np.minimum(video.depth, FLOAT16_MAX).astype(np.float16).astype(np.float32)
-    mask = np.asarray(video.mask, dtype=bool) & (depth > 0)
-    depth[~mask] = 0.0
-    _HANDED_OVER[str(depth_path)] = (_stat_key(depth_path), Guidance(video.rgb, mask, depth, None))
+    _HANDED_OVER[str(depth_path)] = (_stat_key(depth_path), Guidance(video.rgb, *_as_read(video)))
+
+
+def _as_read(video) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, depth) of `video` exactly as `read_guidance` would read them back from depth.npz (depth rounded to
+    float16, 0 where empty, mask False where the depth is 0). In place, frame by frame, when `video`'s arrays are
+    the writable float32 / bool ones a render makes (the writers are done with them): a second full stack (3 x
+    130 MB of fresh memory for 81 frames at 832x480) costs more here than the rest of the hand-over."""
+    depth, mask = video.depth, video.mask
+    if not (
+        isinstance(depth, np.ndarray)
+        and depth.dtype == np.float32
+        and depth.flags.c_contiguous
+        and depth.flags.writeable
+        and isinstance(mask, np.ndarray)
+        and mask.dtype == bool
+        and mask.flags.writeable
+        and mask.shape == depth.shape
+    ):
+        depth = np.array(depth, dtype=np.float32)
+        mask = np.array(mask, dtype=bool)
+    for d, m in zip(depth, mask, strict=True):
+        np.minimum(d, FLOAT16_MAX, out=d)
+        d[...] = d.astype(np.float16)
+        m &= d > 0
+        d[~m] = 0.0
+    return mask, depth
 
 
 def _taken_over(depth_path: Path) -> Guidance | None:
@@ -822,8 +854,11 @@ def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
     if mask is None:
         mask = read_mask_video(ws.require(W.guidance_file("mask", index), hint))
     if mask.shape == depth.shape:
-        mask &= depth > 0
-        depth = np.where(mask, depth, np.float32(0))  # float32 throughout (a 0.0 would make a float64 copy)
+        for d, m in zip(
+            depth, mask, strict=True
+        ):  # in place, frame by frame: no second stack of fresh memory
+            m &= d > 0
+            d[~m] = 0.0
     obj = read_mask_video(ws.path(om_name)) if ws.exists(om_name) else None
     shapes = {"rgb": rgb.shape[:3], "depth": depth.shape, "mask": mask.shape}
     if obj is not None:

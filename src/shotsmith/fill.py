@@ -107,11 +107,28 @@ def _remap_points(src: np.ndarray, u: np.ndarray, v: np.ndarray, row: int = 4096
 # Push-pull fill
 
 
-def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+def colour_depth_stack(rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(H, W, 4) float32 image of an (H, W, 3) uint8 colour and its (H, W) float32 depth (push-pull fills both)."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    f32 = np.float32
+    return cv2.merge(
+        [rgb[..., 0].astype(f32), rgb[..., 1].astype(f32), rgb[..., 2].astype(f32), depth.astype(f32)]
+    )
+
+
+def pixels(rgb: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) uint8 image (or a crop of one) seen as (H, W) 3-byte pixels, for per-pixel masked copies
+    (`np.copyto(pixels(a), pixels(b), where=mask)` is ~3x faster than broadcasting the mask over channels)."""
+    return rgb.view(np.dtype((np.void, 3)))[..., 0]
+
+
+def push_pull_fill(image: np.ndarray, known: np.ndarray, at: tuple | None = None) -> np.ndarray:
     """Fill pixels where `known` is False from the known ones by pyramid push-pull (smooth, deterministic).
 
     image (H, W) or (H, W, C) float32; known (H, W) bool. Known pixels are returned unchanged. With no known
-    pixel at all, the result is zeros.
+    pixel at all, the result is zeros. With `at` = (rows, cols) of unknown pixels, only their values are
+    returned ((N,) or (N, C)), the same numbers as the whole fill has there: the finest level then only
+    upsamples the next one (an unknown pixel has no weight of its own), so it is not composited at all.
     """
     img = np.asarray(image, dtype=np.float32)
     squeeze = img.ndim == 2
@@ -130,7 +147,8 @@ def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         w = cv2.resize(w, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0])
     c, w = levels[-1]
     filled = np.where(w[..., None] > 1e-6, c / np.maximum(w[..., None], 1e-6), 0.0).astype(np.float32)
-    for c, w in reversed(levels[:-1]):
+    finest = 1 if at is not None and len(levels) > 1 else 0
+    for c, w in reversed(levels[finest:-1]):
         h_, w_ = w.shape
         up = cv2.resize(filled, (w_, h_), interpolation=cv2.INTER_LINEAR).reshape(h_, w_, -1)
         a = np.clip(w, 0.0, 1.0)[..., None]
@@ -138,6 +156,13 @@ def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         # a * colour + (1 - a) * up, in place (the same float32 operations, fewer full-size temporaries)
         filled = np.multiply(colour, a, out=colour)
         filled += np.multiply(up, 1.0 - a, out=up)
+    if at is not None:
+        rows, cols = at
+        if finest:
+            h_, w_ = known.shape
+            filled = cv2.resize(filled, (w_, h_), interpolation=cv2.INTER_LINEAR).reshape(h_, w_, -1)
+        vals = filled[rows, cols].astype(np.float32, copy=False)
+        return vals[:, 0] if squeeze else vals
     out = np.where(known[..., None], img, filled).astype(np.float32, copy=False)
     return out[..., 0] if squeeze else out
 
@@ -486,40 +511,59 @@ def source_view_frames(
     z_far_all, z_near_all = np.percentile(zs, [98, 2]) if zs.size else (1.0, 1.0)
     src_from_world = invert_rigid(src_pose)
     fx, fy, cx, cy = (float(v) for v in canvas_k)
-    u, v = np.meshgrid(np.arange(w_, dtype=np.float64) + 0.5, np.arange(h_, dtype=np.float64) + 0.5)
+    cols_c = np.arange(w_, dtype=np.float64) + 0.5  # pixel centres
+    rows_c = np.arange(h_, dtype=np.float64) + 0.5
     kernel = np.ones((window, window), np.uint8)
 
-    def to_canvas(t: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def to_canvas(t: int, z: np.ndarray, rows=None, cols=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(u, v, z) in the canvas of frame t's pixels at depth z: the whole (H, W) frame, or the pixels
+        (rows, cols) with z (N,). Element by element (no (H, W, 3) stacks: fresh memory is slow here)."""
         tfx, tfy, tcx, tcy = (float(x) for x in cameras.intrinsics[t])
-        cam = np.stack([(u - tcx) / tfx * z, (v - tcy) / tfy * z, z], axis=-1)
+        if rows is None:
+            x = (cols_c[None, :] - tcx) / tfx * z
+            y = (rows_c[:, None] - tcy) / tfy * z
+        else:
+            x = (cols_c[cols] - tcx) / tfx * z
+            y = (rows_c[rows] - tcy) / tfy * z
         m = src_from_world @ cameras.world_from_camera[t]
-        p = cam @ m[:3, :3].T + m[:3, 3]
-        pz = p[..., 2]
+        px = m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3]
+        py = m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3]
+        pz = m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3]
         safe = np.where(pz > 1e-9, pz, 1.0)
-        return fx * p[..., 0] / safe + cx, fy * p[..., 1] / safe + cy, pz
+        px *= fx
+        px /= safe
+        px += cx
+        py *= fy
+        py /= safe
+        py += cy
+        return px, py, pz
 
     for k, t in enumerate(frames):
         covered = np.asarray(guidance_mask[t], bool)
-        gd = np.where(covered, np.asarray(guidance_depth[t], np.float32), 0).astype(np.float32)
-        hi = cv2.dilate(gd, kernel)
-        lo = cv2.erode(np.where(gd > 0, gd, big), kernel)
-        local = (hi > 0) & (lo < big)
-        z_lo = np.where(covered, gd, np.where(local, lo, z_near_all)).astype(np.float64)
-        z_hi = np.where(covered, gd, np.where(local, hi, z_far_all)).astype(np.float64)
-        z_mid = np.sqrt(z_lo * z_hi)
-        pu, pv, pz = to_canvas(t, z_mid)
+        gd = np.where(covered, np.asarray(guidance_depth[t], np.float32), np.float32(0))
+        # A covered pixel's surface is its guidance depth (z_lo = z_hi = z_mid, no spread, weight 1); an
+        # uncovered one lies between the nearest and farthest guidance depth around it.
+        z_mid = gd.astype(np.float64)
         weight = np.ones((h_, w_), np.float32)
         if not covered.all():
-            au, av, _ = to_canvas(t, z_lo)
-            bu, bv, _ = to_canvas(t, z_hi)
+            hi = cv2.dilate(gd, kernel)
+            lo = cv2.erode(np.where(gd > 0, gd, big), kernel)
+            rr, cc = np.nonzero(~covered)
+            hi_o, lo_o = hi[rr, cc], lo[rr, cc]
+            local = (hi_o > 0) & (lo_o < big)
+            z_lo = np.where(local, lo_o, z_near_all).astype(np.float64)
+            z_hi = np.where(local, hi_o, z_far_all).astype(np.float64)
+            z_mid[rr, cc] = np.sqrt(z_lo * z_hi)
+            au, av, _ = to_canvas(t, z_lo, rr, cc)
+            bu, bv, _ = to_canvas(t, z_hi, rr, cc)
             spread = np.hypot(au - bu, av - bv)
-            gate = np.clip(1.0 - spread / max(parallax_px, 1e-9), 0.0, 1.0)
-            weight = np.where(covered, weight, gate).astype(np.float32)
+            weight[rr, cc] = np.clip(1.0 - spread / max(parallax_px, 1e-9), 0.0, 1.0)
+        pu, pv, pz = to_canvas(t, z_mid)
         inside = (pz > 1e-9) & (pu >= 0) & (pu <= cw) & (pv >= 0) & (pv <= ch)
         weight[~inside] = 0.0
         # a covered surface nearer than the photo's own surface there is not in the photo (an inserted object)
-        iu = np.clip(np.floor(pu).astype(int), 0, cw - 1)
-        iv = np.clip(np.floor(pv).astype(int), 0, ch - 1)
+        iu = np.clip(np.floor(pu).astype(np.int32), 0, cw - 1)
+        iv = np.clip(np.floor(pv).astype(np.int32), 0, ch - 1)
         src_z = canvas_depth[iv, iu]
         hidden = covered & (src_z < big) & (pz < src_z * (1.0 - occlusion_tol))
         weight[hidden] = 0.0
@@ -541,10 +585,15 @@ def compose_source_view(video: np.ndarray, sv: SourceViewFrames, inplace: bool =
     writable = isinstance(video, np.ndarray) and video.dtype == np.uint8 and video.flags.writeable
     out = video if inplace and writable else np.array(video, dtype=np.uint8, copy=True)
     for k, t in enumerate(sv.index):
-        a = sv.weight[k][..., None]
-        mixed = a * sv.rgb[k].astype(np.float32) + (1.0 - a) * out[t].astype(np.float32)
-        out[t] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        compose_source_frame(out[t], sv, k)
     return out
+
+
+def compose_source_frame(frame: np.ndarray, sv: SourceViewFrames, k: int) -> None:
+    """Blend the source view's k-th frame (shot frame `sv.index[k]`) into the writable (H, W, 3) uint8 `frame`."""
+    a = sv.weight[k][..., None]
+    mixed = a * sv.rgb[k].astype(np.float32) + (1.0 - a) * frame.astype(np.float32)
+    frame[...] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 def complete_with_source_view(

@@ -74,6 +74,9 @@ class Generator(abc.ABC):
 
     name: str = ""
     constraints: Constraints = Constraints()
+    streams_frames: bool = False
+    """True when `generate(request, on_frame=...)` hands each frame over as soon as it is final (the stage then
+    encodes the output while the rest is generated)."""
 
     def available(self) -> tuple[bool, str]:
         """(can run here, reason if not). Cheap: no imports of heavy packages beyond a find_spec."""

@@ -30,7 +30,9 @@ from shotsmith.errors import InputError, check_shape
 from shotsmith.fill import (
     SourceLayer,
     background_layer,
+    colour_depth_stack,
     outpaint_canvas,
+    pixels,
     push_pull_fill,
     unproject,
     warp_sample,
@@ -265,8 +267,13 @@ class InpaintGenerator(Generator):
     def version(self) -> str:
         return VERSION
 
-    def generate(self, request: GenerateRequest) -> np.ndarray:
-        """(T, H, W, 3) uint8: the guidance where covered, the layered fill elsewhere."""
+    #: `generate` hands each frame to `on_frame` once it is final (the stage encodes while it fills).
+    streams_frames = True
+
+    def generate(self, request: GenerateRequest, on_frame=None) -> np.ndarray:
+        """(T, H, W, 3) uint8: the guidance where covered, the layered fill elsewhere. `on_frame(t, frame)`, when
+        given, gets each output frame as soon as it is final (a view of the returned array, which it may
+        modify in place: this generator no longer reads it)."""
         s = self.settings
         rgb = np.asarray(request.guidance_rgb)
         mask = np.asarray(request.guidance_mask, dtype=bool)
@@ -282,9 +289,9 @@ class InpaintGenerator(Generator):
                 f"cameras: {len(cams)} frames at {cams.width}x{cams.height} do not match the guidance "
                 f"({t_} frames at {w_}x{h_}); rerun render-guidance"
             )
-        known = mask.copy()
+        known = mask  # read only below: no copy of the whole stack unless objects join it
         if request.object_mask is not None:
-            known |= np.asarray(request.object_mask, dtype=bool)
+            known = mask | np.asarray(request.object_mask, dtype=bool)
 
         report = InpaintReport()
         t0 = time.perf_counter()
@@ -292,7 +299,7 @@ class InpaintGenerator(Generator):
             layers = self.layers
             report.layer_points = len(layers.points)
         else:
-            layers = build_layers(request, s, report) if (~known).any() else None
+            layers = build_layers(request, s, report) if not known.all() else None
         report.seconds_layers = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -329,27 +336,25 @@ class InpaintGenerator(Generator):
                 rendered = ahead.popleft().result()
                 if t + _PREFETCH < t_:
                     ahead.append(pool.submit(render_layers, t + _PREFETCH))
-                frame = rgb[t].copy()
-                dep = np.where(known[t], gdepth[t], np.float32(0))
-                hole = ~known[t]
-                n_hole = int(hole.sum())
+                frame = out[t]  # filled in place: the output's own frame
+                frame[...] = rgb[t]
+                kt = known[t]
+                hole = ~kt
+                dep = np.where(kt, gdepth[t], np.float32(0))
+                n_hole = int(np.count_nonzero(hole))
                 holes += n_hole
-                have = known[t].copy()
+                have = kt.copy()
                 if rendered is not None:
                     crop, r = rendered
                     use = hole[crop] & np.asarray(r.mask, dtype=bool) & (np.asarray(r.depth) > 0)
-                    np.copyto(frame[crop], np.asarray(r.rgb), where=use[..., None])
+                    np.copyto(pixels(frame[crop]), pixels(np.asarray(r.rgb, dtype=np.uint8)), where=use)
                     np.copyto(dep[crop], np.asarray(r.depth, dtype=np.float32), where=use)
                     have[crop] |= use
-                    layer_px += int(use.sum())
+                    layer_px += int(np.count_nonzero(use))
                 rest = ~have
                 if rest.any():
-                    stack = np.empty((h_, w_, 4), np.float32)
-                    stack[..., :3] = frame
-                    stack[..., 3] = dep
-                    filled = push_pull_fill(stack, have)
                     rows, cols = np.nonzero(rest)
-                    vals = filled[rows, cols]
+                    vals = push_pull_fill(colour_depth_stack(frame, dep), have, at=(rows, cols))
                     dep[rows, cols] = vals[:, 3]
                     colour = vals[:, :3]
                     if prev_rgb is not None and s.temporal_blend > 0:
@@ -368,10 +373,12 @@ class InpaintGenerator(Generator):
                         cur = frame[rows[ok], cols[ok]].astype(np.float32)
                         diff_sum += float(np.abs(cur - warped[ok]).mean(axis=1).sum())
                         diff_n += int(ok.sum())
-                out[t] = frame
                 if depth_out is not None:
                     depth_out[t] = dep
-                prev_rgb, prev_depth = frame, dep
+                # the next frame samples this one (up to twice): converted once
+                prev_rgb, prev_depth = frame.astype(np.float32), dep
+                if on_frame is not None:
+                    on_frame(t, frame)
         report.seconds_frames = time.perf_counter() - t0
         report.hole_fraction = holes / float(t_ * h_ * w_)
         report.layer_fraction = layer_px / holes if holes else 1.0

@@ -419,6 +419,45 @@ def _fit_views(ws: W.Workspace, views: list[View], gen: Generator) -> tuple[list
     return fitted, notes
 
 
+def _generate_streamed(ws: W.Workspace, gen: Generator, request: GenerateRequest, sv, fps: float, cams):
+    """One photo camera from a generator that hands frames over as they are made (`streams_frames`):
+    output/shot.mp4 encodes on a thread while the rest is generated (ffmpeg encodes in its own process), each
+    frame near the source camera blended with the photo first. Returns (video, seconds the encoder took after
+    the last frame). A failure on either side leaves no output/shot.mp4."""
+    import queue
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shotsmith.fill import compose_source_frame
+    from shotsmith.media import write_video
+
+    done = object()
+    handed: queue.SimpleQueue = queue.SimpleQueue()
+    blend = {int(t): k for k, t in enumerate(sv.index)} if sv is not None else {}
+
+    def frames():
+        while (item := handed.get()) is not done:
+            if isinstance(item, BaseException):
+                raise RuntimeError("generation stopped before this frame") from item
+            yield item
+
+    def on_frame(t: int, frame: np.ndarray) -> None:
+        if t in blend:
+            compose_source_frame(frame, sv, blend[t])
+        handed.put(frame)
+
+    with ws.atomic(W.OUTPUT_VIDEO) as tmp, ThreadPoolExecutor(1, thread_name_prefix="write-shot") as pool:
+        writing = pool.submit(write_video, tmp, frames(), fps, path_for_errors=str(ws.path(W.OUTPUT_VIDEO)))
+        try:
+            video = _check(gen, gen.generate(request, on_frame=on_frame), cams)
+        except BaseException as exc:
+            handed.put(exc)
+            raise
+        handed.put(done)
+        t0 = time.perf_counter()
+        writing.result()
+    return video, time.perf_counter() - t0
+
+
 def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: float) -> list[str]:
     """output/shot.mp4; for a re-shot video with the source's audio, plus output/side_by_side.mp4."""
     from shotsmith.media import write_video
@@ -696,6 +735,24 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
 
     t1 = time.perf_counter()
     videos, reports, stats = [], {}, {}
+    (view0, _, fc0), sv0 = fitted[0], svs[0]
+    if (
+        not cfg.rig
+        and not info_.is_4d
+        and gen.streams_frames
+        and (len(fc0), fc0.width, fc0.height)
+        == (len(view0.cameras), view0.cameras.width, view0.cameras.height)
+    ):
+        gen.load()
+        video, seconds_write = _generate_streamed(
+            ws, gen, requests[0], sv0, first_fps := view0.cameras.fps, fc0
+        )
+        report = getattr(gen, "last_report", None)
+        return _stage_result(
+            gen, why, cfg, views, fitted, svs, [video], notes, first_fps, stats,
+            {view0.name: report.as_dict()} if report is not None and hasattr(report, "as_dict") else {},
+            [W.OUTPUT_VIDEO], seconds_read, time.perf_counter() - t1 - seconds_write, seconds_write, template,
+        )  # fmt: skip
     results = generate_views(gen, template, requests, stats)
     label = f"generate ({gen.name}): {len(views)} cameras"
     first = views[0].cameras
@@ -731,7 +788,17 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
     else:
         outputs = _write_single(ws, info_, videos[0], fps)
     seconds_write = time.perf_counter() - t2
+    return _stage_result(
+        gen, why, cfg, views, fitted, svs, videos, notes, fps, stats, reports, outputs, seconds_read,
+        seconds_generate, seconds_write, template,
+    )  # fmt: skip
 
+
+def _stage_result(
+    gen, why, cfg, views, fitted, svs, videos, notes, fps, stats, reports, outputs, seconds_read,
+    seconds_generate, seconds_write, template,
+) -> W.StageResult:  # fmt: skip
+    first = views[0].cameras
     extra = {
         "generator": gen.name,
         "reason": why,
@@ -741,7 +808,9 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         "size": [int(videos[0].shape[2]), int(videos[0].shape[1])],
         "fps": round(fps, 6),
         "notes": notes,
-        "fill_fraction": round(float(np.mean([(~g.mask).mean() for _, g, _ in fitted])), 6),
+        "fill_fraction": round(
+            float(np.mean([(g.mask.size - np.count_nonzero(g.mask)) / g.mask.size for _, g, _ in fitted])), 6
+        ),
         "source_view_frames": [0 if sv is None else len(sv) for sv in svs],
         "prompt": template.prompt,
         "seconds_read": round(seconds_read, 3),
