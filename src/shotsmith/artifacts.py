@@ -616,7 +616,7 @@ class Guidance:
     mask: np.ndarray
     """(T, H, W) bool, True where the cache covers the pixel."""
     depth: np.ndarray
-    """(T, H, W) float32 z-depth, 0 where empty."""
+    """(T, H, W) z-depth, 0 where empty: float16 as guidance/depth.npz stores it (or float32)."""
     object_mask: np.ndarray | None = None
     """(T, H, W) bool inserted-object pixels, or None."""
 
@@ -794,14 +794,14 @@ def _hand_over(depth_path: Path, video) -> None:
 
 
 def _as_read(video) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, depth) of `video` exactly as `read_guidance` would read them back from depth.npz (depth rounded to
-    float16, 0 where empty, mask False where the depth is 0). In place, frame by frame, when `video`'s arrays are
-    the writable float32 / bool ones a render makes (the writers are done with them): a second full stack (3 x
-    130 MB of fresh memory for 81 frames at 832x480) costs more here than the rest of the hand-over."""
+    """(mask, depth) of `video` exactly as `read_guidance` would read them back from depth.npz (float16 depth,
+    0 where empty, mask False where the depth is 0). In place, frame by frame, when `video`'s arrays are the
+    writable float16 / bool ones `render-guidance` renders into (the writers are done with them): a second full
+    stack (100-200 MB of fresh memory for 81 frames at 832x480) costs more here than the rest of the hand-over."""
     depth, mask = video.depth, video.mask
     if not (
         isinstance(depth, np.ndarray)
-        and depth.dtype == np.float32
+        and depth.dtype == np.float16
         and depth.flags.c_contiguous
         and depth.flags.writeable
         and isinstance(mask, np.ndarray)
@@ -809,11 +809,9 @@ def _as_read(video) -> tuple[np.ndarray, np.ndarray]:
         and mask.flags.writeable
         and mask.shape == depth.shape
     ):
-        depth = np.array(depth, dtype=np.float32)
+        depth = np.minimum(depth, FLOAT16_MAX).astype(np.float16)
         mask = np.array(mask, dtype=bool)
     for d, m in zip(depth, mask, strict=True):
-        np.minimum(d, FLOAT16_MAX, out=d)
-        d[...] = d.astype(np.float16)
         m &= d > 0
         d[~m] = 0.0
     return mask, depth
@@ -844,7 +842,9 @@ def read_guidance(ws: W.Workspace, index: int | None = None) -> Guidance:
         return kept
     try:
         with np.load(depth_path, allow_pickle=False) as z:
-            depth = np.asarray(z["depth"], dtype=np.float32)
+            depth = np.asarray(z["depth"])  # float16 as stored (float32 in older files): no conversion
+            if depth.dtype not in (np.float16, np.float32):
+                depth = depth.astype(np.float32)
             mask = np.asarray(z["mask"], dtype=bool) if "mask" in z.files else None
             rgb = np.asarray(z["rgb"], dtype=np.uint8) if "rgb" in z.files else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:

@@ -26,7 +26,8 @@ class GenerateRequest:
     guidance_mask: np.ndarray
     """(T, H, W) bool, True where the cache covers the pixel."""
     guidance_depth: np.ndarray
-    """(T, H, W) float32 rendered z-depth in scene units, 0 where empty."""
+    """(T, H, W) rendered z-depth in scene units, 0 where empty: float16 (as guidance/depth.npz stores it) or
+    float32."""
     cameras: CameraPath
     """The target path (T frames at H x W)."""
     prompt: str = ""
@@ -46,6 +47,9 @@ class GenerateRequest:
     strength: float = 1.0
     guidance_scale: float = 5.0
     extra: dict = field(default_factory=dict)
+    writable_guidance: bool = False
+    """True when the caller no longer needs `guidance_rgb`: a generator may write its output into it (no second
+    (T, H, W, 3) stack; fresh memory is slow on some machines)."""
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,9 @@ class InpaintGenerator(Generator):
         s = self.settings
         rgb = np.asarray(request.guidance_rgb)
         mask = np.asarray(request.guidance_mask, dtype=bool)
-        gdepth = np.asarray(request.guidance_depth, dtype=np.float32)
+        gdepth = np.asarray(request.guidance_depth)  # float16 or float32, made float32 frame by frame
+        if gdepth.dtype not in (np.float16, np.float32):
+            gdepth = gdepth.astype(np.float32)
         if rgb.ndim != 4 or rgb.shape[-1] != 3:
             raise InputError(f"guidance_rgb: expected (T, H, W, 3) uint8, got {rgb.shape}")
         t_, h_, w_ = rgb.shape[:3]
@@ -303,7 +305,13 @@ class InpaintGenerator(Generator):
         report.seconds_layers = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        out = np.empty((t_, h_, w_, 3), np.uint8)
+        in_place = request.writable_guidance and (
+            isinstance(rgb, np.ndarray)
+            and rgb.dtype == np.uint8
+            and rgb.flags.writeable
+            and rgb.flags.c_contiguous
+        )
+        out = rgb if in_place else np.empty((t_, h_, w_, 3), np.uint8)
         depth_out = np.empty((t_, h_, w_), np.float32) if s.keep_depth else None
         prev_rgb: np.ndarray | None = None
         prev_depth: np.ndarray | None = None
@@ -336,8 +344,9 @@ class InpaintGenerator(Generator):
                 rendered = ahead.popleft().result()
                 if t + _PREFETCH < t_:
                     ahead.append(pool.submit(render_layers, t + _PREFETCH))
-                frame = out[t]  # filled in place: the output's own frame
-                frame[...] = rgb[t]
+                frame = out[t]  # filled in place: the output's own frame (the guidance's, when writable)
+                if not in_place:
+                    frame[...] = rgb[t]
                 kt = known[t]
                 hole = ~kt
                 dep = np.where(kt, gdepth[t], np.float32(0))

@@ -193,6 +193,7 @@ def render_path(
         video = empty_video(n, w, h)
     elif video.rgb.shape != (n, h, w, 3) or video.mask.shape != (n, h, w) or video.depth.shape != (n, h, w):
         raise InputError(f"render_path: `video` holds {video.rgb.shape[:3]} frames, the path {(n, h, w)}")
+    scratch = None if video.depth.dtype == np.float32 else np.empty((h, w), np.float32)
     frames = range(n)
     if progress:
         from shotsmith.console import track
@@ -203,30 +204,40 @@ def render_path(
             video.rgb[i], video.mask[i], video.depth[i] = 0, False, 0
         elif name == "numba":  # renders straight into the video's frame
             frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
-            fn(
-                points,
-                colors,
-                radius,
-                frame,
-                settings,
-                RenderOutput(video.rgb[i], video.mask[i], video.depth[i]),
-            )
+            depth = video.depth[i] if scratch is None else scratch
+            fn(points, colors, radius, frame, settings, RenderOutput(video.rgb[i], video.mask[i], depth))
+            if scratch is not None:
+                _store_depth(video.depth[i], scratch)
         else:
             frame = _frame(cam.world_from_camera[i], cam.intrinsics[i], w, h)
             out = fn(points, colors, radius, frame, settings)
-            video.rgb[i], video.mask[i], video.depth[i] = out.rgb, out.mask, out.depth
+            video.rgb[i], video.mask[i] = out.rgb, out.mask
+            _store_depth(video.depth[i], out.depth)
         if on_frame is not None:
             on_frame(i)
     return video
 
 
-def empty_video(n_frames: int, width: int, height: int) -> RenderedVideo:
-    """A blank (n_frames, height, width) `RenderedVideo` to render into."""
+def empty_video(n_frames: int, width: int, height: int, depth_dtype=np.float32) -> RenderedVideo:
+    """An uninitialised (n_frames, height, width) `RenderedVideo` for `render_path` to render into (it writes
+    every pixel of every frame). `depth_dtype` float16 halves the depth stack (what guidance/depth.npz stores:
+    depths clamped to float16's range, rounded)."""
     return RenderedVideo(
-        rgb=np.zeros((n_frames, height, width, 3), np.uint8),
-        mask=np.zeros((n_frames, height, width), bool),
-        depth=np.zeros((n_frames, height, width), np.float32),
+        rgb=np.empty((n_frames, height, width, 3), np.uint8),
+        mask=np.empty((n_frames, height, width), bool),
+        depth=np.empty((n_frames, height, width), depth_dtype),
     )
+
+
+def _store_depth(dst: np.ndarray, src: np.ndarray) -> None:
+    """Frame depth `src` (float32) into `dst`, clamped to float16's range when `dst` is float16."""
+    if dst.dtype == np.float16:
+        src = np.minimum(src, FLOAT16_MAX)
+    dst[...] = src
+
+
+#: The largest finite float16: depths beyond it are stored as it (guidance/depth.npz's rule).
+FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def composite(base, layer, depth_tolerance: float = 0.01):

@@ -206,7 +206,7 @@ def fit_to_backend(
         guidance = A.Guidance(
             rs(guidance.rgb, cv2.INTER_AREA),
             rs(guidance.mask.astype(np.uint8), near).astype(bool),
-            rs(guidance.depth, near),
+            rs(np.asarray(guidance.depth, np.float32), near),
             None if om is None else rs(om.astype(np.uint8), near).astype(bool),
         )
         notes.append(f"the generator works at {w}x{h}: resized the guidance from {cams.width}x{cams.height}")
@@ -744,9 +744,9 @@ def run(ws: W.Workspace, cfg: Config) -> W.StageResult:
         == (len(view0.cameras), view0.cameras.width, view0.cameras.height)
     ):
         gen.load()
-        video, seconds_write = _generate_streamed(
-            ws, gen, requests[0], sv0, first_fps := view0.cameras.fps, fc0
-        )
+        # this stage no longer needs the guidance colour (read for it alone): the output may be made in it
+        request = replace(requests[0], writable_guidance=True)
+        video, seconds_write = _generate_streamed(ws, gen, request, sv0, first_fps := view0.cameras.fps, fc0)
         report = getattr(gen, "last_report", None)
         return _stage_result(
             gen, why, cfg, views, fitted, svs, [video], notes, first_fps, stats,

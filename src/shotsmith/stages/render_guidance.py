@@ -206,7 +206,8 @@ def _render_streamed(ws: W.Workspace, cfg: Config, scene: Scene, cam: CameraPath
 
     from shotsmith.render import empty_video
 
-    video = empty_video(len(cam), cam.width, cam.height)
+    # depth kept as guidance/depth.npz stores it (float16): the file's numbers, half the memory
+    video = empty_video(len(cam), cam.width, cam.height, depth_dtype=np.float16)
     gate = FrameGate()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(1, thread_name_prefix="write-guidance") as pool:
