@@ -260,3 +260,23 @@ def test_guidance_handed_over_in_process_equals_the_files_and_a_changed_file_win
     changed = A.read_guidance(ws)
     expect = np.where(changed.mask, stored["depth"].astype(np.float32) * 2, 0)
     assert np.allclose(changed.depth, expect) and changed.depth.max() > 1.9
+
+
+def test_the_float16_depth_test_on_bits_is_numpys_for_every_value():
+    """`_keep_positive` tests float16 depths on their bits (fast); for all 65536 values (zeros, subnormals,
+    negatives, inf, NaN) it keeps exactly numpy's `depth > 0` and zeroes the depth elsewhere."""
+    import warnings
+
+    from shotsmith import artifacts as A
+
+    values = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    depth, mask = values.copy(), np.ones(values.shape, bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = values > 0
+    A._keep_positive(depth, mask)
+    assert np.array_equal(mask, want)
+    assert np.array_equal(depth.view(np.uint16), np.where(want, values, np.float16(0)).view(np.uint16))
+    half = np.ones(4, bool)
+    A._keep_positive(depth32 := np.array([1.0, 0.0, -1.0, np.nan], np.float32), half)
+    assert half.tolist() == [True, False, False, False] and depth32.tolist()[:3] == [1.0, 0.0, 0.0]
