@@ -31,9 +31,11 @@ TARGET_S = 60.0
 STAGES = ("build-3d-cache", "plan-trajectory", "caption", "render-guidance", "generate")
 
 
-def run_once(src: str, workspace: Path, force: bool) -> tuple[float, float]:
-    """(wall, CPU) seconds of one `shotsmith run` in a fresh process with `src` on PYTHONPATH; CPU is user +
-    system time of the process and its ffmpeg children, which a shared machine's load barely changes."""
+def run_once(src: str, workspace: Path, force: bool) -> tuple[float, float, float]:
+    """(wall, CPU seconds, peak MB) of one `shotsmith run` in a fresh process with `src` on PYTHONPATH; CPU is
+    user + system time of the process and its ffmpeg children, which a shared machine's load barely changes;
+    peak MB the largest resident set of the process or one of its children. On a virtual machine that hands free memory back to its
+    host, memory a process touches for the first time costs ~10 ms per MB: memory is time there."""
     cmd = [
         sys.executable,
         "-m",
@@ -47,13 +49,17 @@ def run_once(src: str, workspace: Path, force: bool) -> tuple[float, float]:
     env = dict(os.environ, PYTHONPATH=src, SHOTSMITH_QUIET="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            log.seek(0)
+            raise SystemExit(f"{src}: `shotsmith run` failed: {log.read().strip()[-400:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if res.returncode:
-        raise SystemExit(f"{src}: `shotsmith run` failed: {(res.stderr or res.stdout).strip()[-400:]}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return wall, cpu
+    return wall, cpu, usage.ru_maxrss / 1024.0
 
 
 def digest(video: Path) -> str:
@@ -102,14 +108,16 @@ def main(argv: list[str]) -> int:
         trees["baseline"] = args.baseline
     walls: dict[str, list[float]] = {name: [] for name in trees}
     cpus: dict[str, list[float]] = {name: [] for name in trees}
+    peaks: dict[str, list[float]] = {name: [] for name in trees}
     best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         for i in range(args.repeats):
             for name, src in trees.items():
                 ws = Path(tmp) / name.replace(" ", "-")
-                wall, cpu = run_once(src, ws, force=i > 0)
+                wall, cpu, peak = run_once(src, ws, force=i > 0)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
+                peaks[name].append(peak)
                 if wall <= min(walls[name]):
                     best[name] = facts(ws)
     print(
@@ -130,6 +138,9 @@ def main(argv: list[str]) -> int:
         print(f"{'wall':<18} {wall:8.2f}   runs: {', '.join(f'{w:.2f}' for w in walls[name])}")
         print(
             f"{'cpu (user + sys)':<18} {min(cpus[name]):8.2f}   runs: {', '.join(f'{c:.2f}' for c in cpus[name])}"
+        )
+        print(
+            f"{'peak memory (MB)':<18} {max(peaks[name]):8.0f}   (the largest of the run's process and its ffmpegs)"
         )
         print(
             f"quality: coverage {f['coverage']:.4f}, holes {f['hole_fraction']}, filled by layers "

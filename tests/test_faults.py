@@ -123,6 +123,26 @@ def test_temporaries_of_a_killed_process_are_swept_by_the_next_lock_holder(tmp_p
         assert not any(p.exists() for p in stale) and alive.exists()
 
 
+def test_ffmpeg_left_running_by_a_killed_writer_writes_only_into_a_swept_folder(tmp_path):
+    """Was: kill -9 while a video encoded left an orphan ffmpeg that finished its file (+faststart reopens it by
+    name) after the next run had swept the temporaries, so a `.shot.mp4.tmp-PID.mp4` came back for good.
+    ffmpeg now writes into `<temporary>.ffmpeg/`, a name the sweep removes, and the file is moved out."""
+    ws = W.Workspace(tmp_path / "ws").create()
+    (ws.root / "output").mkdir()
+    dead = _dead_pid()
+    orphan = ws.root / "output" / f".shot.mp4.tmp-{dead}.mp4.ffmpeg"
+    orphan.mkdir()
+    (orphan / "video.mp4").write_bytes(b"still being finished")
+    with ws.locked():
+        assert not orphan.exists()
+    with ws.atomic(W.OUTPUT_VIDEO) as tmp:
+        write_video(tmp, _frames(), fps=8)
+        assert sorted(p.name for p in tmp.parent.iterdir()) == [
+            tmp.name
+        ]  # the folder is gone, the file moved
+    assert faults.leftovers(ws.root) == [] and ws.exists(W.OUTPUT_VIDEO)
+
+
 def _frames(n: int = 3):
     return [np.full((16, 16, 3), 40 * k, np.uint8) for k in range(n)]
 

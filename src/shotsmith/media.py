@@ -133,7 +133,7 @@ def write_video(
 ) -> None:
     """Write an iterable of (H, W, 3) or (H, W) uint8 frames as H.264 yuv420p mp4 (x264 `preset`, default
     `X264_PRESET`; the same quality target at any preset, a faster one makes a larger file)."""
-    import imageio_ffmpeg
+    import shutil
 
     it = iter(frames)
     try:
@@ -143,6 +143,30 @@ def write_video(
     h, w = first.shape[:2]
     check_video_size(w, h)
     grey = first.ndim == 2
+    target = Path(path)
+    # ffmpeg encodes into a folder of its own beside `path`, then the file is moved onto `path`: an ffmpeg left
+    # running by a killed shotsmith (it finishes when its input closes, and +faststart reopens its file by name)
+    # then writes only into that folder, which the next run sweeps (`workspace._sweep_temporaries`: it carries
+    # `path`'s temporary name), never into the workspace. A link, a device or a pipe is written through.
+    plain = not target.is_symlink() and (target.is_file() or not os.path.lexists(target))
+    work = target.with_name(target.name + ".ffmpeg") if plain else None
+    if work is not None:
+        work.mkdir(exist_ok=True)
+    try:
+        _encode(
+            work / "video.mp4" if work is not None else target, first, it, w, h, grey, fps, quality, preset
+        )
+        if work is not None:
+            os.replace(work / "video.mp4", target)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _encode(path: Path, first, it, w: int, h: int, grey: bool, fps: float, quality: int, preset) -> None:
+    """`write_video`'s ffmpeg run into `path` (its exit status checked)."""
+    import imageio_ffmpeg
+
     writer = imageio_ffmpeg.write_frames(
         str(path),
         (w, h),
