@@ -123,10 +123,12 @@ def test_temporaries_of_a_killed_process_are_swept_by_the_next_lock_holder(tmp_p
         assert not any(p.exists() for p in stale) and alive.exists()
 
 
-def test_ffmpeg_left_running_by_a_killed_writer_writes_only_into_a_swept_folder(tmp_path):
+def test_ffmpeg_left_running_by_a_killed_writer_writes_only_into_a_swept_folder(tmp_path, monkeypatch):
     """Was: kill -9 while a video encoded left an orphan ffmpeg that finished its file (+faststart reopens it by
     name) after the next run had swept the temporaries, so a `.shot.mp4.tmp-PID.mp4` came back for good.
     ffmpeg now writes into `<temporary>.ffmpeg/`, a name the sweep removes, and the file is moved out."""
+    import imageio_ffmpeg
+
     ws = W.Workspace(tmp_path / "ws").create()
     (ws.root / "output").mkdir()
     dead = _dead_pid()
@@ -135,11 +137,18 @@ def test_ffmpeg_left_running_by_a_killed_writer_writes_only_into_a_swept_folder(
     (orphan / "video.mp4").write_bytes(b"still being finished")
     with ws.locked():
         assert not orphan.exists()
+    real, opened = imageio_ffmpeg.write_frames, []
+
+    def write_frames(path, *args, **kwargs):
+        opened.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", write_frames)
     with ws.atomic(W.OUTPUT_VIDEO) as tmp:
         write_video(tmp, _frames(), fps=8)
-        assert sorted(p.name for p in tmp.parent.iterdir()) == [
-            tmp.name
-        ]  # the folder is gone, the file moved
+        assert opened == [str(tmp.with_name(tmp.name + ".ffmpeg") / "video.mp4")]  # ffmpeg's own folder
+        left = sorted(p.name for p in tmp.parent.iterdir())
+        assert left == [tmp.name]  # the folder is gone, the file moved onto the temporary
     assert faults.leftovers(ws.root) == [] and ws.exists(W.OUTPUT_VIDEO)
 
 
