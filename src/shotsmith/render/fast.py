@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 # numba's OpenMP threads otherwise spin for a while after each parallel region (two per frame). On a machine
 # whose cores are all busy (other processes, or the ffmpeg encoders that follow the renderer) the spinning
@@ -67,79 +68,133 @@ def _weight(px, py, u, v, r, sigma_scale):
     return np.float32(math.exp(-0.5 * d2 / (s * s))), d2
 
 
+#: Points per block of pass 1: the block's projections, footprints and weights are computed by straight loops
+#: (vectorised by LLVM) into small per-thread buffers that stay in L1, then its z-buffer writes are done.
+_BLOCK = 256
+
+# exp(x) = 2^k exp(r), x = k ln 2 + r, |r| <= ln 2 / 2 (Cody-Waite: LN2_HI has 11 trailing zero bits, so k * LN2_HI
+# is exact), exp(r) by its Taylor series to degree 13 (the remainder is under 5e-18).
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+#: The fast exp is trusted for a float32 weight only when it lies farther than this (relative) from a midpoint
+#: between two float32 values: 2^-44 is 256 units in the last place of a double, against an error of a few for
+#: both this series and the C library's exp (under 1); anywhere closer, or outside [-80, 0], the weight is
+#: recomputed with math.exp. So float32(fast) == float32(math.exp) always, and the fallback runs for about one
+#: point in a million.
+_MID_MARGIN = 2.0**-44
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _pow2(k):
+    """2.0**k for an integer -120 <= k <= 0, exactly, by integer shifts and conversions (vectorisable)."""
+    k1 = max(k, -60)
+    a = np.float64(np.int64(1) << (k1 + 60)) * 8.673617379884035e-19  # 2^-60
+    b = np.float64(np.int64(1) << (k - k1 + 60)) * 8.673617379884035e-19
+    return a * b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _exp_f32(x):
+    """(float32(exp(x)) for x in [-80, 0], ok): ok is False where the caller must use float32(math.exp(x))."""
+    inside = (x >= -80.0) & (x <= 0.0)
+    xc = x if inside else 0.0  # also no NaN below
+    kf = math.floor(xc * _LOG2E + 0.5)
+    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 + r * (
+        1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (
+        1.0 / 479001600 + r * (1.0 / 6227020800))))))))))))
+    )  # fmt: skip
+    scale = _pow2(np.int64(kf))
+    d = p * scale
+    f = np.float32(d)
+    # d is in [2^e, 2^(e+1)) with e = k (p >= 1) or k - 1; float32 values there are 2^(e-23) apart.
+    half = scale * (5.960464477539063e-08 if p >= 1.0 else 2.9802322387695312e-08)  # 2^-24, 2^-25
+    dist = half - abs(d - np.float64(f))
+    ok = inside & (dist > scale * _MID_MARGIN)
+    return f, ok
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _render_kernel(
     points, colors, radius, has_radius, m, fx, fy, cx, cy, focal, width, height,
     near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks, rgb, mask, depth,
+    code, rec_w, rec_z, zbufs, acc,
 ):  # fmt: skip
     n_points = points.shape[0]
-    n_pix = width * height
     step = (n_points + n_chunks - 1) // n_chunks
-    # Pass 1 keeps, per point, its pixel when the footprint is a single pixel (the common case when the cache is
-    # denser than the target): pass 2 then needs no projection. -1 = not drawn; a larger footprint stores
-    # -2 - (its first row) and, in single_w, its last row, so that pass 2 re-projects it only in the row bands
-    # it reaches.
-    single = np.empty(n_points, np.int32)
-    single_w = np.empty(n_points, np.float32)
-    single_z = np.empty(n_points, np.float32)
+    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
+    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
+    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
+    wm1 = np.float64(width - 1)
+    hm1 = np.float64(height - 1)
+    # x, y, z of point i at 3i, 3i+1, 3i+2 with the 3 known at compile time (a 2-d array's row length is a
+    # run-time value, and LLVM's vector loop then assumed it to be 1, so only the scalar loop ever ran).
+    flat = points.reshape(-1)
 
-    # Pass 1: per-chunk z-buffers (the points split into contiguous chunks), then the visible-surface threshold.
-    zbufs = np.empty((n_chunks, n_pix), np.float32)
+    # Pass 1, one contiguous chunk of points per task, each with its own z-buffer. Per point it keeps `code`:
+    # -1 = not drawn; its pixel when the footprint is a single pixel (the common case when the cache is denser
+    # than the target), with its weight (rec_w) and depth (rec_z), so that pass 2 needs no projection; a larger
+    # footprint stores -2 - (its first row) and, in rec_w, its last row, so that pass 2 re-projects it only in
+    # the row bands it reaches.
     for c in prange(n_chunks):
         zc = zbufs[c]
         zc[:] = np.inf
-        for i in range(c * step, min(n_points, (c + 1) * step)):
-            ok, u, v, z, r, e = _project_one(
-                points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
-            )
-            single[i] = -1
-            if not ok:
-                continue
-            z32 = np.float32(z)
-            x0 = max(math.ceil(u - e - 0.5), 0)
-            x1 = min(math.floor(u + e - 0.5), width - 1)
-            y0 = max(math.ceil(v - e - 0.5), 0)
-            y1 = min(math.floor(v + e - 0.5), height - 1)
-            if x0 == x1 and y0 == y1:
-                w, d2 = _weight(x0, y0, u, v, r, sigma_scale)
-                if round_fp and d2 > e * e:
+        fu = np.empty(_BLOCK)
+        fv = np.empty(_BLOCK)
+        fe = np.empty(_BLOCK)
+        fa = np.empty(_BLOCK)
+        fz = np.empty(_BLOCK, np.float32)
+        fg = np.empty(_BLOCK, np.bool_)
+        xb = np.empty((4, _BLOCK), np.int64)
+        for b0 in range(c * step, min(n_points, (c + 1) * step), _BLOCK):
+            b1 = min(b0 + _BLOCK, (c + 1) * step, n_points)
+            _project_block(
+                flat[3 * b0 : 3 * b1], radius[b0:b1], has_radius,
+                m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
+                near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
+                fu, fv, fe, fa, fz, fg, xb, code[b0:b1], rec_w[b0:b1], rec_z[b0:b1],
+            )  # fmt: skip
+            for j in range(b1 - b0):
+                i = b0 + j
+                p = code[i]
+                if p >= 0:
+                    z32 = rec_z[i]
+                    if z32 < zc[p]:
+                        zc[p] = z32
                     continue
-                p = y0 * width + x0
-                single[i] = p
-                single_w[i] = w
-                single_z[i] = z32
-                if z32 < zc[p]:
-                    zc[p] = z32
-                continue
-            single[i] = -2 - y0
-            single_w[i] = np.float32(y1)
-            for py in range(y0, y1 + 1):
-                dy = (py + 0.5) - v
-                row = py * width
-                for px in range(x0, x1 + 1):
-                    if round_fp:
-                        dx = (px + 0.5) - u
-                        if dx * dx + dy * dy > e * e:
-                            continue
-                    if z32 < zc[row + px]:
-                        zc[row + px] = z32
+                if p == -1:
+                    continue
+                z32 = rec_z[i]
+                u = fu[j]
+                v = fv[j]
+                e = fe[j]
+                for py in range(xb[2, j], xb[3, j] + 1):
+                    dy = (py + 0.5) - v
+                    row = py * width
+                    for px in range(xb[0, j], xb[1, j] + 1):
+                        if round_fp:
+                            dx = (px + 0.5) - u
+                            if dx * dx + dy * dy > e * e:
+                                continue
+                        if z32 < zc[row + px]:
+                            zc[row + px] = z32
 
     # Pass 2, split into bands of image rows, one task each (one parallel region: on a busy machine every
     # region waits for its slowest thread): the band's visible-surface threshold (the chunks' z-buffers
-    # merged), then one accumulator (r, g, b, weight, weight * z) of the visible surface, each task walking
-    # every point but adding only into its own rows (no atomics, no per-chunk copies to merge, and each pixel
-    # sums its points in index order whatever the number of threads), then the band normalised into the
-    # caller's arrays (every pixel is written).
-    threshold = np.empty(n_pix, np.float32)
-    acc = np.empty(n_pix * 5, np.float32)
+    # merged, into the first one), then one accumulator (r, g, b, weight, weight * z) of the visible surface,
+    # each task walking every point but adding only into its own rows (no atomics, no per-chunk copies to
+    # merge, and each pixel sums its points in index order whatever the number of threads), then the band
+    # normalised into the caller's arrays (every pixel is written).
+    threshold = zbufs[0]
     half = np.float32(0.5)
     band = (height + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         row0 = min(height, c * band)
         row1 = min(height, (c + 1) * band)
-        acc[5 * row0 * width : 5 * row1 * width] = 0.0
         p0 = row0 * width
         p1 = row1 * width
+        acc[5 * p0 : 5 * p1] = 0.0
         for p in range(p0, p1):
             zmin = zbufs[0, p]
             for c2 in range(1, n_chunks):
@@ -147,15 +202,15 @@ def _render_kernel(
             threshold[p] = zmin * tol1
         wx = np.empty(width, np.float64)
         for i in range(n_points):
-            p = single[i]
+            p = code[i]
             if p == -1:
                 continue
             if p >= 0:
                 if p < p0 or p >= p1:
                     continue
-                z32 = single_z[i]
+                z32 = rec_z[i]
                 if z32 <= threshold[p]:
-                    w = single_w[i]
+                    w = rec_w[i]
                     k = 5 * p
                     acc[k] += w * np.float32(colors[i, 0])
                     acc[k + 1] += w * np.float32(colors[i, 1])
@@ -163,7 +218,7 @@ def _render_kernel(
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
                 continue
-            if -2 - p >= row1 or np.int64(single_w[i]) < row0:
+            if -2 - p >= row1 or np.int64(rec_w[i]) < row0:
                 continue
             ok, u, v, z, r, e = _project_one(
                 points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
@@ -201,24 +256,92 @@ def _render_kernel(
                     acc[k + 2] += w * cb
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
-        for py in range(row0, row1):
-            for px in range(width):
-                k = 5 * (py * width + px)
-                sw = acc[k + 3]
-                if sw > 0:
-                    # A weighted mean of colours in [0, 255] plus a half is positive: truncation is the floor
-                    # (a float32 math.floor is a call into numba's helper library, 2 % of a frame).
-                    mask[py, px] = True
-                    rgb[py, px, 0] = np.uint8(min(np.int32(acc[k] / sw + half), 255))
-                    rgb[py, px, 1] = np.uint8(min(np.int32(acc[k + 1] / sw + half), 255))
-                    rgb[py, px, 2] = np.uint8(min(np.int32(acc[k + 2] / sw + half), 255))
-                    depth[py, px] = acc[k + 4] / sw
-                else:
-                    mask[py, px] = False
-                    rgb[py, px, 0] = 0
-                    rgb[py, px, 1] = 0
-                    rgb[py, px, 2] = 0
-                    depth[py, px] = 0.0
+        _normalise(acc, p0, p1, rgb.reshape(-1, 3), mask.reshape(-1), depth.reshape(-1), half)
+
+
+@njit(cache=True, error_model="numpy")
+def _project_block(
+    pts, rad, has_radius, m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
+    near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
+    fu, fv, fe, fa, fz, fg, xb, code, rec_w, rec_z,
+):  # fmt: skip
+    """Pass 1's straight-line part for one block of points (views, indexed from 0 so that LLVM vectorises
+    the loops): projection, footprint, the record of each point and the weight of single-pixel footprints."""
+    nb = pts.shape[0] // 3
+    for j in range(nb):
+        x = np.float64(pts[3 * j])
+        y = np.float64(pts[3 * j + 1])
+        zw = np.float64(pts[3 * j + 2])
+        xc = m00 * x + m01 * y + m02 * zw + m03
+        yc = m10 * x + m11 * y + m12 * zw + m13
+        z = m20 * x + m21 * y + m22 * zw + m23
+        iz = 1.0 / z
+        u = fx * xc * iz + cx
+        v = fy * yc * iz + cy
+        r = lo
+        if has_radius:
+            r = focal * np.float64(rad[j]) * iz
+            r = min(max(r, lo), hi)
+        e = r * reach_k
+        ok = (z > near) & (z < math.inf)
+        ok = ok & (u + e - 0.5 >= 0) & (u - e - 0.5 <= wm1) & (v + e - 0.5 >= 0) & (v - e - 0.5 <= hm1)
+        # Not drawn: harmless finite values, so that nothing below converts a NaN to an integer.
+        u = u if ok else 0.0
+        v = v if ok else 0.0
+        e = e if ok else 0.0
+        x0 = max(np.int64(math.ceil(u - e - 0.5)), 0)
+        x1 = min(np.int64(math.floor(u + e - 0.5)), width - 1)
+        y0 = max(np.int64(math.ceil(v - e - 0.5)), 0)
+        y1 = min(np.int64(math.floor(v + e - 0.5)), height - 1)
+        one = (x0 == x1) & (y0 == y1)
+        dx = (x0 + 0.5) - u
+        dy = (y0 + 0.5) - v
+        d2 = dx * dx + dy * dy
+        s = sigma_scale * r
+        fa[j] = -0.5 * d2 / (s * s)
+        drop = one & round_fp & (d2 > e * e)
+        drawn = ok & (not drop)
+        code[j] = np.int32(-1 if not drawn else (y0 * width + x0 if one else -2 - y0))
+        rec_w[j] = np.float32(y1)
+        fz[j] = np.float32(z)
+        fu[j] = u
+        fv[j] = v
+        fe[j] = e
+        xb[0, j] = x0
+        xb[1, j] = x1
+        xb[2, j] = y0
+        xb[3, j] = y1
+    for j in range(nb):
+        w, good = _exp_f32(fa[j])
+        if code[j] >= 0:
+            rec_w[j] = w
+        fg[j] = good
+        rec_z[j] = fz[j]
+    for j in range(nb):
+        if code[j] >= 0 and not fg[j]:
+            rec_w[j] = np.float32(math.exp(fa[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def _normalise(acc, p0, p1, rgb, mask, depth, half):
+    """Pixels p0..p1 of the accumulator into the caller's flat views: weighted means, or zeros where empty."""
+    for p in range(p0, p1):
+        k = 5 * p
+        sw = acc[k + 3]
+        if sw > 0:
+            # A weighted mean of colours in [0, 255] plus a half is positive: truncation is the floor
+            # (a float32 math.floor is a call into numba's helper library, 2 % of a frame).
+            mask[p] = True
+            rgb[p, 0] = np.uint8(min(np.int32(acc[k] / sw + half), 255))
+            rgb[p, 1] = np.uint8(min(np.int32(acc[k + 1] / sw + half), 255))
+            rgb[p, 2] = np.uint8(min(np.int32(acc[k + 2] / sw + half), 255))
+            depth[p] = acc[k + 4] / sw
+        else:
+            mask[p] = False
+            rgb[p, 0] = 0
+            rgb[p, 1] = 0
+            rgb[p, 2] = 0
+            depth[p] = 0.0
 
 
 def render(
@@ -240,6 +363,7 @@ def render(
     has_radius = radius is not None
     rad = radius if has_radius else np.zeros(1, np.float32)
     n_chunks = max(1, min(numba.get_num_threads(), len(points) // 4096 + 1))
+    code, rec_w, rec_z, zbufs, acc = _scratch(len(points), h * w, n_chunks)
     _render_kernel(
         points,
         colors,
@@ -264,5 +388,40 @@ def render(
         out.rgb,
         out.mask,
         out.depth,
+        code,
+        rec_w,
+        rec_z,
+        zbufs,
+        acc,
     )
     return out
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(n_points: int, n_pix: int, n_chunks: int):
+    """The kernel's work arrays (code, weight, depth per point; per-chunk z-buffers; accumulator), kept per
+    thread and reused by its next call (grown when too small): a fresh array's first touch costs page faults,
+    on a virtual machine up to milliseconds per megabyte. Per thread, because another thread may render at the
+    same time (the inpaint generator's layer renders beside the guidance)."""
+    have = getattr(_SCRATCH, "arrays", None)
+    need = (n_points, n_chunks * n_pix, 5 * n_pix)
+    if have is None or have[0] < need[0] or have[1] < need[1] or have[2] < need[2]:
+        size = need if have is None else tuple(max(a, b) for a, b in zip(have[:3], need, strict=True))
+        arrays = (
+            np.empty(size[0], np.int32),
+            np.empty(size[0], np.float32),
+            np.empty(size[0], np.float32),
+            np.empty(size[1], np.float32),
+            np.empty(size[2], np.float32),
+        )
+        have = _SCRATCH.arrays = (*size, *arrays)
+    code, rec_w, rec_z, zbuf, acc = have[3:]
+    return (
+        code[:n_points],
+        rec_w[:n_points],
+        rec_z[:n_points],
+        zbuf[: n_chunks * n_pix].reshape(n_chunks, n_pix),
+        acc[: 5 * n_pix],
+    )
