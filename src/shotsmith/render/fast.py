@@ -73,16 +73,16 @@ def _weight(px, py, u, v, r, sigma_scale):
 _BLOCK = 256
 
 # exp(x) = 2^k exp(r), x = k ln 2 + r, |r| <= ln 2 / 2 (Cody-Waite: LN2_HI has 11 trailing zero bits, so k * LN2_HI
-# is exact), exp(r) by its Taylor series to degree 13 (the remainder is under 5e-18).
+# is exact), exp(r) by its Taylor series to degree 11 (the remainder is under 7e-15, 2^-47).
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
-#: The fast exp is trusted for a float32 weight only when it lies farther than this (relative) from a midpoint
-#: between two float32 values: 2^-44 is 256 units in the last place of a double, against an error of a few for
-#: both this series and the C library's exp (under 1); anywhere closer, or outside [-80, 0], the weight is
-#: recomputed with math.exp. So float32(fast) == float32(math.exp) always, and the fallback runs for about one
-#: point in a million.
-_MID_MARGIN = 2.0**-44
+#: A weight from the fast exp is trusted only when it lies farther than this (relative) from a midpoint between
+#: two float32 values: 2^-40, against errors under 2^-45 (this series, its rounding, and a product of two) and
+#: under 2^-51 (the C library's exp, under one unit in the last place); anywhere closer, or outside [-80, 0],
+#: the weight is recomputed with math.exp. So the float32 weights are exactly those of math.exp, and about one
+#: weight in 30,000 takes the slow path.
+_MID_MARGIN = 2.0**-40
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -94,32 +94,43 @@ def _pow2(k):
     return a * b
 
 
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _exp_block(x, p, scale, inside):
+    """exp(x[t]) = p[t] * scale[t] to within 2^-49 (relative) for x[t] in [-80, 0] (inside[t]), with scale[t] =
+    2^k exactly and p[t] within 2^-40 of [2^-0.5, 2^0.5]; (1, 1, False) elsewhere, NaN included. Vectorised, and
+    the only function here that lets LLVM fuse a multiply and an add (its result is checked, not trusted)."""
+    for t in range(x.shape[0]):
+        xt = x[t]
+        ins = (xt >= -80.0) & (xt <= 0.0)
+        xc = xt if ins else 0.0
+        kf = math.floor(xc * _LOG2E + 0.5)
+        r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+        p[t] = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 + r * (
+            1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800)))))))))))  # fmt: skip
+        scale[t] = _pow2(np.int64(kf))
+        inside[t] = ins
+
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _exp_f32(x):
-    """(float32(exp(x)) for x in [-80, 0], ok): ok is False where the caller must use float32(math.exp(x))."""
-    inside = (x >= -80.0) & (x <= 0.0)
-    xc = x if inside else 0.0  # also no NaN below
-    kf = math.floor(xc * _LOG2E + 0.5)
-    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 + r * (
-        1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (
-        1.0 / 479001600 + r * (1.0 / 6227020800))))))))))))
-    )  # fmt: skip
-    scale = _pow2(np.int64(kf))
+def _to_f32(p, scale):
+    """(float32(p * scale), ok) for p in [0.25, 4) and scale a power of two (p * scale is then exact): ok is
+    False where p * scale lies within _MID_MARGIN * scale of a midpoint between two float32 values (where a
+    value a few units in the last place away could round the other way) or below float32's normal range."""
     d = p * scale
     f = np.float32(d)
-    # d is in [2^e, 2^(e+1)) with e = k (p >= 1) or k - 1; float32 values there are 2^(e-23) apart.
-    half = scale * (5.960464477539063e-08 if p >= 1.0 else 2.9802322387695312e-08)  # 2^-24, 2^-25
-    dist = half - abs(d - np.float64(f))
-    ok = inside & (dist > scale * _MID_MARGIN)
-    return f, ok
+    # float32 values in [2^e, 2^(e+1)) are 2^(e-23) apart: half of that for d = p * 2^k, e = k + floor(log2 p).
+    unit = 2.9802322387695312e-08 if p < 1.0 else 5.960464477539063e-08  # 2^-25, 2^-24
+    unit = 1.4901161193847656e-08 if p < 0.5 else unit
+    unit = 1.1920928955078125e-07 if p >= 2.0 else unit
+    dist = scale * unit - abs(d - np.float64(f))
+    return f, (dist > scale * _MID_MARGIN) & (d >= 1.1754943508222875e-38)
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _render_kernel(
     points, colors, radius, has_radius, m, fx, fy, cx, cy, focal, width, height,
     near, lo, hi, reach_k, round_fp, sigma_scale, tol1, n_chunks, rgb, mask, depth,
-    code, rec_w, rec_z, zbufs, acc,
+    code, rec_w, rec_z, side, side_w, zbufs, acc,
 ):  # fmt: skip
     n_points = points.shape[0]
     step = (n_points + n_chunks - 1) // n_chunks
@@ -135,8 +146,9 @@ def _render_kernel(
     # Pass 1, one contiguous chunk of points per task, each with its own z-buffer. Per point it keeps `code`:
     # -1 = not drawn; its pixel when the footprint is a single pixel (the common case when the cache is denser
     # than the target), with its weight (rec_w) and depth (rec_z), so that pass 2 needs no projection; a larger
-    # footprint stores -2 - (its first row) and, in rec_w, its last row, so that pass 2 re-projects it only in
-    # the row bands it reaches.
+    # footprint stores -2 - k, k its entry in `side` (first and last row, first and last column) and `side_w`:
+    # the weights of a footprint of at most 2 x 2 pixels (computed here, vectorised), or -1 for a larger one,
+    # which pass 2 re-projects. A chunk's entries start at its first point's index, in point order.
     for c in prange(n_chunks):
         zc = zbufs[c]
         zc[:] = np.inf
@@ -144,17 +156,28 @@ def _render_kernel(
         fv = np.empty(_BLOCK)
         fe = np.empty(_BLOCK)
         fa = np.empty(_BLOCK)
+        fq = np.empty(_BLOCK)
         fz = np.empty(_BLOCK, np.float32)
-        fg = np.empty(_BLOCK, np.bool_)
+        fg = np.empty(4 * _BLOCK, np.bool_)
+        ep = np.empty(4 * _BLOCK)
+        es = np.empty(4 * _BLOCK)
         xb = np.empty((4, _BLOCK), np.int64)
+        cw = np.empty((6, _BLOCK))  # u, v, e, q, x0, y0 of the block's small footprints
+        ck = np.empty(_BLOCK, np.int64)
+        cj = np.empty(_BLOCK, np.int64)
+        sw4 = np.empty(4 * _BLOCK, np.float32)
+        sok = np.empty(_BLOCK, np.bool_)
+        fa4 = np.empty(4 * _BLOCK)
+        k = c * step
         for b0 in range(c * step, min(n_points, (c + 1) * step), _BLOCK):
             b1 = min(b0 + _BLOCK, (c + 1) * step, n_points)
             _project_block(
                 flat[3 * b0 : 3 * b1], radius[b0:b1], has_radius,
                 m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
                 near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
-                fu, fv, fe, fa, fz, fg, xb, code[b0:b1], rec_w[b0:b1], rec_z[b0:b1],
+                fu, fv, fe, fa, fq, fz, fg, ep, es, xb, code[b0:b1], rec_w[b0:b1], rec_z[b0:b1],
             )  # fmt: skip
+            n_small = 0
             for j in range(b1 - b0):
                 i = b0 + j
                 p = code[i]
@@ -169,16 +192,57 @@ def _render_kernel(
                 u = fu[j]
                 v = fv[j]
                 e = fe[j]
-                for py in range(xb[2, j], xb[3, j] + 1):
+                x0, x1, y0, y1 = xb[0, j], xb[1, j], xb[2, j], xb[3, j]
+                code[i] = -2 - k
+                side[4 * k] = y0
+                side[4 * k + 1] = y1
+                side[4 * k + 2] = x0
+                side[4 * k + 3] = x1
+                if x1 - x0 <= 1 and y1 - y0 <= 1:
+                    cw[0, n_small] = u
+                    cw[1, n_small] = v
+                    cw[2, n_small] = e
+                    cw[3, n_small] = fq[j]
+                    cw[4, n_small] = x0
+                    cw[5, n_small] = y0
+                    ck[n_small] = k
+                    cj[n_small] = j
+                    n_small += 1
+                else:
+                    side_w[4 * k] = -1.0
+                k += 1
+                for py in range(y0, y1 + 1):
                     dy = (py + 0.5) - v
                     row = py * width
-                    for px in range(xb[0, j], xb[1, j] + 1):
+                    for px in range(x0, x1 + 1):
                         if round_fp:
                             dx = (px + 0.5) - u
                             if dx * dx + dy * dy > e * e:
                                 continue
                         if z32 < zc[row + px]:
                             zc[row + px] = z32
+            _small_weights(
+                cw[0, :n_small], cw[1, :n_small], cw[2, :n_small], cw[3, :n_small], cw[4, :n_small],
+                cw[5, :n_small], round_fp, sw4, sok, fa4, ep, es, fg,
+            )  # fmt: skip
+            for t in range(n_small):
+                kk = 4 * ck[t]
+                if sok[t]:
+                    side_w[kk] = sw4[4 * t]
+                    side_w[kk + 1] = sw4[4 * t + 1]
+                    side_w[kk + 2] = sw4[4 * t + 2]
+                    side_w[kk + 3] = sw4[4 * t + 3]
+                else:
+                    _small_weights_exact(
+                        cw[0, t],
+                        cw[1, t],
+                        cw[2, t],
+                        cw[3, t],
+                        cw[4, t],
+                        cw[5, t],
+                        round_fp,
+                        side_w[kk : kk + 4],
+                    )
 
     # Pass 2, split into bands of image rows, one task each (one parallel region: on a busy machine every
     # region waits for its slowest thread): the band's visible-surface threshold (the chunks' z-buffers
@@ -218,19 +282,40 @@ def _render_kernel(
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
                 continue
-            if -2 - p >= row1 or np.int64(rec_w[i]) < row0:
+            ks = 4 * (-2 - p)
+            fy0 = side[ks]
+            fy1 = side[ks + 1]
+            if fy0 >= row1 or fy1 < row0:
+                continue
+            x0 = side[ks + 2]
+            x1 = side[ks + 3]
+            y0 = max(fy0, row0)
+            y1 = min(fy1, row1 - 1)
+            z32 = rec_z[i]
+            cr = np.float32(colors[i, 0])
+            cg = np.float32(colors[i, 1])
+            cb = np.float32(colors[i, 2])
+            if side_w[ks] >= 0:
+                # At most 2 x 2 pixels, weights from pass 1 (0 where the round footprint leaves a pixel out:
+                # adding zeros changes no sum).
+                for py in range(y0, y1 + 1):
+                    row = py * width
+                    kw = ks + 2 * (py - fy0) - x0
+                    for px in range(x0, x1 + 1):
+                        p = row + px
+                        if z32 > threshold[p]:
+                            continue
+                        w = side_w[kw + px]
+                        k = 5 * p
+                        acc[k] += w * cr
+                        acc[k + 1] += w * cg
+                        acc[k + 2] += w * cb
+                        acc[k + 3] += w
+                        acc[k + 4] += w * z32
                 continue
             ok, u, v, z, r, e = _project_one(
                 points, radius, i, has_radius, m, fx, fy, cx, cy, focal, near, lo, hi, reach_k, width, height
             )
-            y0 = max(math.ceil(v - e - 0.5), row0)
-            y1 = min(math.floor(v + e - 0.5), row1 - 1)
-            z32 = np.float32(z)
-            cr = np.float32(colors[i, 0])
-            cg = np.float32(colors[i, 1])
-            cb = np.float32(colors[i, 2])
-            x0 = max(math.ceil(u - e - 0.5), 0)
-            x1 = min(math.floor(u + e - 0.5), width - 1)
             s = sigma_scale * r
             q = -0.5 / (s * s)
             # The Gaussian weight is separable: exp(q dx²) exp(q dy²), one exp per column and per row.
@@ -263,7 +348,7 @@ def _render_kernel(
 def _project_block(
     pts, rad, has_radius, m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
     near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
-    fu, fv, fe, fa, fz, fg, xb, code, rec_w, rec_z,
+    fu, fv, fe, fa, fq, fz, fg, ep, es, xb, code, rec_w, rec_z,
 ):  # fmt: skip
     """Pass 1's straight-line part for one block of points (views, indexed from 0 so that LLVM vectorises
     the loops): projection, footprint, the record of each point and the weight of single-pixel footprints."""
@@ -299,6 +384,7 @@ def _project_block(
         d2 = dx * dx + dy * dy
         s = sigma_scale * r
         fa[j] = -0.5 * d2 / (s * s)
+        fq[j] = -0.5 / (s * s)
         drop = one & round_fp & (d2 > e * e)
         drawn = ok & (not drop)
         code[j] = np.int32(-1 if not drawn else (y0 * width + x0 if one else -2 - y0))
@@ -311,15 +397,71 @@ def _project_block(
         xb[1, j] = x1
         xb[2, j] = y0
         xb[3, j] = y1
+    _exp_block(fa[:nb], ep[:nb], es[:nb], fg[:nb])
     for j in range(nb):
-        w, good = _exp_f32(fa[j])
+        w, good = _to_f32(ep[j], es[j])
         if code[j] >= 0:
             rec_w[j] = w
-        fg[j] = good
+        fg[j] = good & fg[j]
         rec_z[j] = fz[j]
     for j in range(nb):
         if code[j] >= 0 and not fg[j]:
             rec_w[j] = np.float32(math.exp(fa[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def _small_weights(u, v, e, q, x0, y0, round_fp, w4, ok, ea, ep, es, ei):
+    """The 2 x 2 weights float32(exp(q dx²) exp(q dy²)) of footprints that start at pixel (x0, y0), by the
+    vectorised exp: ok[t] is False where one of them may differ from math.exp's (the caller recomputes).
+    ea, ep, es, ei: work arrays of 4 x len(u)."""
+    n = u.shape[0]
+    for t in range(n):
+        dx0 = (x0[t] + 0.5) - u[t]
+        dx1 = (x0[t] + 1.5) - u[t]
+        dy0 = (y0[t] + 0.5) - v[t]
+        dy1 = (y0[t] + 1.5) - v[t]
+        ea[t] = q[t] * (dx0 * dx0)
+        ea[n + t] = q[t] * (dx1 * dx1)
+        ea[2 * n + t] = q[t] * (dy0 * dy0)
+        ea[3 * n + t] = q[t] * (dy1 * dy1)
+    _exp_block(ea[: 4 * n], ep[: 4 * n], es[: 4 * n], ei[: 4 * n])
+    for t in range(n):
+        pa, pb, pc, pd = ep[t], ep[n + t], ep[2 * n + t], ep[3 * n + t]
+        sa, sb, sc, sd = es[t], es[n + t], es[2 * n + t], es[3 * n + t]
+        w00, o00 = _to_f32(pa * pc, sa * sc)
+        w01, o01 = _to_f32(pb * pc, sb * sc)
+        w10, o10 = _to_f32(pa * pd, sa * sd)
+        w11, o11 = _to_f32(pb * pd, sb * sd)
+        if round_fp:
+            dx0 = (x0[t] + 0.5) - u[t]
+            dx1 = (x0[t] + 1.5) - u[t]
+            dy0 = (y0[t] + 0.5) - v[t]
+            dy1 = (y0[t] + 1.5) - v[t]
+            ee = e[t] * e[t]
+            w00 = w00 if not (dx0 * dx0 + dy0 * dy0 > ee) else np.float32(0.0)
+            w01 = w01 if not (dx1 * dx1 + dy0 * dy0 > ee) else np.float32(0.0)
+            w10 = w10 if not (dx0 * dx0 + dy1 * dy1 > ee) else np.float32(0.0)
+            w11 = w11 if not (dx1 * dx1 + dy1 * dy1 > ee) else np.float32(0.0)
+        w4[4 * t] = w00
+        w4[4 * t + 1] = w01
+        w4[4 * t + 2] = w10
+        w4[4 * t + 3] = w11
+        ok[t] = ei[t] & ei[n + t] & ei[2 * n + t] & ei[3 * n + t] & o00 & o01 & o10 & o11
+
+
+@njit(cache=True, error_model="numpy")
+def _small_weights_exact(u, v, e, q, x0, y0, round_fp, w4):
+    """`_small_weights` for one footprint with math.exp, as the generic path computes them."""
+    for a in range(2):
+        dy = (y0 + a + 0.5) - v
+        wy = math.exp(q * (dy * dy))
+        for b in range(2):
+            dx = (x0 + b + 0.5) - u
+            wx = math.exp(q * (dx * dx))
+            w = np.float32(wx * wy)
+            if round_fp and dx * dx + dy * dy > e * e:
+                w = np.float32(0.0)
+            w4[2 * a + b] = w
 
 
 @njit(cache=True, error_model="numpy")
@@ -364,7 +506,7 @@ def render(
     has_radius = radius is not None
     rad = radius if has_radius else np.zeros(1, np.float32)
     n_chunks = max(1, min(numba.get_num_threads(), len(points) // 4096 + 1))
-    code, rec_w, rec_z, zbufs, acc = _scratch(len(points), h * w, n_chunks)
+    code, rec_w, rec_z, side, side_w, zbufs, acc = _scratch(len(points), h * w, n_chunks)
     _render_kernel(
         points,
         colors,
@@ -392,6 +534,8 @@ def render(
         code,
         rec_w,
         rec_z,
+        side,
+        side_w,
         zbufs,
         acc,
     )
@@ -402,10 +546,11 @@ _SCRATCH = threading.local()
 
 
 def _scratch(n_points: int, n_pix: int, n_chunks: int):
-    """The kernel's work arrays (code, weight, depth per point; per-chunk z-buffers; accumulator), kept per
-    thread and reused by its next call (grown when too small): a fresh array's first touch costs page faults,
-    on a virtual machine up to milliseconds per megabyte. Per thread, because another thread may render at the
-    same time (the inpaint generator's layer renders beside the guidance)."""
+    """The kernel's work arrays (code, weight, depth per point; the larger footprints' rows, columns and weights;
+    per-chunk z-buffers; accumulator), kept per thread and reused by its next call (grown when too small): a
+    fresh array's first touch costs page faults, on a virtual machine up to milliseconds per megabyte. Per
+    thread, because another thread may render at the same time (the inpaint generator's layer renders beside the
+    guidance). Only the pages a frame uses are ever touched (the side entries fill up from each chunk's start)."""
     have = getattr(_SCRATCH, "arrays", None)
     need = (n_points, n_chunks * n_pix, 5 * n_pix)
     if have is None or have[0] < need[0] or have[1] < need[1] or have[2] < need[2]:
@@ -414,15 +559,19 @@ def _scratch(n_points: int, n_pix: int, n_chunks: int):
             np.empty(size[0], np.int32),
             np.empty(size[0], np.float32),
             np.empty(size[0], np.float32),
+            np.empty(4 * size[0], np.int32),
+            np.empty(4 * size[0], np.float32),
             np.empty(size[1], np.float32),
             np.empty(size[2], np.float32),
         )
         have = _SCRATCH.arrays = (*size, *arrays)
-    code, rec_w, rec_z, zbuf, acc = have[3:]
+    code, rec_w, rec_z, side, side_w, zbuf, acc = have[3:]
     return (
         code[:n_points],
         rec_w[:n_points],
         rec_z[:n_points],
+        side[: 4 * n_points],
+        side_w[: 4 * n_points],
         zbuf[: n_chunks * n_pix].reshape(n_chunks, n_pix),
         acc[: 5 * n_pix],
     )
