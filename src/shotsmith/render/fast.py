@@ -142,6 +142,7 @@ def _render_kernel(
     # x, y, z of point i at 3i, 3i+1, 3i+2 with the 3 known at compile time (a 2-d array's row length is a
     # run-time value, and LLVM's vector loop then assumed it to be 1, so only the scalar loop ever ran).
     flat = points.reshape(-1)
+    cflat = colors.reshape(-1)
 
     # Pass 1, one contiguous chunk of points per task, each with its own z-buffer. Per point it keeps `code`:
     # -1 = not drawn; its pixel when the footprint is a single pixel (the common case when the cache is denser
@@ -157,12 +158,10 @@ def _render_kernel(
         fe = np.empty(_BLOCK)
         fa = np.empty(_BLOCK)
         fq = np.empty(_BLOCK)
-        fz = np.empty(_BLOCK, np.float32)
         fg = np.empty(4 * _BLOCK, np.bool_)
         ep = np.empty(4 * _BLOCK)
         es = np.empty(4 * _BLOCK)
-        xb = np.empty((4, _BLOCK), np.int64)
-        cw = np.empty((6, _BLOCK))  # u, v, e, q, x0, y0 of the block's small footprints
+        cw = np.empty((6, _BLOCK))  # u, v, e, sigma_scale * r, x0, y0 of the block's small footprints
         ck = np.empty(_BLOCK, np.int64)
         cj = np.empty(_BLOCK, np.int64)
         sw4 = np.empty(4 * _BLOCK, np.float32)
@@ -175,7 +174,7 @@ def _render_kernel(
                 flat[3 * b0 : 3 * b1], radius[b0:b1], has_radius,
                 m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
                 near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
-                fu, fv, fe, fa, fq, fz, fg, ep, es, xb, code[b0:b1], rec_w[b0:b1], rec_z[b0:b1],
+                fu, fv, fe, fa, fq, fg, ep, es, code[b0:b1], rec_w[b0:b1], rec_z[b0:b1],
             )  # fmt: skip
             n_small = 0
             for j in range(b1 - b0):
@@ -192,7 +191,10 @@ def _render_kernel(
                 u = fu[j]
                 v = fv[j]
                 e = fe[j]
-                x0, x1, y0, y1 = xb[0, j], xb[1, j], xb[2, j], xb[3, j]
+                x0 = max(np.int64(math.ceil(u - e - 0.5)), 0)
+                x1 = min(np.int64(math.floor(u + e - 0.5)), width - 1)
+                y0 = max(np.int64(math.ceil(v - e - 0.5)), 0)
+                y1 = min(np.int64(math.floor(v + e - 0.5)), height - 1)
                 code[i] = -2 - k
                 side[4 * k] = y0
                 side[4 * k + 1] = y1
@@ -276,9 +278,9 @@ def _render_kernel(
                 if z32 <= threshold[p]:
                     w = rec_w[i]
                     k = 5 * p
-                    acc[k] += w * np.float32(colors[i, 0])
-                    acc[k + 1] += w * np.float32(colors[i, 1])
-                    acc[k + 2] += w * np.float32(colors[i, 2])
+                    acc[k] += w * np.float32(cflat[3 * i])
+                    acc[k + 1] += w * np.float32(cflat[3 * i + 1])
+                    acc[k + 2] += w * np.float32(cflat[3 * i + 2])
                     acc[k + 3] += w
                     acc[k + 4] += w * z32
                 continue
@@ -292,9 +294,9 @@ def _render_kernel(
             y0 = max(fy0, row0)
             y1 = min(fy1, row1 - 1)
             z32 = rec_z[i]
-            cr = np.float32(colors[i, 0])
-            cg = np.float32(colors[i, 1])
-            cb = np.float32(colors[i, 2])
+            cr = np.float32(cflat[3 * i])
+            cg = np.float32(cflat[3 * i + 1])
+            cb = np.float32(cflat[3 * i + 2])
             if side_w[ks] >= 0:
                 # At most 2 x 2 pixels, weights from pass 1 (0 where the round footprint leaves a pixel out:
                 # adding zeros changes no sum).
@@ -348,7 +350,7 @@ def _render_kernel(
 def _project_block(
     pts, rad, has_radius, m00, m01, m02, m03, m10, m11, m12, m13, m20, m21, m22, m23, fx, fy, cx, cy, focal,
     near, lo, hi, reach_k, wm1, hm1, width, height, round_fp, sigma_scale,
-    fu, fv, fe, fa, fq, fz, fg, ep, es, xb, code, rec_w, rec_z,
+    fu, fv, fe, fa, fq, fg, ep, es, code, rec_w, rec_z,
 ):  # fmt: skip
     """Pass 1's straight-line part for one block of points (views, indexed from 0 so that LLVM vectorises
     the loops): projection, footprint, the record of each point and the weight of single-pixel footprints."""
@@ -384,33 +386,26 @@ def _project_block(
         d2 = dx * dx + dy * dy
         s = sigma_scale * r
         fa[j] = -0.5 * d2 / (s * s)
-        fq[j] = -0.5 / (s * s)
+        fq[j] = s
         drop = one & round_fp & (d2 > e * e)
         drawn = ok & (not drop)
         code[j] = np.int32(-1 if not drawn else (y0 * width + x0 if one else -2 - y0))
-        rec_w[j] = np.float32(y1)
-        fz[j] = np.float32(z)
+        rec_z[j] = np.float32(z)
         fu[j] = u
         fv[j] = v
         fe[j] = e
-        xb[0, j] = x0
-        xb[1, j] = x1
-        xb[2, j] = y0
-        xb[3, j] = y1
     _exp_block(fa[:nb], ep[:nb], es[:nb], fg[:nb])
     for j in range(nb):
         w, good = _to_f32(ep[j], es[j])
-        if code[j] >= 0:
-            rec_w[j] = w
+        rec_w[j] = w  # used only where the footprint is one pixel
         fg[j] = good & fg[j]
-        rec_z[j] = fz[j]
     for j in range(nb):
         if code[j] >= 0 and not fg[j]:
             rec_w[j] = np.float32(math.exp(fa[j]))
 
 
 @njit(cache=True, error_model="numpy")
-def _small_weights(u, v, e, q, x0, y0, round_fp, w4, ok, ea, ep, es, ei):
+def _small_weights(u, v, e, sr, x0, y0, round_fp, w4, ok, ea, ep, es, ei):
     """The 2 x 2 weights float32(exp(q dx²) exp(q dy²)) of footprints that start at pixel (x0, y0), by the
     vectorised exp: ok[t] is False where one of them may differ from math.exp's (the caller recomputes).
     ea, ep, es, ei: work arrays of 4 x len(u)."""
@@ -420,10 +415,11 @@ def _small_weights(u, v, e, q, x0, y0, round_fp, w4, ok, ea, ep, es, ei):
         dx1 = (x0[t] + 1.5) - u[t]
         dy0 = (y0[t] + 0.5) - v[t]
         dy1 = (y0[t] + 1.5) - v[t]
-        ea[t] = q[t] * (dx0 * dx0)
-        ea[n + t] = q[t] * (dx1 * dx1)
-        ea[2 * n + t] = q[t] * (dy0 * dy0)
-        ea[3 * n + t] = q[t] * (dy1 * dy1)
+        q = -0.5 / (sr[t] * sr[t])
+        ea[t] = q * (dx0 * dx0)
+        ea[n + t] = q * (dx1 * dx1)
+        ea[2 * n + t] = q * (dy0 * dy0)
+        ea[3 * n + t] = q * (dy1 * dy1)
     _exp_block(ea[: 4 * n], ep[: 4 * n], es[: 4 * n], ei[: 4 * n])
     for t in range(n):
         pa, pb, pc, pd = ep[t], ep[n + t], ep[2 * n + t], ep[3 * n + t]
@@ -450,8 +446,9 @@ def _small_weights(u, v, e, q, x0, y0, round_fp, w4, ok, ea, ep, es, ei):
 
 
 @njit(cache=True, error_model="numpy")
-def _small_weights_exact(u, v, e, q, x0, y0, round_fp, w4):
+def _small_weights_exact(u, v, e, sr, x0, y0, round_fp, w4):
     """`_small_weights` for one footprint with math.exp, as the generic path computes them."""
+    q = -0.5 / (sr * sr)
     for a in range(2):
         dy = (y0 + a + 0.5) - v
         wy = math.exp(q * (dy * dy))
