@@ -181,9 +181,7 @@ def _render_kernel(
                 i = b0 + j
                 p = code[i]
                 if p >= 0:
-                    z32 = rec_z[i]
-                    if z32 < zc[p]:
-                        zc[p] = z32
+                    zc[p] = min(zc[p], rec_z[i])  # no branch: two points often share a pixel
                     continue
                 if p == -1:
                     continue
