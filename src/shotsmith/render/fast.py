@@ -69,8 +69,9 @@ def _weight(px, py, u, v, r, sigma_scale):
 
 
 #: Points per block of pass 1: the block's projections, footprints and weights are computed by straight loops
-#: (vectorised by LLVM) into small per-thread buffers that stay in L1, then its z-buffer writes are done.
-_BLOCK = 256
+#: (vectorised by LLVM) into small per-thread buffers that stay in cache, then its z-buffer writes are done.
+#: 1024 measured 15 % less CPU than 256 (each block call pays for LLVM's overlap checks); 4096 no better.
+_BLOCK = 1024
 
 # exp(x) = 2^k exp(r), x = k ln 2 + r, |r| <= ln 2 / 2 (Cody-Waite: LN2_HI has 11 trailing zero bits, so k * LN2_HI
 # is exact), exp(r) by its Taylor series to degree 11 (the remainder is under 7e-15, 2^-47).
