@@ -443,3 +443,25 @@ def _to_f32_many(p: np.ndarray, scale: np.ndarray):
     w, ok = np.empty(len(p), np.float32), np.empty(len(p), bool)
     run(p, scale, w, ok)
     return w, ok
+
+
+def test_the_compiled_kernel_fills_strided_output_arrays_too():
+    """fast.render writes through flat views; arrays that are not contiguous (a crop of a bigger frame) are
+    filled by a copy, with the same result."""
+    from shotsmith.render import _frame, _prepare, fast
+    from shotsmith.render.types import RenderOutput
+
+    rng = np.random.default_rng(4)
+    pts = np.c_[rng.uniform(-0.5, 0.5, (3000, 2)), rng.uniform(1.0, 2.0, 3000)].astype(np.float32)
+    cols = rng.integers(0, 256, (3000, 3), dtype=np.uint8)
+    p, c, r = _prepare(pts, cols, np.full(3000, 0.01, np.float32))
+    frame = _frame(np.eye(4), [40, 40, 16, 12], 32, 24)
+    plain = fast.render(p, c, r, frame, RenderSettings())
+    big = RenderOutput(
+        np.zeros((24, 64, 3), np.uint8), np.zeros((24, 64), bool), np.zeros((24, 64), np.float32)
+    )
+    view = RenderOutput(big.rgb[:, ::2], big.mask[:, ::2], big.depth[:, ::2])
+    fast.render(p, c, r, frame, RenderSettings(), out=view)
+    assert (big.rgb[:, ::2] == plain.rgb).all() and (big.mask[:, ::2] == plain.mask).all()
+    assert (big.depth[:, ::2] == plain.depth).all() and plain.mask.mean() > 0.5
+    assert not big.mask[:, 1::2].any()  # the other columns untouched

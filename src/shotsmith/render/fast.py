@@ -494,6 +494,11 @@ def render(
     """Render prepared inputs (see `shotsmith.render.render_points`) with the compiled kernel; into `out`'s
     C-contiguous arrays when given (e.g. one frame of a `RenderedVideo`: no copy), else into new ones."""
     h, w = frame.height, frame.width
+    if out is not None and not all(a.flags.c_contiguous for a in (out.rgb, out.mask, out.depth)):
+        # The kernel writes through flat views: render into new arrays, then copy into the caller's.
+        res = render(points, colors, radius, frame, settings)
+        out.rgb[...], out.mask[...], out.depth[...] = res.rgb, res.mask, res.depth
+        return out
     if out is None:
         out = RenderOutput(
             rgb=np.empty((h, w, 3), np.uint8), mask=np.empty((h, w), bool), depth=np.empty((h, w), np.float32)
