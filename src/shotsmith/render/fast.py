@@ -2,13 +2,16 @@
 
 Owns one numba kernel that implements the rule of `shotsmith.render.types` in two passes without atomics. Pass 1
 splits the points into one contiguous chunk per thread, each with its own z-buffer, merged by a per-pixel minimum
-into the visible-surface threshold. Pass 2 splits the image into one band of rows per thread: each thread merges
-its rows' threshold, walks every point adding only into its own rows of one shared accumulator (so there is
-nothing to merge, and a pixel sums its points in index order whatever the number of threads) and normalises its
-rows; the Gaussian weight is separable, one exp per footprint row and column. Two parallel regions per frame. Memory is (threads x pixels x 4 bytes) + pixels x 20 bytes, plus 12 bytes per point:
-pass 1 keeps the pixel, weight and depth of every single-pixel footprint (most points when the cache is denser
-than the target) so pass 2 only re-projects the larger ones. The kernel releases the GIL (`nogil`), so a caller
-can overlap it with encoding or filling on other threads. Compiled once per machine (`cache=True`, a few
+into the visible-surface threshold; it works in blocks of points whose projection, footprints and weights are
+straight loops that LLVM vectorises (with a checked fast exp: the float32 weights are exactly math.exp's). It
+keeps the pixel, weight and depth of every single-pixel footprint (most points when the cache is denser than the
+target) and, in a side list, the rows, columns and weights of footprints up to 2 x 2 pixels, so that pass 2 only
+re-projects the larger ones. Pass 2 splits the image into one band of rows per thread: each thread merges its
+rows' threshold, walks every point adding only into its own rows of one shared accumulator (so there is nothing
+to merge, and a pixel sums its points in index order whatever the number of threads) and normalises its rows.
+Two parallel regions per frame. Work arrays (12 bytes a point + up to 32 a larger footprint, a z-buffer per
+thread, 20 bytes a pixel) are kept per calling thread between calls. The kernel releases the GIL (`nogil`), so a
+caller can overlap it with encoding or filling on other threads. Compiled once per machine (`cache=True`, a few
 seconds), then cached on disk next to this file (or in NUMBA_CACHE_DIR).
 """
 
