@@ -330,3 +330,138 @@ def test_the_compiled_renderer_lets_idle_openmp_threads_sleep_unless_told(preset
     code = "import os, shotsmith.render.fast; print(os.environ['OMP_WAIT_POLICY'])"
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert res.stdout.strip() == expected
+
+
+class TestCompiledKernelInternals:
+    """The numba kernel's own shortcuts: a vectorised exp whose float32 results must equal math.exp's, weights of
+    small footprints computed ahead, and work arrays reused across calls and threads."""
+
+    def test_fast_exp_gives_math_exp_float32_or_says_it_cannot(self):
+        from shotsmith.render import fast
+
+        rng = np.random.default_rng(0)
+        x = np.concatenate([-rng.uniform(0, 80, 300_000), -rng.uniform(0, 4, 300_000), [0.0, -80.0]])
+        # Arguments whose exp is (to double precision) a midpoint between two float32 values: the fast path
+        # cannot tell which way they round and must hand them back.
+        f = rng.uniform(1e-30, 1.0, 2000).astype(np.float32)
+        mid = (f.astype(np.float64) + np.nextafter(f, np.float32(2)).astype(np.float64)) / 2
+        x_mid = np.log(mid)
+        bad = np.array([1.0, -80.5, np.nan, -np.inf, np.inf])
+        xs = np.concatenate([x, x_mid, bad])
+        p, scale, ok = np.empty_like(xs), np.empty_like(xs), np.empty(len(xs), bool)
+        fast._exp_block(xs, p, scale, ok)
+        w, ok2 = _to_f32_many(p, scale)
+        ok &= ok2
+        exact = np.exp(xs).astype(np.float32)
+        assert (w[ok] == exact[ok]).all()
+        assert ok[: len(x)].mean() > 0.999  # the slow path is rare
+        assert not ok[len(x) : len(x) + len(x_mid)].any()  # and taken at every midpoint
+        assert not ok[-len(bad) :].any()  # and outside [-80, 0]
+        np.testing.assert_allclose(p[: len(x)] * scale[: len(x)], np.exp(x), rtol=1e-14)
+
+    @pytest.mark.parametrize("round_fp", [False, True])
+    def test_small_footprint_weights_match_the_exact_ones(self, round_fp):
+        from shotsmith.render import fast
+
+        rng = np.random.default_rng(1)
+        n = 200
+        u, v = rng.uniform(3, 50, n), rng.uniform(3, 50, n)
+        e = rng.uniform(0.5, 0.99, n)
+        sr = 0.5 * e / (2**0.5 if round_fp else 1.0)
+        x0, y0 = np.ceil(u - e - 0.5), np.ceil(v - e - 0.5)
+        w4, ok = np.empty(4 * n, np.float32), np.empty(n, bool)
+        work = [np.empty(4 * n), np.empty(4 * n), np.empty(4 * n), np.empty(4 * n, bool)]
+        fast._small_weights(u, v, e, sr, x0, y0, round_fp, w4, ok, *work)
+        assert ok.mean() > 0.99
+        for t in np.flatnonzero(ok):
+            exact = np.empty(4, np.float32)
+            fast._small_weights_exact(u[t], v[t], e[t], sr[t], x0[t], y0[t], round_fp, exact)
+            assert (w4[4 * t : 4 * t + 4] == exact).all()
+        if round_fp:
+            assert (w4 == 0).any()  # corners the disc leaves out
+
+    def _dense_scene(self):
+        """A dense per-pixel cache seen while dollying in: single-pixel, 2x2 and larger footprints."""
+        f, w, h = 120.0, 160, 120
+        ys, xs = np.mgrid[0:h, 0:w] / np.array([h, w], float)[:, None, None]
+        depth = (1.0 + 0.3 * ys + 0.1 * np.sin(9 * xs)).astype(np.float32)
+        depth[40:70, 50:90] = 0.6
+        points = unproject(depth, f)
+        rng = np.random.default_rng(2)
+        colors = rng.integers(0, 256, (len(points), 3), dtype=np.uint8)
+        return points, colors, point_radius(points, np.eye(4), f), f
+
+    @pytest.mark.parametrize("footprint", ["square", "round"])
+    def test_dense_dolly_matches_the_reference(self, footprint):
+        points, colors, radius, f = self._dense_scene()
+        cam = pose(yaw_deg=3, t=(0.02, 0.0, 0.3))
+        outs = {
+            b: render_points(points, colors, cam, [0.8 * f, 0.8 * f, 64, 48], 128, 96, radius=radius,
+                             settings=RenderSettings(backend=b, footprint=footprint))
+            for b in ("numba", "reference")
+        }  # fmt: skip
+        a, ref = outs["numba"], outs["reference"]
+        assert ref.mask.mean() > 0.9
+        np.testing.assert_array_equal(a.mask, ref.mask)
+        assert np.abs(a.rgb.astype(int) - ref.rgb).max() <= 1
+        np.testing.assert_allclose(a.depth, ref.depth, atol=1e-4)
+
+    def test_work_arrays_reused_across_sizes_and_threads_change_nothing(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        points, colors, radius, f = self._dense_scene()
+        small = (points[::7], colors[::7], radius[::7])
+        jobs = [
+            (points, colors, radius, pose(t=(0.0, 0.0, 0.2)), 128, 96),
+            (*small, pose(yaw_deg=-4), 200, 150),
+            (points, colors, radius, pose(pitch_deg=2), 64, 40),
+        ]
+
+        def one(job):
+            p, c, r, cam, w, h = job
+            return render_points(p, c, cam, [f, f, w / 2, h / 2], w, h, radius=r)
+
+        first = [one(j) for j in jobs]  # scratch grows, then is reused by smaller renders
+        with ThreadPoolExecutor(3) as pool:
+            again = list(pool.map(one, jobs * 3))  # three threads at once, each with its own scratch
+        for k, out in enumerate(again):
+            ref = first[k % len(jobs)]
+            assert (out.rgb == ref.rgb).all() and (out.mask == ref.mask).all()
+            assert (out.depth.view(np.int32) == ref.depth.view(np.int32)).all()
+
+
+def _to_f32_many(p: np.ndarray, scale: np.ndarray):
+    from numba import njit
+
+    from shotsmith.render import fast
+
+    @njit(cache=False)
+    def run(p, scale, w, ok):
+        for i in range(p.shape[0]):
+            w[i], ok[i] = fast._to_f32(p[i], scale[i])
+
+    w, ok = np.empty(len(p), np.float32), np.empty(len(p), bool)
+    run(p, scale, w, ok)
+    return w, ok
+
+
+def test_the_compiled_kernel_fills_strided_output_arrays_too():
+    """fast.render writes through flat views; arrays that are not contiguous (a crop of a bigger frame) are
+    filled by a copy, with the same result."""
+    from shotsmith.render import _frame, _prepare, fast
+    from shotsmith.render.types import RenderOutput
+
+    rng = np.random.default_rng(4)
+    pts = np.c_[rng.uniform(-0.5, 0.5, (3000, 2)), rng.uniform(1.0, 2.0, 3000)].astype(np.float32)
+    cols = rng.integers(0, 256, (3000, 3), dtype=np.uint8)
+    p, c, r = _prepare(pts, cols, np.full(3000, 0.01, np.float32))
+    frame = _frame(np.eye(4), [40, 40, 16, 12], 32, 24)
+    plain = fast.render(p, c, r, frame, RenderSettings())
+    big = RenderOutput(
+        np.zeros((24, 64, 3), np.uint8), np.zeros((24, 64), bool), np.zeros((24, 64), np.float32)
+    )
+    view = RenderOutput(big.rgb[:, ::2], big.mask[:, ::2], big.depth[:, ::2])
+    fast.render(p, c, r, frame, RenderSettings(), out=view)
+    assert (big.rgb[:, ::2] == plain.rgb).all() and (big.mask[:, ::2] == plain.mask).all()
+    assert (big.depth[:, ::2] == plain.depth).all() and plain.mask.mean() > 0.5
+    assert not big.mask[:, 1::2].any()  # the other columns untouched
