@@ -185,6 +185,7 @@ def align_depths(
     intrinsics: np.ndarray,
     options: AlignOptions | None = None,
     valid: np.ndarray | None = None,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, AlignReport]:
     """(T, H, W) float32 depths in scene units, consistent over time, and the report.
 
@@ -192,9 +193,14 @@ def align_depths(
     (T, 4, 4) source poses already in scene units (frame 0 = identity; translations are taken to be in the units
     where frame 0's median depth is 1.0), `intrinsics` (4,), `valid` (H, W) bool content mask. Frame 0 is
     scaled to median 1.0; each later frame t gets the scale that makes its static pixels agree with frames
-    0, t-1, ..., t-`references` (robust median over the pixels whose colour also agrees).
+    0, t-1, ..., t-`references` (robust median over the pixels whose colour also agrees). `inplace` (a float32
+    `depths` only) writes the result over `depths` and returns it: frame t's raw depth is read before it is
+    overwritten and only earlier (aligned) frames are referenced, so the result is the same, without a second
+    video-sized buffer.
     """
     opts = options or AlignOptions()
+    if inplace and (not isinstance(depths, np.ndarray) or depths.dtype != np.float32):
+        raise ValueError("align_depths(inplace=True) needs a float32 numpy array")
     depths = np.asarray(depths, dtype=np.float32)
     t_, h, w = depths.shape
     check_shape("frames", frames, (t_, h, w, 3))
@@ -202,7 +208,7 @@ def align_depths(
     from shotsmith.geometry import subject_depth
 
     content = np.ones((h, w), bool) if valid is None else np.asarray(valid, bool)
-    out = np.zeros_like(depths)
+    out = depths if inplace else np.zeros_like(depths)
     report = AlignReport()
     greys = [_grey(f) for f in frames]
     rng = np.random.default_rng(opts.seed)
@@ -982,7 +988,7 @@ def build_cache4d(
     from shotsmith.geometry import flying_pixel_mask, snap_flying_pixels
 
     depths = np.asarray(depths, dtype=np.float32)
-    seen = depths if valid is None else np.where(valid, depths, np.float32(0)).astype(np.float32)
+    seen = depths if valid is None else _within(depths, np.asarray(valid, bool))
     out = np.zeros_like(seen)
 
     def filtered(t: int) -> np.ndarray:
@@ -1002,6 +1008,19 @@ def build_cache4d(
     if static is not False:
         cache.static = static_evidence(cache, static if isinstance(static, StaticOptions) else None)
     return cache
+
+
+def _within(depths: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T, H, W) `depths` with 0 outside the (H, W) `valid` mask: `depths` itself when it already is (aligned
+    depth is), else a copy made frame by frame (no whole-video temporaries)."""
+    outside = ~valid
+    if not outside.any() or not any(depths[t][outside].any() for t in range(len(depths))):
+        return depths
+    out = np.empty_like(depths)
+    for t in range(len(depths)):
+        np.copyto(out[t], depths[t])
+        out[t][outside] = 0
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------

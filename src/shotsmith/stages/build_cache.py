@@ -643,9 +643,17 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         )
     timings["cameras_s"] = round(time.perf_counter() - t1, 3)
     t2 = time.perf_counter()
+    # aligned over the raw depth (its buffer is not needed after): one video-sized float32 array less
     aligned, report = align_depths(
-        raw, clip.frames, poses, intrinsics, AlignOptions(mode=cast(AlignMode, cfg.align)), valid=content
+        raw,
+        clip.frames,
+        poses,
+        intrinsics,
+        AlignOptions(mode=cast(AlignMode, cfg.align)),
+        valid=content,
+        inplace=True,
     )
+    del raw
     cache = build_cache4d(
         aligned,
         clip.frames,
