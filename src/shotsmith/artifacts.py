@@ -394,7 +394,7 @@ def _save_npz(
                 np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
 
 
-def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
+def write_cache4d(ws: W.Workspace, cache, fps: float, static=None) -> str:
     """cache/frames.npz of a `recapture.Cache4D`: "depth" (T, h, w) float32 scene-unit z-depth (0 = no point),
     "rgb" (T, h, w, 3) uint8, "world_from_camera" (T, 4, 4), "intrinsics" (4,), "fps", "static" (T, h,
     ceil(w / 8)) the points that may lend themselves to other frames (bits packed along the rows), when computed,
@@ -403,7 +403,9 @@ def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
     float16 (elsewhere seen is the depth at float16). Stored uncompressed: the next stage reads it all at once,
     and deflate costs seconds on it while barely shrinking colour and float depth; a whole float16 "seen" was a
     fifth of the file (65 MB of 81 frames at 832x480, ~0.8 s of fresh page cache on this VM) for ~10^-5 of its
-    pixels that differ (flying and snapped pixels)."""
+    pixels that differ (flying and snapped pixels). `static`, when given, is called for the (T, h, w) static
+    mask once every other member is written (the caller computes it meanwhile on another thread); else
+    `cache.static` is written when set."""
     index, value = _seen_exceptions(cache.depth, cache.seen)
     arrays = {
         "depth": cache.depth,
@@ -414,12 +416,14 @@ def write_cache4d(ws: W.Workspace, cache, fps: float) -> str:
         "intrinsics": cache.intrinsics,
         "fps": np.float64(fps),
     }
-    if cache.static is not None:
-        arrays["static"] = np.packbits(cache.static, axis=-1)
     with ws.atomic(W.CACHE_FRAMES) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         for name, arr in arrays.items():
             with zf.open(zipfile.ZipInfo(f"{name}.npy"), "w", force_zip64=True) as f:
                 _write_stored_array(f, arr)
+        mask = static() if static is not None else cache.static
+        if mask is not None:
+            with zf.open(zipfile.ZipInfo("static.npy"), "w", force_zip64=True) as f:
+                _write_stored_array(f, np.packbits(mask, axis=-1))
     return W.CACHE_FRAMES
 
 

@@ -210,7 +210,15 @@ def align_depths(
     content = np.ones((h, w), bool) if valid is None else np.asarray(valid, bool)
     out = depths if inplace else np.zeros_like(depths)
     report = AlignReport()
-    greys = [_grey(f) for f in frames]
+    greys: dict[
+        int, np.ndarray
+    ] = {}  # frame 0 and the last `references` frames: not a grey copy of the video
+
+    def grey(t: int) -> np.ndarray:
+        if t not in greys:
+            greys[t] = _grey(frames[t])
+        return greys[t]
+
     rng = np.random.default_rng(opts.seed)
     camera_from_world = invert_rigid(world_from_camera)
     for t in range(t_):
@@ -226,9 +234,11 @@ def align_depths(
                 pick = rng.choice(len(rows), opts.samples, replace=False)
                 rows, cols = rows[pick], cols[pick]
             ref_ids = sorted({0, *range(max(0, t - opts.references), t)})
-            refs = [(out[r], greys[r], camera_from_world[r] @ world_from_camera[t]) for r in ref_ids]
+            refs = [(out[r], grey(r), camera_from_world[r] @ world_from_camera[t]) for r in ref_ids]
             init = report.scales[t - 1]
-            scale, shared = _scale_against(d, greys[t], rows, cols, refs, intrinsics, init, opts)
+            scale, shared = _scale_against(d, grey(t), rows, cols, refs, intrinsics, init, opts)
+            for old in [k for k in greys if 0 < k <= t - opts.references]:
+                del greys[old]
         out[t] = d * np.float32(scale)
         report.scales.append(float(scale))
         report.shared_fraction.append(round(float(shared), 4))
@@ -911,17 +921,23 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
         return cache.depth > 0
     step = max(1, int(opts.stride), int(math.ceil(w / max(1, opts.max_width))))
     gh, gw = -(-h // step), -(-w // step)
-    greys = [cv2.GaussianBlur(_grey(f), (0, 0), 1.0) for f in cache.rgb]
-    small = (
-        [cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8) for g in greys]
-        if opts.flow
-        else []
-    )
+    workers = _cpu_threads(t_)
+
+    def blurred(f: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(_grey(f), (0, 0), 1.0)
+
+    def shrunk(g: np.ndarray) -> np.ndarray:
+        return cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        greys = list(pool.map(blurred, cache.rgb))
+        small = list(pool.map(shrunk, greys)) if opts.flow else []
     rows, cols = np.mgrid[0:h:step, 0:w:step]
     rows, cols = rows.ravel(), cols.ravel()
     out = np.zeros((t_, h, w), bool)
     grow = max(1, int(math.ceil(opts.grow / step))) if opts.grow > 0 else 0
-    for s in range(t_):
+
+    def frame(s: int) -> None:
         have = cache.depth[s][rows, cols] > 0
         r_, c_ = rows[have], cols[have]
         cam = _unproject_pixels(cache.depth[s], r_, c_, cache.intrinsics).astype(np.float32)
@@ -967,6 +983,12 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
             grid = cv2.dilate(grid, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
         moving = np.repeat(np.repeat(grid, step, axis=0), step, axis=1)[:h, :w] > 0
         out[s] = (cache.depth[s] > 0) & ~moving
+
+    # frame by frame on up to 2 threads (OpenCV's flow and numpy's large loops release the GIL); each frame
+    # writes only its own slice, so the result is the loop's
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(frame, range(t_)):
+            pass
     return out
 
 
