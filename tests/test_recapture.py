@@ -576,3 +576,25 @@ def test_build_cache4d_content_mask_zeroes_outside_without_touching_the_input():
         depths, frames, np.tile(np.eye(4), (2, 1, 1)), [16.0, 16.0, 8.0, 6.0], 0.05, valid=valid
     )
     assert again.seen is depths and np.array_equal(again.depth, cache.depth)
+
+
+def test_frame_points_without_maps_for_an_identity_camera_are_cache_points():
+    """FramePoints unprojects an identity-camera frame only where asked: the very numbers of Cache4D.points
+    (and of its maps, used for a moved camera), whole frame and masked."""
+    from shotsmith.recapture import Cache4D, FramePoints
+
+    rng = np.random.default_rng(5)
+    t_, h, w = 2, 31, 47
+    depth = rng.uniform(0.3, 7.0, (t_, h, w)).astype(np.float32)
+    depth[rng.random((t_, h, w)) < 0.2] = 0
+    poses = np.tile(np.eye(4), (t_, 1, 1))
+    poses[1, :3, 3] = [0.1, -0.05, 0.2]
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    cache = Cache4D(depth, rgb, poses, [51.3, 49.7, 23.1, 16.4])
+    memo = FramePoints(cache)
+    mask = rng.random((h, w)) < 0.1
+    for t in (0, 1):
+        for m in (None, mask):
+            got, want = memo.points(t, m), cache.points(t, m)
+            assert all(g.dtype == x.dtype and np.array_equal(g, x) for g, x in zip(got, want, strict=True))
+    assert 0 not in memo._maps and 1 in memo._maps  # no maps for the identity camera

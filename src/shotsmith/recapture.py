@@ -1181,14 +1181,35 @@ class FramePoints:
         return self._remember(self._maps, t, (world, radius), self.keep)
 
     def points(self, t: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What `Cache4D.points(t, mask)` returns, from the kept maps."""
+        """What `Cache4D.points(t, mask)` returns, from the kept maps; a frame whose camera is the identity
+        (a tripod shot's every frame) has no maps: its points are unprojected where asked, with the same
+        per-pixel arithmetic (the same numbers), so a fill frame's few lent points cost no whole-frame maps
+        (20 kept frames of maps are ~130 MB of 832x480)."""
         keep = self.cache.depth[t] > 0
         if mask is not None:
             keep &= mask
+        index = np.flatnonzero(keep)
+        rgb = self.cache.rgb[t].reshape(-1, 3)
+        if t not in self._maps and _is_identity(self.cache.world_from_camera[t]):
+            world, radius = self._unproject(t, index)
+            return world, np.take(rgb, index, axis=0), radius
         world, radius = self.maps(t)
-        return _take(
-            np.flatnonzero(keep), world.reshape(-1, 3), self.cache.rgb[t].reshape(-1, 3), radius.ravel()
-        )
+        return _take(index, world.reshape(-1, 3), rgb, radius.ravel())
+
+    def _unproject(self, t: int, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P, 3) float32 camera points and (P,) radii of frame t's flat pixel `index`: `maps`' numbers
+        (`geometry.unproject_depth`'s float32 arithmetic, pixel by pixel) without the whole-frame maps."""
+        from shotsmith.render import DEFAULT_RADIUS_FACTOR
+
+        c = self.cache
+        fx, fy, cx, cy = (float(x) for x in c.intrinsics)
+        z = np.take(c.depth[t].reshape(-1), index)
+        rows, cols = np.divmod(index, c.depth.shape[2])
+        out = np.empty((len(index), 3), np.float32)
+        out[:, 0] = (cols.astype(np.float32) + np.float32(0.5) - np.float32(cx)) * np.float32(1.0 / fx) * z
+        out[:, 1] = (rows.astype(np.float32) + np.float32(0.5) - np.float32(cy)) * np.float32(1.0 / fy) * z
+        out[:, 2] = z
+        return out, z * np.float32(DEFAULT_RADIUS_FACTOR / c.intrinsics[0])
 
     def box5(self, t: int) -> np.ndarray:
         """Frame t's (H, W, 3) uint8 5x5 mean colours."""
