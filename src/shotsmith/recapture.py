@@ -929,9 +929,17 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
     def shrunk(g: np.ndarray) -> np.ndarray:
         return cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8)
 
+    # the blurred greys of the frames others are checked against (12 of 81 frames with 6 references) are kept;
+    # each frame's own is made again where it is checked (not a float32 grey copy of the whole video)
+    refs = sorted({r for s in range(t_) for r in fill_frames(s, t_, opts.references)})
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        greys = list(pool.map(blurred, cache.rgb))
-        small = list(pool.map(shrunk, greys)) if opts.flow else []
+        greys = dict(zip(refs, pool.map(blurred, [cache.rgb[r] for r in refs]), strict=True))
+        if opts.flow:
+            small = list(
+                pool.map(lambda i: shrunk(greys[i] if i in greys else blurred(cache.rgb[i])), range(t_))
+            )
+        else:
+            small = []
     rows, cols = np.mgrid[0:h:step, 0:w:step]
     rows, cols = rows.ravel(), cols.ravel()
     out = np.zeros((t_, h, w), bool)
@@ -941,7 +949,7 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
         have = cache.depth[s][rows, cols] > 0
         r_, c_ = rows[have], cols[have]
         cam = _unproject_pixels(cache.depth[s], r_, c_, cache.intrinsics).astype(np.float32)
-        g = greys[s][r_, c_]
+        g = (greys[s] if s in greys else blurred(cache.rgb[s]))[r_, c_]
         agree = np.zeros(len(r_), np.int32)
         disagree = np.zeros(len(r_), np.int32)
         in_view = np.zeros(len(r_), bool)
