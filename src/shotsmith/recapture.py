@@ -599,16 +599,21 @@ def _cpu_threads(tasks: int = 2) -> int:
 
 
 def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
-    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes."""
-    from shotsmith.geometry import sanitize_depth
-
+    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes: NaN,
+    +-inf, values <= 0 (`geometry.sanitize_depth`) and pixels outside its mask become 0, in place (no
+    frame-sized float temporaries: this runs beside the backend's threads)."""
     h, w = out.shape[1:]
-    d, _ = sanitize_depth(res.depth)
+    d = np.asarray(res.depth)
     if d.shape != (h, w):
         raise InputError(f"depth backend {name!r} returned {d.shape} for a {h}x{w} frame")
+    o = out[t]
+    np.copyto(o, d, casting="unsafe")
+    bad = ~np.isfinite(o)
+    bad |= o <= 0
     if res.mask is not None:
-        d = np.where(res.mask, d, np.float32(0))
-    out[t] = d
+        bad |= ~np.asarray(res.mask, bool)
+    if bad.any():
+        o[bad] = 0
     if kinds is not None:
         kinds.append(str(res.kind))
     if res.intrinsics is not None:
