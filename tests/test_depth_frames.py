@@ -57,3 +57,32 @@ def test_order_kept_and_threads_only_when_the_backend_allows():
         assert got == [float(t) + 1 for t in range(11)]
         pooled = [name.startswith("depth-recorder") for name in backend.seen]
         assert all(pooled) if allow else not any(pooled)
+
+
+class Dirty(DepthBackend):
+    """float64 depth with NaN, +-inf, negative and zero values, and a mask."""
+
+    name = "dirty"
+    frame_threads = True
+
+    def __call__(self, rgb: np.ndarray) -> DepthResult:
+        k = float(rgb[0, 0, 0])
+        d = np.array([[np.nan, np.inf, -np.inf, -1.0], [0.0, 1.0 + k, 2.5, 1e-30], [3.0, 4.0, 5.0, 6.0]])
+        mask = np.ones((3, 4), bool)
+        mask[2, 1] = False
+        return DepthResult(d / 3.0, "relative", mask=mask)
+
+
+def test_depth_for_frames_cleans_each_frame_like_sanitize_depth_and_the_mask():
+    """Invalid values and masked pixels are 0, the rest the backend's depth at float32 (sanitize_depth's rule)."""
+    from shotsmith.geometry import sanitize_depth
+    from shotsmith.recapture import depth_for_frames
+
+    frames = np.arange(3, dtype=np.uint8)[:, None, None, None] * np.ones((1, 3, 4, 3), np.uint8)
+    got, _, _ = depth_for_frames(frames, Dirty())
+    assert got.dtype == np.float32 and got.shape == (3, 3, 4)
+    for t in range(3):
+        res = Dirty()(frames[t])
+        want = np.where(res.mask, sanitize_depth(res.depth)[0], np.float32(0))
+        np.testing.assert_array_equal(got[t], want)
+    assert (got[:, 0] == 0).all() and got[0, 2, 1] == 0 and got[1, 1, 1] == np.float32(2.0 / 3.0)

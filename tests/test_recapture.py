@@ -134,6 +134,13 @@ class TestAlignDepths:
             AlignOptions(mode="none"),
         )
         assert np.allclose([subject_depth(d) for d in none], 1.0)  # "none": each frame on its own
+        raw = (depths * wobble[:, None, None]).astype(np.float32)
+        over, _ = align_depths(raw, frames, cam.world_from_camera, cam.intrinsics[0], inplace=True)
+        assert over is raw and np.array_equal(over, aligned)  # in place: the same numbers, no second buffer
+        with pytest.raises(ValueError, match="float32"):
+            align_depths(
+                raw.astype(np.float64), frames, cam.world_from_camera, cam.intrinsics[0], inplace=True
+            )
 
     def test_moving_camera_scale(self):
         n = 6
@@ -501,6 +508,7 @@ def test_cache4d_file_round_trip_is_uncompressed_and_rgb_reads_alone(tmp_path):
     depth = rng.uniform(0.5, 2.0, (t_, h, w)).astype(np.float32)
     depth[:, 0] = 0
     seen = depth.astype(np.float16).astype(np.float32)
+    seen[1, 4, 5], seen[2, 0, 3], depth[2, 6, 7] = 1.25, 0.75, 0.0  # a snapped pixel, a filtered-out one
     poses = np.tile(np.eye(4), (t_, 1, 1))
     poses[:, 0, 3] = [0.0, 0.1, 0.2]
     static = rng.random((t_, h, w)) > 0.5
@@ -513,6 +521,80 @@ def test_cache4d_file_round_trip_is_uncompressed_and_rgb_reads_alone(tmp_path):
         assert {i.filename for i in zf.infolist()} == {f"{m}.npy" for m in A.CACHE4D_MEMBERS}
     back = A.read_cache4d(ws)
     assert np.array_equal(back.depth, depth) and np.array_equal(back.rgb, rgb)
-    assert np.array_equal(back.seen, seen) and np.array_equal(back.static, static)
+    assert back.seen.dtype == np.float32 and np.array_equal(back.seen, seen)
+    assert np.array_equal(back.static, static)
     assert np.array_equal(back.world_from_camera, poses)
     assert np.array_equal(A.read_cache4d_rgb(ws), rgb)
+    with np.load(ws.path(Wsp.CACHE_FRAMES)) as z:  # seen: only where it is not the depth at float16
+        assert z["seen_index"].tolist() == [
+            1 * h * w + 4 * w + 5,
+            2 * h * w + 0 * w + 3,
+            2 * h * w + 6 * w + 7,
+        ]
+        assert z["seen_value"].dtype == np.float16
+
+
+def test_cache4d_file_of_an_older_version_with_a_whole_seen_still_reads(tmp_path):
+    """frames.npz written before the seen exceptions (a whole float16 "seen") reads back the same."""
+    from shotsmith import artifacts as A
+    from shotsmith import workspace as Wsp
+
+    rng = np.random.default_rng(1)
+    depth = rng.uniform(0.5, 2.0, (2, 4, 5)).astype(np.float32)
+    seen = (depth * 1.01).astype(np.float16)
+    rgb = rng.integers(0, 256, (2, 4, 5, 3), dtype=np.uint8)
+    ws = Wsp.Workspace(tmp_path / "ws").create()
+    ws.path(Wsp.CACHE_FRAMES).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        ws.path(Wsp.CACHE_FRAMES), depth=depth, seen=seen, rgb=rgb, world_from_camera=np.tile(np.eye(4), (2, 1, 1)),
+        intrinsics=np.array([5.0, 5.0, 2.5, 2.0]), fps=np.float64(8.0),
+    )  # fmt: skip
+    back = A.read_cache4d(ws)
+    assert np.array_equal(back.seen, seen.astype(np.float32)) and back.static is None
+    assert np.array_equal(back.depth, depth)
+
+
+def test_build_cache4d_content_mask_zeroes_outside_without_touching_the_input():
+    """`valid`: seen and depth are 0 off the content; the caller's depth is not changed, and depth that is already
+    0 there (aligned depth) is used as is (no copy)."""
+    from shotsmith.recapture import build_cache4d
+
+    rng = np.random.default_rng(3)
+    depths = rng.uniform(1.0, 1.01, (2, 12, 16)).astype(np.float32)
+    frames = np.full((2, 12, 16, 3), 128, np.uint8)
+    valid = np.ones((12, 16), bool)
+    valid[:2] = False  # a letterbox bar
+    before = depths.copy()
+    cache = build_cache4d(
+        depths, frames, np.tile(np.eye(4), (2, 1, 1)), [16.0, 16.0, 8.0, 6.0], 0.05, valid=valid
+    )
+    assert np.array_equal(depths, before)
+    assert (cache.seen[:, :2] == 0).all() and (cache.depth[:, :2] == 0).all()
+    assert np.array_equal(cache.seen[:, 2:], depths[:, 2:]) and (cache.depth[:, 4:-2, 2:-2] > 0).all()
+    depths[:, :2] = 0
+    again = build_cache4d(
+        depths, frames, np.tile(np.eye(4), (2, 1, 1)), [16.0, 16.0, 8.0, 6.0], 0.05, valid=valid
+    )
+    assert again.seen is depths and np.array_equal(again.depth, cache.depth)
+
+
+def test_frame_points_without_maps_for_an_identity_camera_are_cache_points():
+    """FramePoints unprojects an identity-camera frame only where asked: the very numbers of Cache4D.points
+    (and of its maps, used for a moved camera), whole frame and masked."""
+    from shotsmith.recapture import Cache4D, FramePoints
+
+    rng = np.random.default_rng(5)
+    t_, h, w = 2, 31, 47
+    depth = rng.uniform(0.3, 7.0, (t_, h, w)).astype(np.float32)
+    depth[rng.random((t_, h, w)) < 0.2] = 0
+    poses = np.tile(np.eye(4), (t_, 1, 1))
+    poses[1, :3, 3] = [0.1, -0.05, 0.2]
+    rgb = rng.integers(0, 256, (t_, h, w, 3), dtype=np.uint8)
+    cache = Cache4D(depth, rgb, poses, [51.3, 49.7, 23.1, 16.4])
+    memo = FramePoints(cache)
+    mask = rng.random((h, w)) < 0.1
+    for t in (0, 1):
+        for m in (None, mask):
+            got, want = memo.points(t, m), cache.points(t, m)
+            assert all(g.dtype == x.dtype and np.array_equal(g, x) for g, x in zip(got, want, strict=True))
+    assert 0 not in memo._maps and 1 in memo._maps  # no maps for the identity camera

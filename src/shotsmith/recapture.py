@@ -185,6 +185,7 @@ def align_depths(
     intrinsics: np.ndarray,
     options: AlignOptions | None = None,
     valid: np.ndarray | None = None,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, AlignReport]:
     """(T, H, W) float32 depths in scene units, consistent over time, and the report.
 
@@ -192,9 +193,14 @@ def align_depths(
     (T, 4, 4) source poses already in scene units (frame 0 = identity; translations are taken to be in the units
     where frame 0's median depth is 1.0), `intrinsics` (4,), `valid` (H, W) bool content mask. Frame 0 is
     scaled to median 1.0; each later frame t gets the scale that makes its static pixels agree with frames
-    0, t-1, ..., t-`references` (robust median over the pixels whose colour also agrees).
+    0, t-1, ..., t-`references` (robust median over the pixels whose colour also agrees). `inplace` (a float32
+    `depths` only) writes the result over `depths` and returns it: frame t's raw depth is read before it is
+    overwritten and only earlier (aligned) frames are referenced, so the result is the same, without a second
+    video-sized buffer.
     """
     opts = options or AlignOptions()
+    if inplace and (not isinstance(depths, np.ndarray) or depths.dtype != np.float32):
+        raise ValueError("align_depths(inplace=True) needs a float32 numpy array")
     depths = np.asarray(depths, dtype=np.float32)
     t_, h, w = depths.shape
     check_shape("frames", frames, (t_, h, w, 3))
@@ -202,9 +208,17 @@ def align_depths(
     from shotsmith.geometry import subject_depth
 
     content = np.ones((h, w), bool) if valid is None else np.asarray(valid, bool)
-    out = np.zeros_like(depths)
+    out = depths if inplace else np.zeros_like(depths)
     report = AlignReport()
-    greys = [_grey(f) for f in frames]
+    greys: dict[
+        int, np.ndarray
+    ] = {}  # frame 0 and the last `references` frames: not a grey copy of the video
+
+    def grey(t: int) -> np.ndarray:
+        if t not in greys:
+            greys[t] = _grey(frames[t])
+        return greys[t]
+
     rng = np.random.default_rng(opts.seed)
     camera_from_world = invert_rigid(world_from_camera)
     for t in range(t_):
@@ -220,9 +234,11 @@ def align_depths(
                 pick = rng.choice(len(rows), opts.samples, replace=False)
                 rows, cols = rows[pick], cols[pick]
             ref_ids = sorted({0, *range(max(0, t - opts.references), t)})
-            refs = [(out[r], greys[r], camera_from_world[r] @ world_from_camera[t]) for r in ref_ids]
+            refs = [(out[r], grey(r), camera_from_world[r] @ world_from_camera[t]) for r in ref_ids]
             init = report.scales[t - 1]
-            scale, shared = _scale_against(d, greys[t], rows, cols, refs, intrinsics, init, opts)
+            scale, shared = _scale_against(d, grey(t), rows, cols, refs, intrinsics, init, opts)
+            for old in [k for k in greys if 0 < k <= t - opts.references]:
+                del greys[old]
         out[t] = d * np.float32(scale)
         report.scales.append(float(scale))
         report.shared_fraction.append(round(float(shared), 4))
@@ -583,16 +599,21 @@ def _cpu_threads(tasks: int = 2) -> int:
 
 
 def _take_depth(res, t: int, out: np.ndarray, name: str, kinds, intr: list, notes: list) -> None:
-    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes."""
-    from shotsmith.geometry import sanitize_depth
-
+    """Store one frame's depth result (checked) in `out[t]` and collect its kind, intrinsics and notes: NaN,
+    +-inf, values <= 0 (`geometry.sanitize_depth`) and pixels outside its mask become 0, in place (no
+    frame-sized float temporaries: this runs beside the backend's threads)."""
     h, w = out.shape[1:]
-    d, _ = sanitize_depth(res.depth)
+    d = np.asarray(res.depth)
     if d.shape != (h, w):
         raise InputError(f"depth backend {name!r} returned {d.shape} for a {h}x{w} frame")
+    o = out[t]
+    np.copyto(o, d, casting="unsafe")
+    bad = ~np.isfinite(o)
+    bad |= o <= 0
     if res.mask is not None:
-        d = np.where(res.mask, d, np.float32(0))
-    out[t] = d
+        bad |= ~np.asarray(res.mask, bool)
+    if bad.any():
+        o[bad] = 0
     if kinds is not None:
         kinds.append(str(res.kind))
     if res.intrinsics is not None:
@@ -905,21 +926,35 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
         return cache.depth > 0
     step = max(1, int(opts.stride), int(math.ceil(w / max(1, opts.max_width))))
     gh, gw = -(-h // step), -(-w // step)
-    greys = [cv2.GaussianBlur(_grey(f), (0, 0), 1.0) for f in cache.rgb]
-    small = (
-        [cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8) for g in greys]
-        if opts.flow
-        else []
-    )
+    workers = _cpu_threads(t_)
+
+    def blurred(f: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(_grey(f), (0, 0), 1.0)
+
+    def shrunk(g: np.ndarray) -> np.ndarray:
+        return cv2.resize(g, (gw, gh), interpolation=cv2.INTER_AREA).clip(0, 255).astype(np.uint8)
+
+    # the blurred greys of the frames others are checked against (12 of 81 frames with 6 references) are kept;
+    # each frame's own is made again where it is checked (not a float32 grey copy of the whole video)
+    refs = sorted({r for s in range(t_) for r in fill_frames(s, t_, opts.references)})
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        greys = dict(zip(refs, pool.map(blurred, [cache.rgb[r] for r in refs]), strict=True))
+        if opts.flow:
+            small = list(
+                pool.map(lambda i: shrunk(greys[i] if i in greys else blurred(cache.rgb[i])), range(t_))
+            )
+        else:
+            small = []
     rows, cols = np.mgrid[0:h:step, 0:w:step]
     rows, cols = rows.ravel(), cols.ravel()
     out = np.zeros((t_, h, w), bool)
     grow = max(1, int(math.ceil(opts.grow / step))) if opts.grow > 0 else 0
-    for s in range(t_):
+
+    def frame(s: int) -> None:
         have = cache.depth[s][rows, cols] > 0
         r_, c_ = rows[have], cols[have]
         cam = _unproject_pixels(cache.depth[s], r_, c_, cache.intrinsics).astype(np.float32)
-        g = greys[s][r_, c_]
+        g = (greys[s] if s in greys else blurred(cache.rgb[s]))[r_, c_]
         agree = np.zeros(len(r_), np.int32)
         disagree = np.zeros(len(r_), np.int32)
         in_view = np.zeros(len(r_), bool)
@@ -961,6 +996,12 @@ def static_evidence(cache: Cache4D, options: StaticOptions | None = None) -> np.
             grid = cv2.dilate(grid, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
         moving = np.repeat(np.repeat(grid, step, axis=0), step, axis=1)[:h, :w] > 0
         out[s] = (cache.depth[s] > 0) & ~moving
+
+    # frame by frame on up to 2 threads (OpenCV's flow and numpy's large loops release the GIL); each frame
+    # writes only its own slice, so the result is the loop's
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(frame, range(t_)):
+            pass
     return out
 
 
@@ -982,7 +1023,7 @@ def build_cache4d(
     from shotsmith.geometry import flying_pixel_mask, snap_flying_pixels
 
     depths = np.asarray(depths, dtype=np.float32)
-    seen = depths if valid is None else np.where(valid, depths, np.float32(0)).astype(np.float32)
+    seen = depths if valid is None else _within(depths, np.asarray(valid, bool))
     out = np.zeros_like(seen)
 
     def filtered(t: int) -> np.ndarray:
@@ -1002,6 +1043,19 @@ def build_cache4d(
     if static is not False:
         cache.static = static_evidence(cache, static if isinstance(static, StaticOptions) else None)
     return cache
+
+
+def _within(depths: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T, H, W) `depths` with 0 outside the (H, W) `valid` mask: `depths` itself when it already is (aligned
+    depth is), else a copy made frame by frame (no whole-video temporaries)."""
+    outside = ~valid
+    if not outside.any() or not any(depths[t][outside].any() for t in range(len(depths))):
+        return depths
+    out = np.empty_like(depths)
+    for t in range(len(depths)):
+        np.copyto(out[t], depths[t])
+        out[t][outside] = 0
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1140,14 +1194,35 @@ class FramePoints:
         return self._remember(self._maps, t, (world, radius), self.keep)
 
     def points(self, t: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What `Cache4D.points(t, mask)` returns, from the kept maps."""
+        """What `Cache4D.points(t, mask)` returns, from the kept maps; a frame whose camera is the identity
+        (a tripod shot's every frame) has no maps: its points are unprojected where asked, with the same
+        per-pixel arithmetic (the same numbers), so a fill frame's few lent points cost no whole-frame maps
+        (20 kept frames of maps are ~130 MB of 832x480)."""
         keep = self.cache.depth[t] > 0
         if mask is not None:
             keep &= mask
+        index = np.flatnonzero(keep)
+        rgb = self.cache.rgb[t].reshape(-1, 3)
+        if t not in self._maps and _is_identity(self.cache.world_from_camera[t]):
+            world, radius = self._unproject(t, index)
+            return world, np.take(rgb, index, axis=0), radius
         world, radius = self.maps(t)
-        return _take(
-            np.flatnonzero(keep), world.reshape(-1, 3), self.cache.rgb[t].reshape(-1, 3), radius.ravel()
-        )
+        return _take(index, world.reshape(-1, 3), rgb, radius.ravel())
+
+    def _unproject(self, t: int, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P, 3) float32 camera points and (P,) radii of frame t's flat pixel `index`: `maps`' numbers
+        (`geometry.unproject_depth`'s float32 arithmetic, pixel by pixel) without the whole-frame maps."""
+        from shotsmith.render import DEFAULT_RADIUS_FACTOR
+
+        c = self.cache
+        fx, fy, cx, cy = (float(x) for x in c.intrinsics)
+        z = np.take(c.depth[t].reshape(-1), index)
+        rows, cols = np.divmod(index, c.depth.shape[2])
+        out = np.empty((len(index), 3), np.float32)
+        out[:, 0] = (cols.astype(np.float32) + np.float32(0.5) - np.float32(cx)) * np.float32(1.0 / fx) * z
+        out[:, 1] = (rows.astype(np.float32) + np.float32(0.5) - np.float32(cy)) * np.float32(1.0 / fy) * z
+        out[:, 2] = z
+        return out, z * np.float32(DEFAULT_RADIUS_FACTOR / c.intrinsics[0])
 
     def box5(self, t: int) -> np.ndarray:
         """Frame t's (H, W, 3) uint8 5x5 mean colours."""

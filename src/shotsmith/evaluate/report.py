@@ -179,6 +179,7 @@ def protocol(options: SfmOptions, trials: int) -> dict:
             "quadratic_overlap": options.quadratic_overlap,
             "guided_matching": options.guided_matching,
             "max_num_matches": options.max_num_matches,
+            "ransac_min_trials": options.ransac_min_trials,
         },
         "camera": "one SIMPLE_PINHOLE camera, f = (fx + fy) / 2, cx, cy of the plan's frame 0 in pixels; fixed (no refinement)",
         "mapper": {

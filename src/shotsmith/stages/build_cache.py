@@ -643,9 +643,17 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         )
     timings["cameras_s"] = round(time.perf_counter() - t1, 3)
     t2 = time.perf_counter()
+    # aligned over the raw depth (its buffer is not needed after): one video-sized float32 array less
     aligned, report = align_depths(
-        raw, clip.frames, poses, intrinsics, AlignOptions(mode=cast(AlignMode, cfg.align)), valid=content
+        raw,
+        clip.frames,
+        poses,
+        intrinsics,
+        AlignOptions(mode=cast(AlignMode, cfg.align)),
+        valid=content,
+        inplace=True,
     )
+    del raw
     cache = build_cache4d(
         aligned,
         clip.frames,
@@ -657,14 +665,25 @@ def _build_video(ws: W.Workspace, cfg: Config) -> W.StageResult:
         static=False,
     )
     timings["align_s"] = round(time.perf_counter() - t2, 3)
-    t_static = time.perf_counter()
-    valid_points = cache.depth > 0
-    static = cache.static_mask()
-    timings["static_s"] = round(time.perf_counter() - t_static, 3)
-    cam_facts["static_fraction"] = round(float(static[valid_points].mean()) if valid_points.any() else 0.0, 4)
+
+    def static_mask() -> np.ndarray:
+        t_static = time.perf_counter()
+        mask = cache.static_mask()
+        timings["static_s"] = round(time.perf_counter() - t_static, 3)
+        return mask
+
+    # the static evidence is computed on a thread while frames.npz is written (its mask is the last member):
+    # static_s and write_cache_s overlap
+    from concurrent.futures import ThreadPoolExecutor
 
     t3 = time.perf_counter()
-    outputs = [A.write_cache4d(ws, cache, clip.fps)]
+    with ThreadPoolExecutor(1, thread_name_prefix="static-evidence") as pool:
+        static_job = pool.submit(static_mask)
+        outputs = [A.write_cache4d(ws, cache, clip.fps, static=static_job.result)]
+    static = cache.static_mask()
+    n_points = int(np.count_nonzero(cache.depth))
+    n_static = int(sum(np.count_nonzero(static[t] & (cache.depth[t] > 0)) for t in range(len(cache))))
+    cam_facts["static_fraction"] = round(n_static / n_points if n_points else 0.0, 4)
     depth0 = cache.depth[0]
     keep = depth0 > 0
     info_json = A.CacheInfo(
