@@ -868,12 +868,11 @@ def _as_read(video) -> tuple[np.ndarray, np.ndarray]:
         and depth.dtype == np.float16
         and depth.flags.c_contiguous
         and depth.flags.writeable
-        and isinstance(mask, np.ndarray)
-        and mask.dtype == bool
-        and mask.flags.writeable
-        and mask.shape == depth.shape
-    ):
-        depth = np.minimum(depth, FLOAT16_MAX).astype(np.float16)
+    ):  # e.g. a video's 4D render (float32): made float16 frame by frame, as the file holds it
+        src, depth = depth, np.empty(np.shape(depth), np.float16)
+        for d, s in zip(depth, src, strict=True):
+            d[...] = np.minimum(s, FLOAT16_MAX)
+    if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.flags.writeable):
         mask = np.array(mask, dtype=bool)
     for d, m in zip(depth, mask, strict=True):
         _keep_positive(d, m)
