@@ -525,22 +525,30 @@ def mux_audio(
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 0) -> np.ndarray:
     """(T, H, W1 + gap + W2, 3) uint8: `left` (T, H1, W1, 3) resized to `right`'s height (T, H, W2, 3), then
     `right`; frame counts must match. The total width is made even (a black column) for H.264."""
+    return np.stack(list(side_by_side_frames(left, right, gap)))
+
+
+def side_by_side_frames(left: np.ndarray, right: np.ndarray, gap: int = 0):
+    """`side_by_side`'s frames one at a time (an encoder takes them as they come: no (T, H, W1 + W2, 3) stack).
+    The frame counts are checked at once."""
     from shotsmith.media import resize_image
 
     left, right = np.asarray(left), np.asarray(right)
     if len(left) != len(right):
         raise InputError(f"side by side: {len(left)} source frames vs {len(right)} result frames")
     t, h, w2 = right.shape[:3]
-    if left.shape[1] != h:
-        w1 = max(1, int(round(left.shape[2] * h / left.shape[1])))
-        left = np.stack([resize_image(f, w1, h) for f in left])
-    w1 = left.shape[2]
+    w1 = left.shape[2] if left.shape[1] == h else max(1, int(round(left.shape[2] * h / left.shape[1])))
     total = w1 + gap + w2
     total += total % 2
-    out = np.zeros((t, h, total, 3), np.uint8)
-    out[:, :, :w1] = left
-    out[:, :, w1 + gap : w1 + gap + w2] = right
-    return out
+
+    def frames():
+        for src, res in zip(left, right, strict=True):
+            out = np.zeros((h, total, 3), np.uint8)
+            out[:, :w1] = src if src.shape[0] == h else resize_image(src, w1, h)
+            out[:, w1 + gap : w1 + gap + w2] = res
+            yield out
+
+    return frames()
 
 
 __all__ = [

@@ -464,21 +464,33 @@ def _write_single(ws: W.Workspace, info_: A.CacheInfo, video: np.ndarray, fps: f
 
     if not info_.is_4d:
         return [A.write_video_artifact(ws, W.OUTPUT_VIDEO, video, fps)]
-    from shotsmith.video import mux_audio, side_by_side
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shotsmith.video import mux_audio, side_by_side_frames
 
     facts = info_.video
-    with ws.atomic(W.OUTPUT_VIDEO) as tmp:
-        if facts.get("has_audio"):
-            silent = tmp.with_name(tmp.stem + "-silent.mp4")
-            try:
-                write_video(silent, video, fps)
-                mux_audio(silent, ws.path(facts["video"]), tmp, duration=facts.get("audio_seconds"))
-            finally:
-                silent.unlink(missing_ok=True)
-        else:
-            write_video(tmp, video, fps)
-    source = A.read_cache4d_rgb(ws)
-    A.write_video_artifact(ws, W.OUTPUT_SIDE_BY_SIDE, side_by_side(source, video), fps)
+
+    def shot() -> None:
+        with ws.atomic(W.OUTPUT_VIDEO) as tmp:
+            if facts.get("has_audio"):
+                silent = tmp.with_name(tmp.stem + "-silent.mp4")
+                try:
+                    write_video(silent, video, fps)
+                    mux_audio(silent, ws.path(facts["video"]), tmp, duration=facts.get("audio_seconds"))
+                finally:
+                    silent.unlink(missing_ok=True)
+            else:
+                write_video(tmp, video, fps)
+
+    # the shot and the side-by-side encode at once (two ffmpeg processes), the side-by-side's frames made one
+    # at a time as its encoder takes them
+    with ThreadPoolExecutor(1, thread_name_prefix="write-shot") as pool:
+        writing = pool.submit(shot)
+        try:
+            frames = side_by_side_frames(A.read_cache4d_rgb(ws), video)
+            A.write_video_artifact(ws, W.OUTPUT_SIDE_BY_SIDE, frames, fps)
+        finally:
+            writing.result()
     return [W.OUTPUT_VIDEO, W.OUTPUT_SIDE_BY_SIDE]
 
 
