@@ -163,6 +163,25 @@ class TestAlignment:
         assert ev.summarize([None])["median"] is None
 
 
+def test_frames_for_sift_are_written_grey_exactly_as_colmap_reads_colour(tmp_path):
+    """SfM's scratch frames are grey BMPs (a third of the bytes): the very pixels COLMAP's reader makes of the
+    colour frame before SIFT, so the features are the same (checked on every colour at once)."""
+    import pycolmap
+    from PIL import Image
+
+    from shotsmith.evaluate.sfm import write_frames
+
+    c = np.arange(1 << 24, dtype=np.uint32)
+    every = (
+        np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], -1).astype(np.uint8).reshape(1, 4096, 4096, 3)
+    )
+    Image.fromarray(every[0]).save(tmp_path / "colour.bmp")
+    (name,) = write_frames(every, tmp_path / "frames")
+    grey = np.asarray(Image.open(tmp_path / "frames" / name))
+    colmap = pycolmap.Bitmap.read(str(tmp_path / "colour.bmp"), False).to_array().reshape(grey.shape)
+    assert grey.ndim == 2 and np.array_equal(grey, colmap)
+
+
 def test_single_focal_notes_and_checks():
     f, cx, cy, notes = ev.single_focal(np.array([[300.0, 300.0, 160, 120]]))
     assert (f, cx, cy, notes) == (300.0, 160.0, 120.0, [])
