@@ -358,7 +358,7 @@ def _shot_bytes(plan) -> int:
     """What the guidance of the planned shot holds in memory (colour, mask, float16 depth: 6 bytes a pixel)."""
     try:
         cam = plan_stage.make_path(plan)
-        return min(int(len(cam) * cam.width * cam.height * 6), _PROVISION_MAX)
+        return min(int(len(cam) * cam.width * cam.height * 10), _PROVISION_MAX)
     except Exception:  # noqa: BLE001 - sizing only; the stages report a bad plan
         return 0
 
