@@ -295,7 +295,7 @@ def keep_freed_memory() -> bool:
     to its host (page reporting, ballooning) each fault goes to the hypervisor: `run`'s 81 frames at 832x480
     spent ~5 s of system time in ~480k faults. Large blocks come from the heap instead, which is not trimmed:
     the memory a stage freed serves the next one. The peak memory stays the shot's (the heap is reused, not
-    grown per stage)."""
+    grown per stage). One arena for every thread, so what a writer or worker thread frees serves the others."""
     import ctypes
     import ctypes.util
 
@@ -313,7 +313,7 @@ def keep_freed_memory() -> bool:
     )
 
 
-def provision_memory_in_background(nbytes: int) -> None:
+def provision_memory_in_background(nbytes: int):
     """Touch `nbytes` of heap on a daemon thread and give them back to it (kept: `keep_freed_memory`), while the
     first stages work on one core: the later stages' big arrays then land on pages already provided, where each
     first touch would cost ~10 ms per MB on a virtual machine that hands free memory back to its host (and
@@ -330,7 +330,9 @@ def provision_memory_in_background(nbytes: int) -> None:
         except MemoryError:
             pass
 
-    threading.Thread(target=provide, name="provide-memory", daemon=True).start()
+    thread = threading.Thread(target=provide, name="provide-memory", daemon=True)
+    thread.start()
+    return thread
 
 
 def load_renderer_in_background() -> None:
