@@ -369,7 +369,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
     """Run every stage of a shot; returns the workspace and one line per stage."""
     from shotsmith.backends.depth import is_depth_file, resolve_depth
 
-    keep_freed_memory()
+    kept = keep_freed_memory()
     cfg = from_workspace(cfg)
     cfg.validate()
     image_cache = replace(cfg.cache, image=cfg.image)
@@ -391,7 +391,7 @@ def run_shot(cfg: RunConfig, force: bool = False) -> tuple[W.Workspace, list[Sta
     plan_stage.check_units_early(plan, depth_is_file=is_depth_file(cfg.cache.depth))
     ws = W.Workspace(cfg.workspace or default_workspace(cfg.prompt))
     step = _Steps(ws, force)
-    if keep_freed_memory():
+    if kept:
         provision_memory_in_background(_shot_bytes(plan))
     if cfg.render.backend in ("auto", "numba"):
         load_renderer_in_background()
